@@ -1,0 +1,5 @@
+"""Allow ``python -m hedgetui``."""
+
+from hedgetui.cli import main
+
+raise SystemExit(main())

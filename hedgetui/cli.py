@@ -1,0 +1,124 @@
+"""The ``hedgetui`` command line: one parser, one subcommand per job.
+
+Exit codes are part of the interface: 0 done, 1 aborted or failed safely, 2 bad input or configuration,
+3 halted with exposure needing the operator. Bad input always gets exactly one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from hedgetui import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_HALTED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit code 2 (argparse prints the usage too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"hedgetui: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser (exposed for tests and help output)."""
+    parser = _Parser(prog="hedgetui", description="Supervise a delta-neutral spot/perp hedge.")
+    parser.add_argument("--version", action="version", version=f"hedgetui {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    sb = sub.add_parser("sandbox", help="run the embedded Binance-compatible sandbox exchange")
+    _add_sandbox_flags(sb, default_port=8765)
+    return parser
+
+
+def _add_sandbox_flags(p: argparse.ArgumentParser, default_port: int) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
+    p.add_argument("--port", type=int, default=default_port, help="TCP port (0 picks a free one)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the price walk (deterministic)")
+    p.add_argument("--latency-ms", type=int, default=0, help="added one-way latency per request")
+    p.add_argument("--jitter-ms", type=int, default=0, help="random extra latency, 0..N ms")
+    p.add_argument("--tick-ms", type=int, default=100, help="interval of the price walk in ms")
+    p.add_argument("--symbols", default="BTCUSDT", help="comma-separated symbols (BTCUSDT, ETHUSDT)")
+    p.add_argument("--api-key", default=None, help="API key the sandbox accepts")
+    p.add_argument("--api-secret", default=None, help="API secret the sandbox accepts")
+    p.add_argument("--spot-usdt", default="100000", help="starting spot USDT balance")
+    p.add_argument("--futures-usdt", default="100000", help="starting futures USDT wallet")
+    p.add_argument("--strict-client-ids", action="store_true", help="also reject ids of finished orders")
+    p.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+
+
+def sandbox_options_from_args(args: argparse.Namespace) -> object:
+    """Turn parsed flags into validated :class:`SandboxOptions` (raises ``OptionsError``)."""
+    from hedgetui.sandbox.options import (
+        DEFAULT_API_KEY,
+        DEFAULT_API_SECRET,
+        SandboxOptions,
+        parse_decimal,
+    )
+
+    symbols = tuple(s.strip().upper() for s in str(args.symbols).split(",") if s.strip())
+    return SandboxOptions(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        tick_ms=args.tick_ms,
+        symbols=symbols,
+        api_key=args.api_key or DEFAULT_API_KEY,
+        api_secret=args.api_secret or DEFAULT_API_SECRET,
+        spot_usdt=parse_decimal(args.spot_usdt, "--spot-usdt"),
+        futures_usdt=parse_decimal(args.futures_usdt, "--futures-usdt"),
+        allow_remote=args.allow_remote,
+        strict_client_ids=args.strict_client_ids,
+    ).validate()
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from hedgetui.sandbox.options import OptionsError, SandboxOptions
+    from hedgetui.sandbox.server import SandboxServer, serve_forever
+
+    try:
+        options = sandbox_options_from_args(args)
+    except OptionsError as exc:
+        return _fail(str(exc))
+    assert isinstance(options, SandboxOptions)
+
+    def announce(server: SandboxServer) -> None:
+        print(f"hedgetui sandbox listening on {server.base_url}", flush=True)
+        print(f"  websocket base  {server.ws_url}", flush=True)
+        print(f"  api key         {options.api_key}", flush=True)
+        print(f"  api secret      {options.api_secret}", flush=True)
+        print(f"  symbols         {', '.join(options.symbols)}  seed {options.seed}", flush=True)
+        print("  control API     GET /sandbox/state, POST /sandbox/faults ... (see README)", flush=True)
+        print("Press Ctrl+C to stop.", flush=True)
+
+    try:
+        asyncio.run(serve_forever(options, on_ready=announce))
+    except OSError as exc:
+        return _fail(f"--port: cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _fail(line: str) -> int:
+    print(f"hedgetui: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hedgetui`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        return _cmd_sandbox(args)
+    parser.print_help()
+    return EXIT_USAGE
+

@@ -1,0 +1,1 @@
+"""Asyncio pipelines, breaker, journal and reconciliation. Never imports Textual."""

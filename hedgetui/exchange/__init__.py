@@ -1,0 +1,1 @@
+"""The venue layer: the only package that imports ccxt."""
