@@ -18,19 +18,27 @@ OUR_LAYERS = ("domain", "exchange", "engine", "sandbox", "ui")
 # layer -> (forbidden module prefixes, why)
 RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "domain": (
-        tuple(f"hedgetui.{x}" for x in ("exchange", "engine", "sandbox", "ui", "config", "cli"))
-        + ("ccxt", "textual", "aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "requests"),
+        ("ccxt", "textual", "aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "requests"),
         "domain is pure: it imports nothing of ours and does no I/O",
     ),
     "engine": (("textual", "hedgetui.ui", "hedgetui.sandbox"), "engine never imports Textual or the UI"),
     "ui": (("ccxt", "hedgetui.sandbox"), "ui never imports ccxt; it talks to the engine"),
     "sandbox": (
-        ("hedgetui.domain", "hedgetui.exchange", "hedgetui.engine", "hedgetui.ui", "hedgetui.config",
-         "ccxt", "textual"),
+        (
+            "hedgetui.domain",
+            "hedgetui.exchange",
+            "hedgetui.engine",
+            "hedgetui.ui",
+            "hedgetui.config",
+            "ccxt",
+            "textual",
+        ),
         "an exchange that shares our maths cannot catch our mistakes",
     ),
-    "exchange": (("textual", "hedgetui.ui", "hedgetui.engine", "hedgetui.sandbox"),
-                 "the venue layer sits below the engine and knows no UI"),
+    "exchange": (
+        ("textual", "hedgetui.ui", "hedgetui.engine", "hedgetui.sandbox"),
+        "the venue layer sits below the engine and knows no UI",
+    ),
 }
 
 
@@ -51,12 +59,19 @@ def _imports(path: Path, root: Path = PACKAGE.parent) -> list[tuple[int, str]]:
     return found
 
 
-def _violations(layer: str) -> list[str]:
+def _forbidden(layer: str, name: str) -> bool:
     forbidden, _why = RULES[layer]
+    if layer == "domain" and (name == "hedgetui" or name.startswith("hedgetui.")):
+        # domain may import only itself.
+        return not name.startswith("hedgetui.domain")
+    return any(name == f or name.startswith(f + ".") for f in forbidden)
+
+
+def _violations(layer: str) -> list[str]:
     bad = []
     for path in sorted((PACKAGE / layer).rglob("*.py")):
         for lineno, name in _imports(path):
-            if any(name == f or name.startswith(f + ".") for f in forbidden):
+            if _forbidden(layer, name):
                 bad.append(f"{path.relative_to(PACKAGE.parent)}:{lineno} imports {name}")
     return bad
 
@@ -73,7 +88,7 @@ def test_only_exchange_imports_ccxt_in_the_product() -> None:
         rel = path.relative_to(PACKAGE)
         if rel.parts[0] == "exchange":
             continue
-        offenders += [f"{rel}:{n}" for n, name in _imports(path) if name == "ccxt" or name.startswith("ccxt.")]
+        offenders += [f"{rel}:{n}" for n, name in _imports(path) if name.split(".")[0] == "ccxt"]
     assert offenders == []
 
 
@@ -93,3 +108,8 @@ def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad.write_text("def f():\n    import ccxt.async_support\n    from textual.app import App\n")
     names = [n for _, n in _imports(bad, root=tmp_path)]
     assert "ccxt.async_support" in names and "textual.app" in names
+    assert _forbidden("ui", "ccxt.async_support") and _forbidden("engine", "textual.app")
+    assert _forbidden("domain", "hedgetui.config") and not _forbidden("domain", "hedgetui.domain.book")
+    assert _forbidden("sandbox", "hedgetui.domain.book") and not _forbidden(
+        "sandbox", "hedgetui.sandbox.model"
+    )
