@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.slippage import SlippageVerdict, TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind
-from hypothesis import given
-from hypothesis import strategies as st
 
 BOOK = OrderBook(
     symbol="BTC/USDT",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from hedgetui.ui.themes import (
     REQUIRED_VARIABLES,
     load_theme_file,
