@@ -1,0 +1,574 @@
+"""The order journal: an append-only SQLite file (aiosqlite, WAL, synchronous FULL).
+
+Every intent and every order submission is committed here *before* the request goes to the exchange, so
+after a crash the program knows exactly what it may have sent (safety rule 4). Rows are never updated or
+deleted: triggers abort any attempt. Current state (open submissions, unfinished intents, the breaker's
+state) is derived from the rows with views and queries.
+
+aiosqlite runs one worker thread per connection, and one shared connection is one shared transaction, so
+the journal owns a single connection used by a single writer task: every operation is queued, executed in
+its own ``BEGIN IMMEDIATE … COMMIT`` and acknowledged only after the commit. Cancelling the awaiting
+caller does not cancel the write (aiosqlite would commit it anyway); the queue makes that explicit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE intents (
+            intent_id   TEXT PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            created_ms  INTEGER NOT NULL,
+            quantity    TEXT,
+            size_usd    TEXT,
+            details     TEXT NOT NULL DEFAULT '{}'
+        )""",
+        """CREATE TABLE order_submits (
+            cid         TEXT PRIMARY KEY,
+            intent_id   TEXT NOT NULL REFERENCES intents(intent_id),
+            leg         TEXT NOT NULL,
+            attempt     INTEGER NOT NULL,
+            market      TEXT NOT NULL,
+            side        TEXT NOT NULL,
+            order_type  TEXT NOT NULL,
+            quantity    TEXT NOT NULL,
+            price       TEXT,
+            reduce_only INTEGER NOT NULL,
+            created_ms  INTEGER NOT NULL,
+            UNIQUE (intent_id, leg, attempt)
+        )""",
+        """CREATE TABLE order_updates (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            cid         TEXT NOT NULL REFERENCES order_submits(cid),
+            order_id    TEXT,
+            status      TEXT NOT NULL,
+            filled      TEXT NOT NULL,
+            average     TEXT,
+            terminal    INTEGER NOT NULL,
+            code        INTEGER,
+            message     TEXT,
+            created_ms  INTEGER NOT NULL
+        )""",
+        """CREATE TABLE fills (
+            market      TEXT NOT NULL,
+            trade_id    TEXT NOT NULL,
+            cid         TEXT NOT NULL REFERENCES order_submits(cid),
+            order_id    TEXT NOT NULL,
+            quantity    TEXT NOT NULL,
+            price       TEXT NOT NULL,
+            fee         TEXT,
+            fee_asset   TEXT,
+            created_ms  INTEGER NOT NULL,
+            PRIMARY KEY (market, trade_id)
+        )""",
+        """CREATE TABLE events (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            intent_id   TEXT,
+            kind        TEXT NOT NULL,
+            level       TEXT NOT NULL,
+            message     TEXT NOT NULL,
+            data        TEXT NOT NULL DEFAULT '{}',
+            created_ms  INTEGER NOT NULL
+        )""",
+        """CREATE TABLE intent_ends (
+            intent_id   TEXT PRIMARY KEY REFERENCES intents(intent_id),
+            end_state   TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            spot_qty    TEXT,
+            perp_qty    TEXT,
+            created_ms  INTEGER NOT NULL
+        )""",
+        """CREATE TABLE state_changes (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            name        TEXT NOT NULL,
+            value       TEXT NOT NULL,
+            created_ms  INTEGER NOT NULL
+        )""",
+        "CREATE INDEX order_updates_cid ON order_updates(cid)",
+        "CREATE INDEX events_intent ON events(intent_id)",
+        "CREATE INDEX state_changes_name ON state_changes(name, seq)",
+        # Open submissions: sent (or about to be) with no terminal answer recorded.
+        """CREATE VIEW open_submits AS
+            SELECT s.* FROM order_submits s
+            WHERE NOT EXISTS (SELECT 1 FROM order_updates u WHERE u.cid = s.cid AND u.terminal = 1)""",
+        """CREATE VIEW unfinished_intents AS
+            SELECT i.* FROM intents i
+            WHERE NOT EXISTS (SELECT 1 FROM intent_ends e WHERE e.intent_id = i.intent_id)""",
+        *(
+            stmt
+            for table in (
+                "intents",
+                "order_submits",
+                "order_updates",
+                "fills",
+                "events",
+                "intent_ends",
+                "state_changes",
+            )
+            for stmt in (
+                f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
+                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
+            )
+        ),
+    ),
+}
+
+
+class JournalError(RuntimeError):
+    """The journal could not record something. Nothing may be sent to the exchange after this."""
+
+
+@dataclass(frozen=True)
+class SubmitRow:
+    cid: str
+    intent_id: str
+    leg: str
+    attempt: int
+    market: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    price: Decimal | None
+    reduce_only: bool
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    intent_id: str
+    kind: str
+    created_ms: int
+    quantity: Decimal | None
+    size_usd: Decimal | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    intent_id: str | None
+    kind: str
+    level: str
+    message: str
+    data: dict[str, Any]
+    created_ms: int
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _txt(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _json(data: dict[str, Any] | None) -> str:
+    return json.dumps(data or {}, default=_json_default, sort_keys=True)
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, Decimal):
+        return format(obj, "f")
+    if hasattr(obj, "value"):  # enums
+        return obj.value
+    return str(obj)
+
+
+class Journal:
+    """The append-only journal. Use as ``async with Journal(path) as journal: ...``."""
+
+    def __init__(self, path: Path, clock_ms: Callable[[], int] | None = None) -> None:
+        self.path = path
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
+        self._db: aiosqlite.Connection | None = None
+        self._queue: asyncio.Queue[
+            tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future[Any]]
+        ]
+        self._queue = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Journal:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the file (creating folders), set WAL + synchronous FULL, migrate, start the writer task."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=FULL")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._migrate(self._db)
+        self._writer = asyncio.create_task(self._run_writer(), name="journal-writer")
+
+    async def close(self) -> None:
+        """Finish every queued operation, then close the connection."""
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        async with db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema version {current},"
+                f" newer than this hedgetui ({SCHEMA_VERSION})"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            # Each migration and its version bump commit together (executescript would commit early).
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[version]:
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version={version}")
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def schema_version(self) -> int:
+        async def op(db: aiosqlite.Connection) -> int:
+            async with db.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._submit(op, write=False)
+
+    async def _run_writer(self) -> None:
+        while True:
+            op, future = await self._queue.get()
+            try:
+                result = await op(self._connection())
+            except BaseException as exc:  # the caller must see every failure
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else JournalError(str(exc)))
+                if isinstance(exc, asyncio.CancelledError):
+                    self._queue.task_done()
+                    raise
+            else:
+                if not future.done():
+                    future.set_result(result)
+            self._queue.task_done()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise JournalError("the journal is not open")
+        return self._db
+
+    async def _submit(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], *, write: bool) -> T:
+        if self._writer is None or self._writer.done():
+            raise JournalError("the journal is not open")
+        if write:
+            inner = op
+
+            async def op(db: aiosqlite.Connection) -> T:
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await inner(db)
+                    await db.execute("COMMIT")
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                return result
+
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((op, future))
+        # Shield: if the caller is cancelled, the write still completes and commits in order.
+        return await asyncio.shield(future)
+
+    async def _insert(self, sql: str, params: Sequence[object]) -> None:
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.execute(sql, params)
+
+        await self._submit(op, write=True)
+
+    # ---- writes -------------------------------------------------------------------------------------
+
+    async def record_intent(
+        self,
+        intent_id: str,
+        kind: str,
+        *,
+        quantity: Decimal | None = None,
+        size_usd: Decimal | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Commit a new intent. Raises if the id exists (intents are written once)."""
+        await self._insert(
+            "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?)",
+            (intent_id, kind, self._clock_ms(), _txt(quantity), _txt(size_usd), _json(details)),
+        )
+
+    async def record_submit(
+        self,
+        *,
+        cid: str,
+        intent_id: str,
+        leg: str,
+        attempt: int,
+        market: str,
+        side: str,
+        order_type: str,
+        quantity: Decimal,
+        reduce_only: bool,
+        price: Decimal | None = None,
+    ) -> None:
+        """Commit an order submission. Must return before the request is sent; a cid is written once."""
+        await self._insert(
+            "INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                intent_id,
+                leg,
+                attempt,
+                market,
+                side,
+                order_type,
+                _txt(quantity),
+                _txt(price),
+                int(reduce_only),
+                self._clock_ms(),
+            ),
+        )
+
+    async def record_update(
+        self,
+        cid: str,
+        *,
+        status: str,
+        filled: Decimal,
+        terminal: bool,
+        order_id: str | None = None,
+        average: Decimal | None = None,
+        code: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record what the exchange said about an order (including rejections with code and message)."""
+        await self._insert(
+            "INSERT INTO order_updates (cid, order_id, status, filled, average, terminal, code, message,"
+            " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                order_id,
+                status,
+                _txt(filled),
+                _txt(average),
+                int(terminal),
+                code,
+                message,
+                self._clock_ms(),
+            ),
+        )
+
+    async def record_fill(
+        self,
+        *,
+        market: str,
+        trade_id: str,
+        cid: str,
+        order_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        fee: Decimal | None,
+        fee_asset: str | None,
+    ) -> bool:
+        """Record a fill once. Returns False when this trade was already journaled (seen twice)."""
+
+        async def op(db: aiosqlite.Connection) -> bool:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    market,
+                    trade_id,
+                    cid,
+                    order_id,
+                    _txt(quantity),
+                    _txt(price),
+                    _txt(fee),
+                    fee_asset,
+                    self._clock_ms(),
+                ),
+            )
+            return cur.rowcount == 1
+
+        return await self._submit(op, write=True)
+
+    async def record_event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        intent_id: str | None = None,
+        level: str = "info",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a stage event, decision or alert (``kind`` from the fault matrix's vocabulary)."""
+        await self._insert(
+            "INSERT INTO events (intent_id, kind, level, message, data, created_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (intent_id, kind, level, message, _json(data), self._clock_ms()),
+        )
+
+    async def record_end(
+        self,
+        intent_id: str,
+        end_state: str,
+        reason: str,
+        *,
+        spot_qty: Decimal | None = None,
+        perp_qty: Decimal | None = None,
+    ) -> None:
+        """Close an intent with its end state (HEDGED, FLAT, HALTED, ABORTED)."""
+        await self._insert(
+            "INSERT INTO intent_ends VALUES (?, ?, ?, ?, ?, ?)",
+            (intent_id, end_state, reason, _txt(spot_qty), _txt(perp_qty), self._clock_ms()),
+        )
+
+    async def record_state(self, name: str, value: dict[str, Any]) -> None:
+        """Append a named state snapshot (breaker, trading state); the latest row is the current value."""
+        await self._insert(
+            "INSERT INTO state_changes (name, value, created_ms) VALUES (?, ?, ?)",
+            (name, _json(value), self._clock_ms()),
+        )
+
+    # ---- reads --------------------------------------------------------------------------------------
+
+    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        async def op(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
+            async with db.execute(sql, params) as cur:
+                return [tuple(r) for r in await cur.fetchall()]
+
+        return await self._submit(op, write=False)
+
+    async def unfinished_intents(self) -> list[IntentRow]:
+        rows = await self._fetchall("SELECT * FROM unfinished_intents ORDER BY created_ms")
+        return [IntentRow(r[0], r[1], r[2], _dec(r[3]), _dec(r[4]), json.loads(r[5])) for r in rows]
+
+    async def open_submits(self, intent_id: str | None = None) -> list[SubmitRow]:
+        """Submissions with no terminal update: the orders whose fate must be looked up."""
+        sql = "SELECT * FROM open_submits"
+        params: tuple[object, ...] = ()
+        if intent_id is not None:
+            sql += " WHERE intent_id = ?"
+            params = (intent_id,)
+        rows = await self._fetchall(sql + " ORDER BY created_ms, cid", params)
+        return [self._submit_row(r) for r in rows]
+
+    async def submits(self, intent_id: str) -> list[SubmitRow]:
+        rows = await self._fetchall(
+            "SELECT * FROM order_submits WHERE intent_id = ? ORDER BY created_ms, cid", (intent_id,)
+        )
+        return [self._submit_row(r) for r in rows]
+
+    @staticmethod
+    def _submit_row(r: tuple[Any, ...]) -> SubmitRow:
+        return SubmitRow(
+            cid=r[0],
+            intent_id=r[1],
+            leg=r[2],
+            attempt=int(r[3]),
+            market=r[4],
+            side=r[5],
+            order_type=r[6],
+            quantity=Decimal(r[7]),
+            price=_dec(r[8]),
+            reduce_only=bool(r[9]),
+            created_ms=int(r[10]),
+        )
+
+    async def all_cids(self) -> set[str]:
+        return {r[0] for r in await self._fetchall("SELECT cid FROM order_submits")}
+
+    async def events(self, *, intent_id: str | None = None, limit: int | None = None) -> list[EventRow]:
+        """Events oldest first; with ``limit``, the most recent ``limit`` of them."""
+        where = " WHERE intent_id = ?" if intent_id is not None else ""
+        params: tuple[object, ...] = (intent_id,) if intent_id is not None else ()
+        sql = f"SELECT * FROM events{where} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self._fetchall(sql, params)
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in reversed(rows)]
+
+    async def latest_state(self, name: str) -> dict[str, Any] | None:
+        rows = await self._fetchall(
+            "SELECT value FROM state_changes WHERE name = ? ORDER BY seq DESC LIMIT 1", (name,)
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    async def intent_end(self, intent_id: str) -> tuple[str, str] | None:
+        rows = await self._fetchall(
+            "SELECT end_state, reason FROM intent_ends WHERE intent_id = ?", (intent_id,)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def history(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest intents with their end (if any), newest first."""
+        rows = await self._fetchall(
+            "SELECT i.intent_id, i.kind, i.created_ms, i.quantity, i.size_usd, e.end_state, e.reason,"
+            " e.spot_qty, e.perp_qty, e.created_ms FROM intents i LEFT JOIN intent_ends e"
+            " ON e.intent_id = i.intent_id ORDER BY i.created_ms DESC, i.rowid DESC LIMIT ?",
+            (limit,),
+        )
+        keys = (
+            "intent_id",
+            "kind",
+            "created_ms",
+            "quantity",
+            "size_usd",
+            "end_state",
+            "reason",
+            "spot_qty",
+            "perp_qty",
+            "ended_ms",
+        )
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def fills_for(self, cid: str) -> list[tuple[str, Decimal, Decimal]]:
+        rows = await self._fetchall(
+            "SELECT trade_id, quantity, price FROM fills WHERE cid = ? ORDER BY created_ms", (cid,)
+        )
+        return [(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
+
+    async def raw_count(self, table: str) -> int:
+        """Row count of one journal table (for tests and ``hedgetui status``)."""
+        if table not in {
+            "intents",
+            "order_submits",
+            "order_updates",
+            "fills",
+            "events",
+            "intent_ends",
+            "state_changes",
+        }:
+            raise ValueError(f"unknown journal table {table!r}")
+        rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")
+        return int(rows[0][0])

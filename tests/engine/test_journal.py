@@ -1,0 +1,155 @@
+"""The journal: append-only, durable ordering, derived views, migrations, cancellation safety."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from hedgetui.engine.journal import SCHEMA_VERSION, Journal, JournalError
+
+
+async def _intent_with_submit(j: Journal, intent: str = "aaaaaaaaaaaa", cid: str = "c1") -> None:
+    await j.record_intent(intent, "enter", quantity=D("0.010"), size_usd=D("600"), details={"leg_mode": "x"})
+    await j.record_submit(
+        cid=cid,
+        intent_id=intent,
+        leg="perp_open",
+        attempt=1,
+        market="perp",
+        side="sell",
+        order_type="market",
+        quantity=D("0.010"),
+        reduce_only=False,
+    )
+
+
+async def test_schema_pragmas_and_version(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "j.sqlite3"
+    async with Journal(path) as j:
+        assert await j.schema_version() == SCHEMA_VERSION
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    async with Journal(path) as j:  # reopening does not migrate twice
+        assert await j.schema_version() == SCHEMA_VERSION
+
+
+async def test_rows_are_append_only(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        await _intent_with_submit(j)
+    con = sqlite3.connect(path)
+    for sql in (
+        "UPDATE order_submits SET quantity='1'",
+        "DELETE FROM intents",
+        "UPDATE intents SET kind='x'",
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(sql)
+    con.close()
+
+
+async def test_open_submits_and_unfinished_intents_are_derived(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        await _intent_with_submit(j)
+        assert [s.cid for s in await j.open_submits()] == ["c1"]
+        assert [i.intent_id for i in await j.unfinished_intents()] == ["aaaaaaaaaaaa"]
+        await j.record_update(
+            "c1", status="partially_filled", filled=D("0.005"), terminal=False, order_id="9"
+        )
+        assert [s.cid for s in await j.open_submits()] == ["c1"]
+        await j.record_update("c1", status="filled", filled=D("0.010"), terminal=True, order_id="9")
+        assert await j.open_submits() == []
+        await j.record_end(
+            "aaaaaaaaaaaa", "HEDGED", "both legs filled", spot_qty=D("0.01"), perp_qty=D("-0.01")
+        )
+        assert await j.unfinished_intents() == []
+        assert await j.intent_end("aaaaaaaaaaaa") == ("HEDGED", "both legs filled")
+        hist = await j.history()
+        assert hist[0]["end_state"] == "HEDGED" and hist[0]["quantity"] == "0.010"
+
+
+async def test_a_client_id_is_written_once(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        await _intent_with_submit(j)
+        with pytest.raises(sqlite3.IntegrityError):
+            await j.record_submit(
+                cid="c1",
+                intent_id="aaaaaaaaaaaa",
+                leg="perp_open",
+                attempt=2,
+                market="perp",
+                side="sell",
+                order_type="market",
+                quantity=D("0.010"),
+                reduce_only=False,
+            )
+        # The failed write rolled back cleanly; the journal still works.
+        await j.record_event("LOOKUP", "found", intent_id="aaaaaaaaaaaa")
+        assert [e.kind for e in await j.events()] == ["LOOKUP"]
+
+
+async def test_fills_are_deduplicated_by_market_and_trade_id(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        await _intent_with_submit(j)
+        kw = {
+            "cid": "c1",
+            "order_id": "9",
+            "quantity": D("0.01"),
+            "price": D("60000"),
+            "fee": None,
+            "fee_asset": None,
+        }
+        assert await j.record_fill(market="perp", trade_id="1", **kw) is True
+        assert await j.record_fill(market="perp", trade_id="1", **kw) is False
+        assert await j.record_fill(market="spot", trade_id="1", **kw) is True
+        assert await j.raw_count("fills") == 2
+
+
+async def test_a_cancelled_caller_still_gets_its_write_committed(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        await j.record_intent("bbbbbbbbbbbb", "exit")
+        task = asyncio.create_task(j.record_event("ALERT", "cancelled caller", intent_id="bbbbbbbbbbbb"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    async with Journal(path) as j:
+        assert [e.message for e in await j.events()] == ["cancelled caller"]
+
+
+async def test_writes_commit_in_call_order(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        await asyncio.gather(*(j.record_event("E", f"m{i}") for i in range(50)))
+        assert [e.message for e in await j.events()] == [f"m{i}" for i in range(50)]
+        assert [e.message for e in await j.events(limit=3)] == ["m47", "m48", "m49"]
+
+
+async def test_latest_state_wins(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        assert await j.latest_state("breaker") is None
+        await j.record_state("breaker", {"state": "open", "opened_ms": 1})
+        await j.record_state("breaker", {"state": "closed"})
+        assert await j.latest_state("breaker") == {"state": "closed"}
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(JournalError, match="newer"):
+        async with Journal(path):
+            pass
+
+
+async def test_closed_journal_refuses_writes(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3")
+    with pytest.raises(JournalError):
+        await j.record_event("E", "x")
