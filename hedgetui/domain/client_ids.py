@@ -33,6 +33,8 @@ class Leg(enum.StrEnum):
     SPOT_UNWIND = "spot_unwind"  # sell a spot leg whose perp leg failed
     PERP_DRIFT = "perp_drift"  # drift correction on the perp
     SPOT_DRIFT = "spot_drift"  # drift correction on spot
+    PERP_RESTORE = "perp_restore"  # exit: re-short the perp when the spot sell failed
+    SPOT_RESTORE = "spot_restore"  # exit: buy spot back when the perp close failed
 
     @property
     def code(self) -> str:
@@ -48,6 +50,8 @@ _CODES: dict[Leg, str] = {
     Leg.SPOT_UNWIND: "SU",
     Leg.PERP_DRIFT: "PD",
     Leg.SPOT_DRIFT: "SD",
+    Leg.PERP_RESTORE: "PR",
+    Leg.SPOT_RESTORE: "SR",
 }
 _BY_CODE = {code: leg for leg, code in _CODES.items()}
 assert len(_BY_CODE) == len(_CODES), "leg codes must be unique"
