@@ -121,4 +121,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_sandbox(args)
     parser.print_help()
     return EXIT_USAGE
-

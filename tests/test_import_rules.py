@@ -110,6 +110,4 @@ def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     assert "ccxt.async_support" in names and "textual.app" in names
     assert _forbidden("ui", "ccxt.async_support") and _forbidden("engine", "textual.app")
     assert _forbidden("domain", "hedgetui.config") and not _forbidden("domain", "hedgetui.domain.book")
-    assert _forbidden("sandbox", "hedgetui.domain.book") and not _forbidden(
-        "sandbox", "hedgetui.sandbox.model"
-    )
+    assert _forbidden("sandbox", "hedgetui.domain.book") and not _forbidden("sandbox", "hedgetui.sandbox.model")

@@ -56,9 +56,7 @@ _CODES: dict[Leg, str] = {
 _BY_CODE = {code: leg for leg, code in _CODES.items()}
 assert len(_BY_CODE) == len(_CODES), "leg codes must be unique"
 
-_PATTERN = re.compile(
-    rf"^{PREFIX}(?P<intent>[0-9a-f]{{{INTENT_ID_LEN}}})(?P<leg>[A-Z]{{2}})(?P<attempt>[1-9][0-9]*)$"
-)
+_PATTERN = re.compile(rf"^{PREFIX}(?P<intent>[0-9a-f]{{{INTENT_ID_LEN}}})(?P<leg>[A-Z]{{2}})(?P<attempt>[1-9][0-9]*)$")
 
 
 def new_intent_id() -> str:

@@ -13,12 +13,13 @@ uncorrectable residual and is reported as such.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Side
+from hedgetui.domain.quantity import floor_to, orderable
 from hedgetui.domain.venue import MarketKind
 
 BPS = Decimal(10_000)
@@ -56,23 +57,13 @@ class HedgeDrift(BaseModel):
 
     def describe(self) -> str:
         sign = "+" if self.drift_bps > 0 else ""
-        text = (
-            f"drift {sign}{self.drift_bps:.1f} bps ({self.drift_qty:+f} base)"
-            f" tolerance {self.tolerance_bps} bps"
-        )
+        text = f"drift {sign}{self.drift_bps:.1f} bps ({self.drift_qty:+f} base) tolerance {self.tolerance_bps} bps"
         if self.correction is not None:
             c = self.correction
             text += f"; correct: {c.kind.value} {c.side.value} {c.quantity}"
         elif self.residual_reason:
             text += f"; residual: {self.residual_reason}"
         return text
-
-
-def floor_to_step(quantity: Decimal, step: Decimal) -> Decimal:
-    """Round a non-negative quantity down to a multiple of ``step``."""
-    if step <= 0:
-        raise ValueError("step must be positive")
-    return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
 def assess_drift(
@@ -100,23 +91,18 @@ def assess_drift(
     if drift_qty != 0:
         if drift_qty > 0:
             rules, side, reduce_only = spot_rules, Side.SELL, False
-            qty = floor_to_step(min(drift_qty, max(spot_qty, Decimal(0))), rules.step)
+            qty = floor_to(min(drift_qty, max(spot_qty, Decimal(0))), rules.step)
             price = spot_price or mark_price
-            min_notional = rules.min_notional
         else:
             rules, side, reduce_only = perp_rules, Side.BUY, True
-            qty = floor_to_step(min(-drift_qty, max(-perp_qty, Decimal(0))), rules.step)
-            price = mark_price
-            min_notional = Decimal(0)  # reduce-only orders are exempt from the perp notional minimum
-        if qty <= 0:
-            residual = f"{abs(drift_qty)} is below one {rules.kind.value} step ({rules.step})"
-        elif qty < rules.min_qty:
-            residual = f"{qty} is below the {rules.kind.value} minimum quantity {rules.min_qty}"
-        elif qty * price < min_notional:
-            residual = (
-                f"{qty * price:.2f} USD is below the {rules.kind.value} minimum notional {min_notional}"
-            )
-        else:
+            qty = floor_to(min(-drift_qty, max(-perp_qty, Decimal(0))), rules.step)
+            price = mark_price  # reduce-only: exempt from the perp notional minimum
+        residual = (
+            orderable(qty, rules, price, reduce_only=reduce_only)
+            if qty > 0
+            else (f"{abs(drift_qty)} is below one {rules.kind.value} step ({rules.step})")
+        )
+        if residual is None:
             correction = DriftCorrection(kind=rules.kind, side=side, quantity=qty, reduce_only=reduce_only)
     return HedgeDrift(
         spot_qty=spot_qty,

@@ -193,11 +193,7 @@ def evaluate_risk(inputs: RiskInputs, limits: RiskLimits) -> RiskAssessment:
                     block,
                     f"basis {inputs.basis_bps:.1f} bps beyond ±{limits.max_basis_bps} bps",
                 )
-    if (
-        a is ActionKind.EXIT
-        and inputs.spot_base_free is not None
-        and (inputs.spot_base_free < inputs.spot_base_needed)
-    ):
+    if a is ActionKind.EXIT and inputs.spot_base_free is not None and (inputs.spot_base_free < inputs.spot_base_needed):
         add(
             "INSUFFICIENT_SPOT_BASE",
             warn,
@@ -210,8 +206,7 @@ def evaluate_risk(inputs: RiskInputs, limits: RiskLimits) -> RiskAssessment:
             add(
                 "LIQUIDATION_NEAR",
                 severity,
-                f"liquidation {inputs.liquidation_distance_pct:.1f}% away"
-                f" (min {limits.min_liquidation_distance_pct}%)",
+                f"liquidation {inputs.liquidation_distance_pct:.1f}% away (min {limits.min_liquidation_distance_pct}%)",
             )
         elif inputs.liquidation_distance_pct < limits.min_liquidation_distance_pct * 2:
             add("LIQUIDATION_WATCH", warn, f"liquidation {inputs.liquidation_distance_pct:.1f}% away")

@@ -108,9 +108,7 @@ class _GuardedListener(pybreaker.CircuitBreakerListener):
 
     def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
         try:
-            self._owner._state_changed(
-                str(old_state.name) if old_state is not None else None, str(new_state.name)
-            )
+            self._owner._state_changed(str(old_state.name) if old_state is not None else None, str(new_state.name))
         except Exception:  # a listener must never break the transition
             log.exception("breaker listener failed")
 

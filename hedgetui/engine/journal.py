@@ -199,9 +199,7 @@ class Journal:
         self.path = path
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._db: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[
-            tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future[Any]]
-        ]
+        self._queue: asyncio.Queue[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future[Any]]]
         self._queue = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -240,8 +238,7 @@ class Journal:
         current = int(row[0]) if row else 0
         if current > SCHEMA_VERSION:
             raise JournalError(
-                f"journal {self.path} has schema version {current},"
-                f" newer than this hedgetui ({SCHEMA_VERSION})"
+                f"journal {self.path} has schema version {current}, newer than this hedgetui ({SCHEMA_VERSION})"
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             # Each migration and its version bump commit together (executescript would commit early).
@@ -433,8 +430,7 @@ class Journal:
     ) -> None:
         """Record a stage event, decision or alert (``kind`` from the fault matrix's vocabulary)."""
         await self._insert(
-            "INSERT INTO events (intent_id, kind, level, message, data, created_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
             (intent_id, kind, level, message, _json(data), self._clock_ms()),
         )
 
@@ -519,15 +515,11 @@ class Journal:
         return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in reversed(rows)]
 
     async def latest_state(self, name: str) -> dict[str, Any] | None:
-        rows = await self._fetchall(
-            "SELECT value FROM state_changes WHERE name = ? ORDER BY seq DESC LIMIT 1", (name,)
-        )
+        rows = await self._fetchall("SELECT value FROM state_changes WHERE name = ? ORDER BY seq DESC LIMIT 1", (name,))
         return json.loads(rows[0][0]) if rows else None
 
     async def intent_end(self, intent_id: str) -> tuple[str, str] | None:
-        rows = await self._fetchall(
-            "SELECT end_state, reason FROM intent_ends WHERE intent_id = ?", (intent_id,)
-        )
+        rows = await self._fetchall("SELECT end_state, reason FROM intent_ends WHERE intent_id = ?", (intent_id,))
         return (rows[0][0], rows[0][1]) if rows else None
 
     async def history(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -551,6 +543,29 @@ class Journal:
             "ended_ms",
         )
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def hedge_spot_qty(self, base_asset: str) -> Decimal:
+        """The spot quantity the hedge holds, derived from journaled spot fills.
+
+        Buys add their quantity less any fee charged in the base asset (Binance takes a spot buy's fee in
+        the received asset), sells subtract. A fallback row (trade id ``o<orderId>``, written when an
+        order's trades could not be read) counts only while no real trade of that order is journaled.
+        """
+        rows = await self._fetchall(
+            "SELECT s.side, f.quantity, f.fee, f.fee_asset, f.trade_id, f.cid FROM fills f"
+            " JOIN order_submits s ON s.cid = f.cid WHERE f.market = 'spot'"
+        )
+        real_cids = {r[5] for r in rows if not str(r[4]).startswith("o")}
+        total = Decimal(0)
+        for side, qty, fee, fee_asset, trade_id, cid in rows:
+            if str(trade_id).startswith("o") and cid in real_cids:
+                continue
+            q = Decimal(qty)
+            if side == "buy":
+                total += q - (Decimal(fee) if fee is not None and fee_asset == base_asset else Decimal(0))
+            else:
+                total -= q
+        return total
 
     async def fills_for(self, cid: str) -> list[tuple[str, Decimal, Decimal]]:
         rows = await self._fetchall(

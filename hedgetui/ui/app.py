@@ -1,26 +1,47 @@
 """The desk dashboard application.
 
-The app observes; it never owns an order flow. Live data arrives through latest-value slots
-(:class:`~hedgetui.ui.feed.DashboardFeed`) that a timer polls at ``refresh_hz``; a pane repaints only when
-its slot's version changed, so the UI's cost does not depend on how fast the exchange streams.
+The app observes and asks; it never owns an order flow. Two channels come from the engine side:
+
+* latest-value slots (books, funding, position) polled by a timer at ``refresh_hz``; a pane repaints only
+  when its slot's version changed, so the UI's cost does not depend on how fast the exchange streams;
+* the engine's ordered event queue (stages, fills, alerts, breaker and trading-state changes), drained by
+  one async worker; nothing there is ever dropped.
+
+Every action that sends orders opens a confirmation with the engine's plan and starts an engine-owned
+task on confirmation. Bindings are greyed (``check_action`` → None) whenever the engine would refuse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from rich.text import Text
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
+from hedgetui.domain.book import OrderBook
+from hedgetui.domain.drift import HedgeDrift, assess_drift
+from hedgetui.domain.execution import ExecutionResult
+from hedgetui.domain.quantity import hedge_quantity
+from hedgetui.domain.risk import TradingState
+from hedgetui.domain.slippage import SlippageEstimate, TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind, VenueMode
+from hedgetui.engine.breaker import BreakerState
+from hedgetui.engine.engine import Busy, Engine
+from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent, StateEvent
 from hedgetui.ui.feed import DashboardFeed
 from hedgetui.ui.formatting import fmt_bps, fmt_duration_hms, fmt_pct
+from hedgetui.ui.screens.confirm import ConfirmScreen
+from hedgetui.ui.screens.help import HelpScreen
+from hedgetui.ui.screens.size import SizeScreen
 from hedgetui.ui.themes import (
     DEFAULT_THEME,
     VARIABLE_DEFAULTS,
@@ -31,16 +52,51 @@ from hedgetui.ui.themes import (
     user_theme_dir,
 )
 from hedgetui.ui.widgets.book_pane import BookPane
+from hedgetui.ui.widgets.breaker import BreakerPane
+from hedgetui.ui.widgets.exec_log import ExecLog, LogLine
+from hedgetui.ui.widgets.hedge import HedgePane
+from hedgetui.ui.widgets.pipeline import PipelineProgress
+from hedgetui.ui.widgets.slippage import SlippagePane
 from hedgetui.ui.widgets.status_bar import StatusBar
+
+#: Default keys per action; ``DashboardSettings.keys`` remaps them (ids are ``hedge.<action>``).
+DEFAULT_KEYS: dict[str, str] = {
+    "enter": "e",
+    "exit": "x",
+    "correct": "d",
+    "reset_breaker": "b",
+    "size": "s",
+    "trading_state": "t",
+    "theme": "T",
+    "log_filter": "f",
+    "acknowledge": "a",
+    "help": "question_mark",
+    "quit": "q",
+}
+
+ACTION_HELP: dict[str, str] = {
+    "enter": "enter the hedge: short the perp and buy spot (confirmation first)",
+    "exit": "exit the hedge: sell spot and buy back the perp reduce-only (confirmation first)",
+    "correct": "correct drift: one order on the larger leg (confirmation first)",
+    "reset_breaker": "close the circuit breaker by hand (confirmation first)",
+    "size": "change the hedge size in USD",
+    "trading_state": "switch trading state ACTIVE → REDUCING → HALTED",
+    "theme": "switch the colour theme (remembered)",
+    "log_filter": "execution log filter: all → warn → error",
+    "acknowledge": "acknowledge (dismiss) alerts",
+    "help": "this help",
+    "quit": "quit (waits for a running pipeline)",
+}
 
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    """What the dashboard needs to know besides the live feed."""
+    """What the dashboard needs to know besides the feed and the engine."""
 
     mode: VenueMode
     spot_symbol: str
     perp_symbol: str
+    size_usd: Decimal = Decimal("2000")
     spot_price_places: int = 2
     spot_size_places: int = 5
     perp_price_places: int = 1
@@ -49,26 +105,50 @@ class DashboardSettings:
     theme: str | None = None
     theme_dirs: tuple[Path, ...] = field(default_factory=tuple)
     remember_theme_choice: bool = True
+    keys: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     wall_clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
 
 
+def _bindings(keys: dict[str, str]) -> list[Binding]:
+    k = {**DEFAULT_KEYS, **keys}
+    return [
+        Binding(k["enter"], "enter", "enter", id="hedge.enter"),
+        Binding(k["exit"], "exit_hedge", "exit", id="hedge.exit"),
+        Binding(k["correct"], "correct", "correct drift", id="hedge.correct"),
+        Binding(k["size"], "size", "size", id="hedge.size"),
+        Binding(k["trading_state"], "trading_state", "trading state", id="hedge.trading_state"),
+        Binding(k["reset_breaker"], "reset_breaker", "reset breaker", id="hedge.reset_breaker"),
+        Binding(k["theme"], "next_theme", "theme", id="hedge.theme"),
+        Binding(k["log_filter"], "log_filter", "log filter", id="hedge.log_filter", show=False),
+        Binding(k["acknowledge"], "acknowledge", "ack alerts", id="hedge.acknowledge", show=False),
+        Binding(k["help"], "help", "help", id="hedge.help"),
+        Binding(k["quit"], "quit_app", "quit", id="hedge.quit"),
+    ]
+
+
 class HedgeApp(App[None]):
-    """The main dashboard: status bar, both books side by side, footer with the keys."""
+    """The main dashboard."""
 
     TITLE = "hedgetui"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    # Bindings are built per instance from the key map (see __init__).
 
-    BINDINGS = [
-        Binding("T", "next_theme", "theme", id="hedge.theme"),
-        Binding("q", "quit", "quit", id="hedge.quit"),
-    ]
-
-    def __init__(self, feed: DashboardFeed, settings: DashboardSettings) -> None:
+    def __init__(self, feed: DashboardFeed, engine: Engine, settings: DashboardSettings) -> None:
         super().__init__()
         self.feed = feed
+        self.engine = engine
         self.settings = settings
-        self._seen: dict[str, int] = {}
+        self.size_usd = settings.size_usd
+        self.keys = {**DEFAULT_KEYS, **settings.keys}
+        for binding in _bindings(settings.keys):
+            self.bind(
+                binding.key,
+                binding.action,
+                description=binding.description,
+                show=binding.show,
+                key_display=None,
+            )
         self.theme_errors: list[str] = []
         dirs = list(settings.theme_dirs) or [*shipped_theme_dirs(), user_theme_dir()]
         loaded = load_themes(dirs)
@@ -79,6 +159,7 @@ class HedgeApp(App[None]):
         wanted = settings.theme or (remembered_theme() if settings.remember_theme_choice else None)
         fallback = DEFAULT_THEME if DEFAULT_THEME in loaded.themes else "textual-dark"
         self.theme = wanted if wanted in loaded.themes else fallback
+        base = engine.pipelines.spot_rules.base
         self.status_bar = StatusBar(settings.mode, f"{settings.spot_symbol} ⇄ {settings.perp_symbol}")
         self.spot_pane = BookPane(
             f"Spot {settings.spot_symbol}",
@@ -92,15 +173,33 @@ class HedgeApp(App[None]):
             settings.perp_size_places,
             id="perp-book",
         )
+        self.hedge_pane = HedgePane(base=base, id="hedge")
+        self.breaker_pane = BreakerPane(id="breaker")
+        self.slippage_pane = SlippagePane(id="slippage")
+        self.pipeline = PipelineProgress(id="pipeline")
+        self.log_view = ExecLog(id="log")
+        self.results: list[ExecutionResult] = []
+        self.sticky_alerts: list[str] = []
+        self._slippage_versions = (-1, -1)
+        self._last_slippage_at = 0.0
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
 
+    # ---- layout ------------------------------------------------------------------------------------
+
     def compose(self) -> ComposeResult:
         yield self.status_bar
-        with Horizontal(id="books"):
-            yield self.spot_pane
-            yield self.perp_pane
+        with Horizontal(id="top"):
+            with Horizontal(id="books"):
+                yield self.spot_pane
+                yield self.perp_pane
+            with Vertical(id="side"):
+                yield self.hedge_pane
+                yield self.breaker_pane
+        yield self.slippage_pane
+        yield self.pipeline
+        yield self.log_view
         yield Footer()
 
     def on_mount(self) -> None:
@@ -108,12 +207,25 @@ class HedgeApp(App[None]):
             # One notification per broken theme file; the app goes on with the valid ones.
             self.notify(error, title="Theme skipped", severity="error", markup=False, timeout=10)
         self.status_bar.tick_clock()
-        self.set_interval(1.0, self.status_bar.tick_clock)
+        self.set_interval(1.0, self._tick_second)
         self.set_interval(1.0 / self.settings.refresh_hz, self.refresh_panes)
         self.refresh_panes()
+        self._refresh_engine_panes()
+        self._drain_events()
+        report = self.engine.last_reconcile
+        if report is not None:
+            self._log_line(
+                self.settings.wall_clock_ms(),
+                "info" if report.complete else "critical",
+                "RECONCILE",
+                "",
+                f"startup reconciliation: {report.summary()}",
+            )
+
+    # ---- slots -------------------------------------------------------------------------------------
 
     def refresh_panes(self) -> None:
-        """Poll the slots; repaint what changed. Health and ages are refreshed every time (they age)."""
+        """Poll the slots; repaint what changed. Health and ages refresh every time (they age)."""
         now = self.settings.clock()
         spot_h = self.feed.feed_health(MarketKind.SPOT, now)
         perp_h = self.feed.feed_health(MarketKind.PERP, now)
@@ -125,12 +237,61 @@ class HedgeApp(App[None]):
             self.status_bar.show_health(spot_h, perp_h)
             self.perp_pane.show_market_line(self._perp_market_line())
             self.spot_pane.show_market_line(self._spot_market_line())
+            self._refresh_slippage(now)
+
+    def _refresh_slippage(self, now: float) -> None:
+        versions = (self.feed.spot_book.version, self.feed.perp_book.version)
+        # Estimates change only with the books; 4 Hz is plenty for a figure a human reads.
+        if versions == self._slippage_versions or now - self._last_slippage_at < 0.25:
+            return
+        self._slippage_versions, self._last_slippage_at = versions, now
+        spot = self.feed.spot_book.latest()
+        perp = self.feed.perp_book.latest()
+        s = self.engine.settings
+        if spot is None or perp is None:
+            self.slippage_pane.show(
+                self.size_usd, None, (None, None), (None, None), s.slippage_max_bps, "waiting for both books"
+            )
+            return
+        q = hedge_quantity(
+            self.size_usd,
+            spot.value.best_ask,
+            perp.value.best_bid,
+            self.engine.pipelines.spot_rules,
+            self.engine.pipelines.perp_rules,
+        )
+        if q.quantity is None:
+            self.slippage_pane.show(self.size_usd, None, (None, None), (None, None), s.slippage_max_bps, q.message)
+            return
+
+        qty = q.quantity
+
+        def est(book: OrderBook, side: TakerSide) -> SlippageEstimate:
+            return estimate_slippage(
+                book, side, qty, max_bps=s.slippage_max_bps, liquidity_multiple=s.liquidity_multiple
+            )
+
+        self.slippage_pane.show(
+            self.size_usd,
+            q.quantity,
+            (est(spot.value, TakerSide.BUY), est(perp.value, TakerSide.SELL)),
+            (est(spot.value, TakerSide.SELL), est(perp.value, TakerSide.BUY)),
+            s.slippage_max_bps,
+        )
 
     def _spot_market_line(self) -> str:
         funding = self.feed.funding.latest()
-        if funding is None:
-            return "index —"
-        return f"index {funding.value.index_price:,.2f}"
+        balances = self.feed.spot_balances.latest()
+        rules = self.engine.pipelines.spot_rules
+        parts = ["index —" if funding is None else f"index {funding.value.index_price:,.2f}"]
+        if balances is not None:
+            quote = balances.value.get(rules.quote)
+            base = balances.value.get(rules.base)
+            if quote is not None:
+                parts.append(f"{rules.quote} free {quote.free:,.2f}")
+            if base is not None:
+                parts.append(f"{rules.base} {base.total}")
+        return " · ".join(parts)
 
     def _perp_market_line(self) -> str:
         spot = self.feed.spot_book.latest()
@@ -145,9 +306,275 @@ class HedgeApp(App[None]):
         countdown = "—"
         if info.next_funding_ms:
             countdown = fmt_duration_hms((info.next_funding_ms - self.settings.wall_clock_ms()) / 1000)
-        return (
-            f"basis {fmt_bps(basis)} · funding {fmt_pct(info.rate)} · next in {countdown}"
-            f" · mark {info.mark_price:,.1f}"
+        return f"basis {fmt_bps(basis)} · funding {fmt_pct(info.rate)} · next in {countdown}"
+
+    def _tick_second(self) -> None:
+        self.status_bar.tick_clock()
+        self._refresh_engine_panes()
+
+    def _refresh_engine_panes(self) -> None:
+        status = self.engine.status()
+        self.breaker_pane.show(status.breaker, status.trading_state, status.halt_reason)
+        pnl, liq = self._position_figures()
+        self.hedge_pane.show(self._drift(), unrealized_pnl=pnl, liquidation_distance_pct=liq)
+        self.refresh_bindings()
+
+    def _drift(self) -> HedgeDrift | None:
+        position = self.feed.perp_position.latest()
+        funding = self.feed.funding.latest()
+        if position is None or funding is None:
+            return None
+        p = self.engine.pipelines
+        return assess_drift(
+            spot_qty=self.engine.hedge.spot_qty,
+            perp_qty=position.value.amount,
+            mark_price=funding.value.mark_price,
+            tolerance_bps=self.engine.settings.drift_tolerance_bps,
+            spot_rules=p.spot_rules,
+            perp_rules=p.perp_rules,
+        )
+
+    def _position_figures(self) -> tuple[Decimal | None, Decimal | None]:
+        """Unrealized PnL and the distance to liquidation in % of the mark."""
+        position = self.feed.perp_position.latest()
+        funding = self.feed.funding.latest()
+        if position is None:
+            return None, None
+        pos = position.value
+        mark = funding.value.mark_price if funding else pos.mark_price
+        liq = None
+        if pos.liquidation_price and mark and pos.amount != 0:
+            liq = abs(pos.liquidation_price - mark) / mark * 100
+        return pos.unrealized_pnl, liq
+
+    # ---- engine events -----------------------------------------------------------------------------
+
+    @work(group="engine-events", exclusive=False)
+    async def _drain_events(self) -> None:
+        """The one consumer of the engine's event queue: every event is shown, in order."""
+        queue = self.engine.bus.subscribe(replay=True)
+        try:
+            while True:
+                event = await queue.get()
+                self.handle_engine_event(event)
+        finally:
+            self.engine.bus.unsubscribe(queue)
+
+    def handle_engine_event(self, event: EngineEvent) -> None:
+        tag = event.kind
+        if isinstance(event, StageEvent):
+            if event.pipeline is not None:
+                self.pipeline.stage(event.pipeline, event.intent_id, event.stage, event.state, event.elapsed_ms)
+            tag = f"{event.pipeline.value.upper() if event.pipeline else ''}"
+        self._log_line(event.ts_ms, event.level.value, tag or event.kind, event.intent_id or "", event.message)
+        if isinstance(event, AlertEvent) and event.level in (Level.ERROR, Level.CRITICAL):
+            sticky = event.sticky or event.level is Level.CRITICAL
+            if sticky:
+                self.sticky_alerts.append(event.message)
+            # Engine and exchange text: never markup. Critical alerts stay until acknowledged.
+            self.notify(
+                event.message,
+                title=event.code or event.kind,
+                severity="error",
+                markup=False,
+                timeout=3600 if sticky else 10,
+            )
+        if isinstance(event, (StateEvent, AlertEvent)):
+            self._refresh_engine_panes()
+
+    def _log_line(self, ts_ms: int, level: str, tag: str, intent: str, message: str) -> None:
+        self.log_view.add(LogLine(ts_ms, level, tag, intent, message))
+
+    # ---- action gating -----------------------------------------------------------------------------
+
+    def why_disabled(self, action: str) -> str | None:
+        """Why an action is greyed now (None when allowed). Shared by the footer, palette and help."""
+        status = self.engine.status()
+        if action in ("enter", "exit_hedge", "correct", "reset_breaker", "trading_state") and status.busy:
+            return f"{status.busy.value} pipeline running"
+        if action in ("enter", "exit_hedge", "correct"):
+            if not status.reconciled:
+                return "startup reconciliation not finished"
+            if status.trading_state is TradingState.HALTED:
+                return "trading HALTED"
+        if action == "enter":
+            if status.trading_state is TradingState.REDUCING:
+                return "trading REDUCING: exits and corrections only"
+            if status.breaker.state is BreakerState.OPEN:
+                return f"breaker open ({fmt_duration_hms(status.breaker.reopens_in_s or 0)} to half-open)"
+        if action == "reset_breaker" and status.breaker.state is BreakerState.CLOSED and status.breaker.failures == 0:
+            return "breaker already closed"
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("enter", "exit_hedge", "correct", "reset_breaker", "trading_state"):
+            return None if self.why_disabled(action) else True
+        return True
+
+    # ---- actions -----------------------------------------------------------------------------------
+
+    def action_enter(self) -> None:
+        self._plan_and_confirm_entry()
+
+    @work(group="plans", exclusive=False)
+    async def _plan_and_confirm_entry(self) -> None:
+        # Reading the plan is not an order flow: a worker may do it. The order flow is the engine's task.
+        try:
+            plan = await self.engine.plan_entry(self.size_usd)
+        except Exception as exc:  # an exchange error while planning: show it, send nothing
+            self.notify(f"cannot plan the entry: {exc}", severity="error", markup=False)
+            return
+        text = Text()
+        text.append(f"Size {self.size_usd:,.2f} USD → quantity {plan.quantity or '—'} on both legs\n\n")
+        text.append(f"Risk: {plan.risk.summary()}\n")
+        for r in plan.risk.reasons:
+            text.append(f"  {r.severity.value:<5} {r.code}: {r.message}\n")
+        for label, est in (("spot buy ", plan.spot), ("perp sell", plan.perp)):
+            if est is not None:
+                vwap = f"{est.vwap:,.2f}" if est.vwap else "—"
+                bps = f"{est.slippage_bps:+.2f} bps" if est.slippage_bps is not None else "—"
+                cost = f"{est.notional:,.2f}" if est.notional else "—"
+                text.append(f"{label} VWAP {vwap}  {bps}  notional {cost}  {est.verdict.value}\n")
+        confirmed = await self.push_screen_wait(
+            ConfirmScreen(
+                "Enter hedge: short perp + buy spot",
+                text,
+                live=self.settings.mode is VenueMode.LIVE,
+                blocked=plan.denial,
+            )
+        )
+        if confirmed:
+            self._start(lambda: self.engine.start_enter(self.size_usd))
+        else:
+            self._log_line(self.settings.wall_clock_ms(), "info", "OPERATOR", "", "entry cancelled at confirmation")
+
+    def action_exit_hedge(self) -> None:
+        self._confirm_simple(
+            "Exit hedge: sell spot + buy back perp (reduce-only)",
+            self._exit_plan_text(),
+            lambda: self.engine.start_exit(),
+        )
+
+    def _exit_plan_text(self) -> Text:
+        position = self.feed.perp_position.latest()
+        perp = position.value.amount if position else None
+        text = Text(f"Sell hedge spot {self.engine.hedge.spot_qty} {self.engine.pipelines.spot_rules.base}\n")
+        text.append(f"Buy back perp {'—' if perp is None else -perp} (reduce-only)\n")
+        text.append("Then verify both legs are flat on the exchange.")
+        return text
+
+    def action_correct(self) -> None:
+        drift = self._drift()
+        text = Text(drift.describe() if drift else "no position data yet")
+        self._confirm_simple("Correct drift", text, lambda: self.engine.start_correct())
+
+    def _confirm_simple(self, title: str, text: Text, start: Callable[[], asyncio.Task[ExecutionResult]]) -> None:
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self._start(start)
+            else:
+                self._log_line(self.settings.wall_clock_ms(), "info", "OPERATOR", "", f"{title}: cancelled")
+
+        self.push_screen(ConfirmScreen(title, text, live=self.settings.mode is VenueMode.LIVE), done)
+
+    def _start(self, start: Callable[[], asyncio.Task[ExecutionResult]]) -> None:
+        try:
+            task = start()
+        except Busy as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        task.add_done_callback(self._pipeline_done)
+        self.refresh_bindings()
+
+    def _pipeline_done(self, task: asyncio.Task[ExecutionResult]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        result = task.result()
+        self.results.append(result)
+        self.notify(
+            f"{result.pipeline.value} → {result.end_state.value}: {result.reason}"[:300],
+            severity="information" if result.success else "warning",
+            markup=False,
+            timeout=8,
+        )
+        self._refresh_engine_panes()
+
+    def action_reset_breaker(self) -> None:
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.engine.reset_breaker()
+                self._log_line(self.settings.wall_clock_ms(), "warn", "OPERATOR", "", "breaker reset by the operator")
+                self._refresh_engine_panes()
+
+        self.push_screen(
+            ConfirmScreen("Reset the circuit breaker", Text("Close the breaker and clear failures?")), done
+        )
+
+    def action_trading_state(self) -> None:
+        order = [TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED]
+        current = self.engine.trading_state
+        target = order[(order.index(current) + 1) % len(order)]
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self._switch_state(target)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Trading state {current.value} → {target.value}", Text(f"Switch trading to {target.value}?")
+            ),
+            done,
+        )
+
+    @work(group="state", exclusive=False)
+    async def _switch_state(self, target: TradingState) -> None:
+        try:
+            await self.engine.set_trading_state(target, "operator")
+        except Exception as exc:
+            self.notify(str(exc), severity="error", markup=False)
+        self._refresh_engine_panes()
+
+    def action_size(self) -> None:
+        def done(value: Decimal | None) -> None:
+            if value is not None:
+                self.size_usd = value
+                self._slippage_versions = (-1, -1)
+                self._log_line(self.settings.wall_clock_ms(), "info", "OPERATOR", "", f"hedge size set to {value} USD")
+
+        self.push_screen(SizeScreen(self.size_usd, self.engine.settings.risk.max_position_usd), done)
+
+    def action_log_filter(self) -> None:
+        self.log_view.cycle_filter()
+
+    def action_acknowledge(self) -> None:
+        self.sticky_alerts.clear()
+        self.clear_notifications()
+
+    def action_help(self) -> None:
+        rows = []
+        for action, key in self.keys.items():
+            internal = {"exit": "exit_hedge", "quit": "quit_app", "theme": "next_theme"}.get(action, action)
+            rows.append((key, ACTION_HELP[action], self.why_disabled(internal)))
+        self.push_screen(HelpScreen(rows))
+
+    def action_quit_app(self) -> None:
+        if not self.engine.busy:
+            self.exit()
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self._log_line(
+                    self.settings.wall_clock_ms(), "warn", "OPERATOR", "", "quit requested during a pipeline"
+                )
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                "A pipeline is running",
+                Text("Quit now? The engine finishes the running pipeline to its end state before the program exits."),
+            ),
+            done,
         )
 
     def action_next_theme(self) -> None:

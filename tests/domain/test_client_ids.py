@@ -50,8 +50,6 @@ def test_bad_input_is_refused(intent: str, attempt: int) -> None:
         client_order_id(intent, Leg.SPOT_OPEN, attempt)
 
 
-@pytest.mark.parametrize(
-    "cid", ["x-TKT5PX2Fabc", "hgabcdef123456XX1", "hgabcdef123456PO0", "hgabcdef12345PO1"]
-)
+@pytest.mark.parametrize("cid", ["x-TKT5PX2Fabc", "hgabcdef123456XX1", "hgabcdef123456PO0", "hgabcdef12345PO1"])
 def test_foreign_ids_do_not_parse(cid: str) -> None:
     assert parse_client_order_id(cid) is None

@@ -7,9 +7,10 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hedgetui.domain.drift import assess_drift, floor_to_step
+from hedgetui.domain.drift import assess_drift
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Side
+from hedgetui.domain.quantity import floor_to
 from hedgetui.domain.venue import MarketKind
 
 SPOT = MarketRules(
@@ -114,6 +115,6 @@ def test_a_correction_never_overshoots_and_never_grows_a_leg(spot: D, perp: D) -
         assert c.side is Side.BUY and c.reduce_only and c.quantity <= -perp and c.quantity % PERP.step == 0
 
 
-def test_floor_to_step() -> None:
-    assert floor_to_step(D("0.0339"), D("0.001")) == D("0.033")
-    assert floor_to_step(D("0.00099"), D("0.001")) == 0
+def test_floor_to_rounds_down() -> None:
+    assert floor_to(D("0.0339"), D("0.001")) == D("0.033")
+    assert floor_to(D("0.00099"), D("0.001")) == 0

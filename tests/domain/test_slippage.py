@@ -41,10 +41,7 @@ def test_limit_and_depth_verdicts() -> None:
         estimate_slippage(BOOK, TakerSide.BUY, D("5"), max_bps=D("20"), liquidity_multiple=D("1")).verdict
         is SlippageVerdict.SLIPPAGE_LIMIT
     )
-    assert (
-        estimate_slippage(BOOK, TakerSide.BUY, D("20"), **LIMITS).verdict
-        is SlippageVerdict.INSUFFICIENT_DEPTH
-    )
+    assert estimate_slippage(BOOK, TakerSide.BUY, D("20"), **LIMITS).verdict is SlippageVerdict.INSUFFICIENT_DEPTH
     thin = estimate_slippage(BOOK, TakerSide.BUY, D("2"), max_bps=D("50"), liquidity_multiple=D("10"))
     assert thin.verdict is SlippageVerdict.INSUFFICIENT_DEPTH and "6.50×" in thin.reason
     assert estimate_slippage(None, TakerSide.BUY, D("1"), **LIMITS).verdict is SlippageVerdict.NO_BOOK

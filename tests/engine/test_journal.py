@@ -59,15 +59,11 @@ async def test_open_submits_and_unfinished_intents_are_derived(tmp_path: Path) -
         await _intent_with_submit(j)
         assert [s.cid for s in await j.open_submits()] == ["c1"]
         assert [i.intent_id for i in await j.unfinished_intents()] == ["aaaaaaaaaaaa"]
-        await j.record_update(
-            "c1", status="partially_filled", filled=D("0.005"), terminal=False, order_id="9"
-        )
+        await j.record_update("c1", status="partially_filled", filled=D("0.005"), terminal=False, order_id="9")
         assert [s.cid for s in await j.open_submits()] == ["c1"]
         await j.record_update("c1", status="filled", filled=D("0.010"), terminal=True, order_id="9")
         assert await j.open_submits() == []
-        await j.record_end(
-            "aaaaaaaaaaaa", "HEDGED", "both legs filled", spot_qty=D("0.01"), perp_qty=D("-0.01")
-        )
+        await j.record_end("aaaaaaaaaaaa", "HEDGED", "both legs filled", spot_qty=D("0.01"), perp_qty=D("-0.01"))
         assert await j.unfinished_intents() == []
         assert await j.intent_end("aaaaaaaaaaaa") == ("HEDGED", "both legs filled")
         hist = await j.history()

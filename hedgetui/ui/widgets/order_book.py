@@ -67,14 +67,9 @@ def book_rows(book: OrderBook | None, levels: int, price_places: int, size_place
         return float(qty / largest) if largest > 0 else 0.0
 
     rows: list[BookRow] = [BookRow("empty", 0.0, "", "")] * (levels - len(asks))
-    rows += [
-        BookRow("ask", frac(q), fmt_qty(q, size_places), fmt_price(p, price_places))
-        for p, q in reversed(asks)
-    ]
+    rows += [BookRow("ask", frac(q), fmt_qty(q, size_places), fmt_price(p, price_places)) for p, q in reversed(asks)]
     if book is not None and book.spread is not None and book.mid is not None:
-        mid_text = (
-            f"spread {fmt_price(book.spread, price_places)} · mid {fmt_price(book.mid, price_places + 1)}"
-        )
+        mid_text = f"spread {fmt_price(book.spread, price_places)} · mid {fmt_price(book.mid, price_places + 1)}"
     else:
         mid_text = "no book yet" if book is None else "one-sided book"
     rows.append(BookRow("mid", 0.0, "", mid_text))

@@ -1,0 +1,57 @@
+"""What the engine needs from a venue, as a protocol.
+
+``hedgetui.exchange.venue.BinanceVenue`` satisfies it over ccxt; the engine's property tests use an
+in-process simulated venue with injectable faults. Every method returns hedgetui's domain types and raises
+only ``hedgetui.exchange.errors.VenueError`` subclasses.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
+from hedgetui.domain.book import OrderBook
+from hedgetui.domain.markets import MarketRules
+from hedgetui.domain.orders import OrderResult, Side, TradeFill
+from hedgetui.domain.venue import MarketKind
+
+
+class VenuePort(Protocol):
+    def rules(self, kind: MarketKind) -> MarketRules: ...
+
+    def symbol(self, kind: MarketKind) -> str: ...
+
+    async def fetch_order_book(self, kind: MarketKind, limit: int = 100) -> OrderBook: ...
+
+    async def fetch_funding(self) -> FundingInfo: ...
+
+    async def fetch_spot_balances(self) -> dict[str, Balance]: ...
+
+    async def fetch_futures_balance(self) -> FuturesBalance: ...
+
+    async def fetch_perp_position(self) -> PerpPosition: ...
+
+    async def create_market_order(
+        self,
+        kind: MarketKind,
+        side: Side,
+        amount: Decimal,
+        client_order_id: str,
+        *,
+        reduce_only: bool = False,
+    ) -> OrderResult: ...
+
+    async def fetch_order(
+        self, kind: MarketKind, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderResult: ...
+
+    async def fetch_open_orders(self, kind: MarketKind) -> list[OrderResult]: ...
+
+    async def cancel_order(
+        self, kind: MarketKind, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderResult: ...
+
+    async def fetch_order_trades(self, kind: MarketKind, order_id: str) -> list[TradeFill]: ...
+
+    async def resync_clock(self) -> int: ...

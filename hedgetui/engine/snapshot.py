@@ -1,0 +1,102 @@
+"""A fresh, consistent read of everything a pipeline decides on, in one concurrent round trip."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from decimal import Decimal
+
+from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
+from hedgetui.domain.book import OrderBook
+from hedgetui.domain.risk import ActionKind, RiskInputs, TradingState
+from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.clock import Clock
+from hedgetui.engine.ports import VenuePort
+
+BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Books, balances, position and funding read together at ``taken_at`` (monotonic seconds)."""
+
+    spot_book: OrderBook
+    perp_book: OrderBook
+    spot_balances: dict[str, Balance]
+    futures: FuturesBalance
+    position: PerpPosition
+    funding: FundingInfo
+    taken_at: float
+
+    @property
+    def basis_bps(self) -> Decimal | None:
+        s, p = self.spot_book.mid, self.perp_book.mid
+        if s is None or p is None or s <= 0:
+            return None
+        return (p - s) / s * BPS
+
+    @property
+    def mark(self) -> Decimal:
+        if self.funding.mark_price > 0:
+            return self.funding.mark_price
+        return self.perp_book.mid or Decimal(0)
+
+    def free(self, asset: str) -> Decimal:
+        bal = self.spot_balances.get(asset)
+        return bal.free if bal is not None else Decimal(0)
+
+    def liquidation_distance_pct(self) -> Decimal | None:
+        liq = self.position.liquidation_price
+        if not liq or self.mark <= 0 or self.position.amount == 0:
+            return None
+        return abs(liq - self.mark) / self.mark * 100
+
+    def risk_inputs(
+        self,
+        action: ActionKind,
+        order_notional: Decimal,
+        *,
+        trading_state: TradingState,
+        breaker_open: bool,
+        breaker_reopens_in_s: float | None,
+        reconciled: bool,
+        quote_asset: str,
+        base_asset: str,
+        spot_base_needed: Decimal,
+        now: float,
+    ) -> RiskInputs:
+        position_notional = abs(self.position.amount) * self.mark
+        # Leverage after the order: futures notional over the margin balance.
+        margin = self.futures.margin_balance
+        leverage = (position_notional + order_notional) / margin if margin > 0 else None
+        return RiskInputs(
+            action=action,
+            order_notional_usd=order_notional,
+            position_notional_usd=position_notional,
+            spot_quote_free=self.free(quote_asset),
+            spot_base_free=self.free(base_asset),
+            spot_base_needed=spot_base_needed,
+            futures_available=self.futures.available,
+            leverage=leverage,
+            liquidation_distance_pct=self.liquidation_distance_pct(),
+            funding_rate=self.funding.rate,
+            basis_bps=self.basis_bps,
+            data_age_s=max(0.0, now - self.taken_at),
+            breaker_open=breaker_open,
+            breaker_reopens_in_s=breaker_reopens_in_s,
+            trading_state=trading_state,
+            reconciled=reconciled,
+        )
+
+
+async def read_snapshot(venue: VenuePort, clock: Clock, depth: int = 100) -> MarketSnapshot:
+    """Read books, balances, position and funding concurrently (one round trip of latency)."""
+    spot_book, perp_book, balances, futures, position, funding = await asyncio.gather(
+        venue.fetch_order_book(MarketKind.SPOT, depth),
+        venue.fetch_order_book(MarketKind.PERP, depth),
+        venue.fetch_spot_balances(),
+        venue.fetch_futures_balance(),
+        venue.fetch_perp_position(),
+        venue.fetch_funding(),
+    )
+    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, clock.monotonic())

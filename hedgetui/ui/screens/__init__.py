@@ -1,0 +1,1 @@
+"""Screens: the confirmation of an order-sending action, help, and size entry."""
