@@ -55,6 +55,11 @@ class HedgeDrift(BaseModel):
     def within_tolerance(self) -> bool:
         return abs(self.drift_bps) <= self.tolerance_bps
 
+    @property
+    def flat(self) -> bool:
+        """No perp position and at most unsellable spot dust."""
+        return self.perp_qty == 0 and self.hedge_notional == 0
+
     def describe(self) -> str:
         sign = "+" if self.drift_bps > 0 else ""
         text = f"drift {sign}{self.drift_bps:.1f} bps ({self.drift_qty:+f} base) tolerance {self.tolerance_bps} bps"
@@ -88,6 +93,23 @@ def assess_drift(
     needs = abs(drift_bps) > tolerance_bps
     correction: DriftCorrection | None = None
     residual: str | None = None
+    dust_price = spot_price or mark_price
+    if perp_qty == 0 and spot_qty > 0 and spot_qty * dust_price < spot_rules.min_notional:
+        # No perp and a spot remainder too small to sell (e.g. the BTC fee left after an unwind): dust, the
+        # hedge is flat. It is reported, never "corrected" with an order the exchange would reject.
+        return HedgeDrift(
+            spot_qty=spot_qty,
+            perp_qty=perp_qty,
+            mark_price=mark_price,
+            drift_qty=drift_qty,
+            drift_notional=drift_notional,
+            hedge_notional=Decimal(0),
+            drift_bps=Decimal(0),
+            tolerance_bps=tolerance_bps,
+            needs_correction=False,
+            correction=None,
+            residual_reason=f"spot dust {spot_qty} below the {spot_rules.min_notional} USD minimum",
+        )
     if drift_qty != 0:
         if drift_qty > 0:
             rules, side, reduce_only = spot_rules, Side.SELL, False

@@ -212,8 +212,10 @@ class Journal:
 
     async def start(self) -> None:
         """Open the file (creating folders), set WAL + synchronous FULL, migrate, start the writer task."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        in_memory = str(self.path) == ":memory:"  # tests: a private in-memory journal
+        if not in_memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(":memory:" if in_memory else self.path, isolation_level=None)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")
         await self._db.execute("PRAGMA foreign_keys=ON")
@@ -477,6 +479,15 @@ class Journal:
             sql += " WHERE intent_id = ?"
             params = (intent_id,)
         rows = await self._fetchall(sql + " ORDER BY created_ms, cid", params)
+        return [self._submit_row(r) for r in rows]
+
+    async def not_placed_submits(self, intent_id: str) -> list[SubmitRow]:
+        """Submissions this intent concluded were never placed (a late-visible order may still exist)."""
+        rows = await self._fetchall(
+            "SELECT s.* FROM order_submits s WHERE s.intent_id = ? AND (SELECT u.status FROM order_updates u"
+            " WHERE u.cid = s.cid ORDER BY u.seq DESC LIMIT 1) = 'not_placed' ORDER BY s.created_ms, s.cid",
+            (intent_id,),
+        )
         return [self._submit_row(r) for r in rows]
 
     async def submits(self, intent_id: str) -> list[SubmitRow]:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, retry_if_result
 from tenacity.wait import wait_exponential
 
-from hedgetui.domain.client_ids import Leg, client_order_id
+from hedgetui.domain.client_ids import Leg, client_order_id, parse_client_order_id
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
 from hedgetui.domain.stages import PipelineKind
 from hedgetui.domain.venue import MarketKind
@@ -355,8 +355,8 @@ class OrderExecutor:
     ) -> tuple[OrderResult | None, Resolution]:
         """Find an order by client id after an ambiguous outcome.
 
-        Found → PLACED. NOT_PLACED only after at least three not-found answers whose span covers the
-        whole grace window (late visibility). Errors do not count as not-found; if no answer settles it
+        Found → PLACED. NOT_PLACED only after enough not-found answers (at least three, one per polling
+        interval across the window) whose span covers the whole grace window (late visibility). Errors do not count as not-found; if no answer settles it
         before the ack deadline the result is UNRESOLVED.
         """
         grace = self.timeouts.lookup_grace_s
@@ -366,6 +366,9 @@ class OrderExecutor:
         not_found = 0
         error_backoff = 0.5
         interval = max(0.2, grace / 4)
+        # Believe "not found" only from enough answers to cover the window at the polling interval, even if
+        # the clock ran fast (a busy loop must not shorten the number of checks).
+        min_answers = max(3, int(grace / interval) + 1)
         if backoff_first:
             await self._event(
                 "BACKOFF",
@@ -387,7 +390,7 @@ class OrderExecutor:
                     intent_id,
                     data={"cid": cid, "result": "not_found"},
                 )
-                if not_found >= 3 and now - first_not_found >= grace:
+                if not_found >= min_answers and now - first_not_found >= grace:
                     return None, Resolution.NOT_PLACED
                 delay = interval
             except ClockSkew as exc:
@@ -646,6 +649,59 @@ class OrderExecutor:
             error=placement.error,
             last_attempt=placement.attempt,
         )
+
+    async def sweep_not_placed(self, intent_id: str) -> list[LegFill]:
+        """Look once more for every order of this intent that was concluded "not placed".
+
+        An order can become visible after the grace window; finding it here turns a silent exposure into
+        a known fill that the drift check then corrects.
+        """
+        found: list[LegFill] = []
+        for submit in await self.journal.not_placed_submits(intent_id):
+            kind = MarketKind(submit.market)
+            try:
+                order = await self.venue.fetch_order(kind, client_order_id=submit.cid)
+            except NotFound:
+                continue
+            except AuthFailed as exc:
+                raise HaltRequired("AUTH", f"authentication failed sweeping {submit.cid}", submit.cid) from exc
+            except VenueError as exc:
+                raise HaltRequired(
+                    "UNRESOLVED_ORDER", f"cannot re-check {submit.cid} ({exc.source})", submit.cid
+                ) from exc
+            await self._event(
+                "ADOPT",
+                f"late order {submit.cid} found as {order.order_id} ({order.status.value})",
+                intent_id,
+                level=Level.WARN,
+                data={"cid": submit.cid, "order_id": order.order_id, "late": True},
+            )
+            await self._record(submit.cid, order)
+            if not order.status.is_terminal:
+                order = await self.cancel_and_confirm(kind, submit.cid, intent_id)
+            parsed = parse_client_order_id(submit.cid)
+            leg = parsed[1] if parsed else Leg.PERP_OPEN
+            req = LegOrder(intent_id, leg, kind, Side(submit.side), submit.quantity, submit.reduce_only)
+            trades, fees = await self.collect_fills(req, order, submit.cid)
+            status = (
+                LegStatus.FILLED
+                if order.filled >= submit.quantity
+                else (LegStatus.PARTIAL if order.filled > 0 else LegStatus.NONE)
+            )
+            found.append(
+                LegFill(
+                    req,
+                    status,
+                    filled=order.filled,
+                    cost=order.cost,
+                    fees=fees,
+                    orders=[order],
+                    cids=[submit.cid],
+                    trades=trades,
+                    last_attempt=submit.attempt,
+                )
+            )
+        return found
 
     async def execute(self, req: LegOrder, first_attempt: int = 1) -> LegFill:
         """Place ``req`` and run it to a confirmed end."""

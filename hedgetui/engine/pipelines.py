@@ -523,14 +523,23 @@ class Pipelines:
                 outcome = await self._unwind_if_needed(ex, intent_id, perp, spot, snap, notes)
             if outcome is not None:
                 corrections += outcome[1]
-                end, reason, code = outcome[0]
-                if end is EndState.HALTED:
-                    raise HaltRequired(code, reason)
+            async with tr.stage(Stage.DRIFT) as notes:
+                # Orders concluded "not placed" are looked for once more: a late-visible order becomes a
+                # known fill here, and the drift check (from exchange state) corrects or halts.
+                late = await ex.sweep_not_placed(intent_id)
+                for fill in late:
+                    notes.append(f"late order {fill.cids[0]} filled {fill.filled}")
+                    if fill.request.kind is MarketKind.SPOT:
+                        self.hedge.spot_qty += self._spot_net(fill)
+                drift, fixes = await self._drift_step(ex, intent_id, P, notes)
+                corrections += fixes
+            if outcome is not None:
+                _, reason, code = outcome[0]
                 return await self._finish(
                     tr,
                     P,
                     intent_id,
-                    end=end,
+                    end=EndState.FLAT if drift.flat else EndState.HEDGED,
                     success=False,
                     aborted=False,
                     reason=reason,
@@ -540,11 +549,9 @@ class Pipelines:
                     perp=self._summary(perp),
                     spot=self._summary(spot),
                     corrections=tuple(s for s in map(self._summary, corrections) if s),
+                    drift=drift,
                     risk=risk,
                 )
-            async with tr.stage(Stage.DRIFT) as notes:
-                drift, fixes = await self._drift_step(ex, intent_id, P, notes)
-                corrections += fixes
             slippage = tuple(
                 a
                 for a in (

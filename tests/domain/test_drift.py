@@ -88,8 +88,14 @@ def test_difference_below_one_perp_step_is_an_uncorrectable_residual() -> None:
     assert d.residual_reason is not None and "step" in d.residual_reason
 
 
-def test_spot_excess_below_min_notional_is_residual() -> None:
+def test_spot_dust_without_a_perp_is_flat_not_drift() -> None:
     d = drift("0.00006", "0", tol="10")
+    assert not d.needs_correction and d.correction is None and d.flat
+    assert "dust" in (d.residual_reason or "")
+
+
+def test_spot_excess_below_min_notional_next_to_a_perp_is_residual() -> None:
+    d = drift("0.03308", "-0.033", tol="1")
     assert d.needs_correction and d.correction is None and "minimum notional" in (d.residual_reason or "")
 
 

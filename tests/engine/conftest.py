@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from hedgetui.engine.clock import ManualClock
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.pipelines import EngineSettings
+from tests.engine.simvenue import SimVenue
+
+FAST = ExecTimeouts(order_ack_s=10, fill_s=20, partial_fill_retries=3, lookup_grace_s=3, max_resubmits=1)
+
+
+def make_settings(**kw: object) -> EngineSettings:
+    base = {"timeouts": FAST, "slippage_max_bps": Decimal("15"), "liquidity_multiple": Decimal("3")}
+    base.update(kw)
+    return EngineSettings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def venue() -> SimVenue:
+    return SimVenue()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, venue: SimVenue) -> AsyncIterator[Engine]:
+    async with Journal(tmp_path / "journal.sqlite3") as journal:
+        eng = Engine(venue, journal, make_settings(), clock=ManualClock())
+        await eng.start()
+        yield eng
+        await eng.shutdown()

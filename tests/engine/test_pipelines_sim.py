@@ -1,0 +1,150 @@
+"""The pipelines against the simulated venue: happy paths and the fault matrix's engine-level rows."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from hedgetui.domain.execution import EndState
+from hedgetui.domain.risk import TradingState
+from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.engine import Engine
+from tests.engine.simvenue import Fault, SimVenue
+
+
+async def test_enter_then_exit(engine: Engine, venue: SimVenue) -> None:
+    result = await engine.enter(D("2000"))
+    assert result.success and result.end_state is EndState.HEDGED, result.reason
+    assert result.quantity == D("0.033")
+    assert venue.position == D("-0.033")
+    assert venue.spot["BTC"] == D("0.033") - D("0.000033")  # fee in BTC
+    assert engine.hedge.spot_qty == venue.spot["BTC"]
+    assert result.drift is not None and result.drift.within_tolerance
+    out = await engine.exit()
+    assert out.success and out.end_state is EndState.FLAT, out.reason
+    assert venue.position == 0
+    assert venue.open_orders() == []
+    assert venue.cids_used_twice() == []
+
+
+async def test_perp_rejected_definitively_is_flat_and_spot_unwound(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "reject", MarketKind.PERP, code=-2019))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.FLAT and not result.success
+    assert venue.position == 0
+    assert venue.spot["BTC"] < D("0.00005")  # spot bought concurrently, then sold back (dust only)
+    assert engine.breaker.snapshot().failures == 1
+
+
+async def test_timeout_after_accept_is_adopted_not_resent(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "timeout_after", MarketKind.PERP))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    perp_orders = [o for o in venue.orders if o.kind is MarketKind.PERP]
+    assert len(perp_orders) == 1
+    assert venue.position == D("-0.033")
+    events = [e.kind for e in await engine.journal.events()]
+    assert "AMBIGUOUS" in events and "ADOPT" in events
+
+
+async def test_timeout_before_accept_resubmits_with_a_new_id(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "timeout_before", MarketKind.PERP))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    perp_cids = [c for c in venue.sent_cids if "PO" in c]
+    assert len(perp_cids) == 2 and perp_cids[0] != perp_cids[1] and perp_cids[1].endswith("PO2")
+    not_found = [e for e in await engine.journal.events() if e.kind == "LOOKUP" and e.data.get("result") == "not_found"]
+    assert len(not_found) >= 3
+
+
+async def test_delayed_visibility_never_duplicates(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "hidden", MarketKind.PERP, count=2))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    assert len([o for o in venue.orders if o.kind is MarketKind.PERP]) == 1
+
+
+async def test_lookups_that_keep_failing_halt_without_resending(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(
+        Fault("create", "timeout_after", MarketKind.PERP), Fault("fetch", "lookup_error", MarketKind.PERP, times=1000)
+    )
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HALTED
+    assert engine.trading_state is TradingState.HALTED
+    assert len([c for c in venue.sent_cids if "PO" in c]) == 1
+    assert "UNRESOLVED_ORDER" in result.reason_code
+
+
+async def test_partial_spot_fill_is_completed(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "partial", MarketKind.SPOT, ratio=D("0.5")))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    assert result.spot is not None and result.spot.filled == D("0.033")
+    assert any(c.endswith("SO2") for c in venue.sent_cids)
+
+
+async def test_spot_rejected_after_perp_filled_covers_the_perp(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "reject", MarketKind.SPOT, code=-2010))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.FLAT
+    assert venue.position == 0
+    assert any("PU" in c for c in venue.sent_cids)
+
+
+async def test_unwind_rejected_halts_with_residual(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "reject", MarketKind.SPOT, code=-2010))
+    original = venue.create_market_order
+
+    async def create(kind, side, amount, cid, *, reduce_only=False):  # the cover (leg PU) is rejected too
+        if "PU" in cid:
+            venue.inject(Fault("create", "reject", MarketKind.PERP, code=-2019))
+        return await original(kind, side, amount, cid, reduce_only=reduce_only)
+
+    venue.create_market_order = create  # type: ignore[method-assign]
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HALTED
+    assert "residual" in result.reason and "-0.033" in result.reason
+    assert engine.trading_state is TradingState.HALTED
+    alerts = [e for e in await engine.journal.events() if e.kind == "ALERT"]
+    assert alerts and "UNWIND_FAILED" in alerts[-1].message
+
+
+async def test_resting_order_is_cancelled_at_the_fill_deadline(engine: Engine, venue: SimVenue) -> None:
+    venue.inject(Fault("create", "resting", MarketKind.PERP, after=None))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.FLAT
+    assert venue.position == 0 and venue.open_orders() == []
+    assert any(e.kind == "FILL_TIMEOUT" for e in await engine.journal.events())
+
+
+async def test_breaker_opens_after_two_failed_hedges_and_denies_entries(engine: Engine, venue: SimVenue) -> None:
+    for _ in range(2):
+        venue.inject(Fault("create", "reject", MarketKind.PERP, code=-2019))
+        await engine.enter(D("2000"))
+    denied = await engine.enter(D("2000"))
+    assert denied.aborted and denied.reason_code == "BREAKER_OPEN"
+    assert len([o for o in venue.orders if o.kind is MarketKind.PERP]) == 0
+
+
+async def test_thin_book_is_denied_before_anything_is_sent(engine: Engine, venue: SimVenue) -> None:
+    result = await engine.enter(D("5000000"))
+    assert result.aborted and not venue.sent_cids
+
+
+async def test_correct_drift_trims_the_larger_leg(engine: Engine, venue: SimVenue) -> None:
+    await engine.enter(D("2000"))
+    venue.position -= D("0.010")  # an external change: more short
+    result = await engine.correct()
+    assert result.success, result.reason
+    assert venue.position == D("-0.033")
+
+
+async def test_visibility_longer_than_the_grace_window_is_caught_and_corrected(engine: Engine, venue: SimVenue) -> None:
+    # No finite grace window can beat an unbounded delay: the second attempt is sent, then the late first
+    # order is found by the sweep, and the drift check trims the doubled perp back to the hedge.
+    venue.inject(Fault("create", "hidden", MarketKind.PERP, count=5))
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    assert venue.position == D("-0.033")
+    kinds = [e.kind for e in await engine.journal.events()]
+    assert "ADOPT" in kinds and "DRIFT" in kinds
+    assert any("PD" in c for c in venue.sent_cids)
