@@ -356,8 +356,8 @@ class OrderExecutor:
         """Find an order by client id after an ambiguous outcome.
 
         Found → PLACED. NOT_PLACED only after enough not-found answers (at least three, one per polling
-        interval across the window) whose span covers the whole grace window (late visibility). Errors do not count as not-found; if no answer settles it
-        before the ack deadline the result is UNRESOLVED.
+        interval across the window) whose span covers the whole grace window (late visibility). Errors
+        do not count as not-found; if no answer settles it before the ack deadline the result is UNRESOLVED.
         """
         grace = self.timeouts.lookup_grace_s
         start = self.clock.monotonic()
