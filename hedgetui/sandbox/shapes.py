@@ -1,0 +1,589 @@
+"""Binance's JSON shapes for the sandbox's answers (spec Part A). Numbers are fixed-point strings.
+
+``str()`` of a Decimal can print ``0E-8``; every number here goes through :func:`fmt`, which never does.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
+from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
+
+ZERO = Decimal(0)
+
+
+def fmt(value: Decimal | int, places: int | None = None) -> str:
+    """A plain fixed-point decimal string; with ``places``, exactly that many decimals."""
+    d = Decimal(value)
+    if places is not None:
+        d = d.quantize(Decimal(1).scaleb(-places))
+    text = format(d, "f")
+    if places is None and "." in text:
+        text = text.rstrip("0").rstrip(".") or "0"
+    return text
+
+
+def _places(step: Decimal) -> int:
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+# ---- exchangeInfo -------------------------------------------------------------------------------------
+
+
+def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
+    return {
+        "timezone": "UTC",
+        "serverTime": server_time,
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": [
+            {
+                "symbol": s.symbol,
+                "status": "TRADING",
+                "baseAsset": s.base,
+                "baseAssetPrecision": 8,
+                "quoteAsset": s.quote,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
+                "permissions": [],
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": fmt(s.spot_tick, 8),
+                        "maxPrice": "1000000.00000000",
+                        "tickSize": fmt(s.spot_tick, 8),
+                    },
+                    {
+                        "filterType": "LOT_SIZE",
+                        "minQty": fmt(s.spot_min_qty, 8),
+                        "maxQty": fmt(s.spot_max_qty, 8),
+                        "stepSize": fmt(s.spot_step, 8),
+                    },
+                    {
+                        "filterType": "MARKET_LOT_SIZE",
+                        "minQty": "0.00000000",
+                        "maxQty": fmt(s.spot_market_max_qty, 8),
+                        "stepSize": "0.00000000",
+                    },
+                    {
+                        "filterType": "NOTIONAL",
+                        "minNotional": fmt(s.spot_min_notional, 8),
+                        "applyMinToMarket": True,
+                        "maxNotional": "9000000.00000000",
+                        "applyMaxToMarket": False,
+                        "avgPriceMins": 5,
+                    },
+                ],
+            }
+            for s in specs
+        ],
+    }
+
+
+def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
+    return {
+        "timezone": "UTC",
+        "serverTime": server_time,
+        "futuresType": "U_MARGINED",
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+        "symbols": [
+            {
+                "symbol": s.symbol,
+                "pair": s.symbol,
+                "contractType": "PERPETUAL",
+                "deliveryDate": 4133404800000,
+                "onboardDate": 1569398400000,
+                "status": "TRADING",
+                "marginAsset": s.quote,
+                "baseAsset": s.base,
+                "quoteAsset": s.quote,
+                "pricePrecision": _places(s.perp_tick),
+                "quantityPrecision": _places(s.perp_step),
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "underlyingType": "COIN",
+                "orderTypes": [
+                    "LIMIT",
+                    "MARKET",
+                    "STOP",
+                    "STOP_MARKET",
+                    "TAKE_PROFIT",
+                    "TAKE_PROFIT_MARKET",
+                    "TRAILING_STOP_MARKET",
+                ],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": fmt(s.perp_min_price),
+                        "maxPrice": fmt(s.perp_max_price),
+                        "tickSize": fmt(s.perp_tick, _places(s.perp_tick)),
+                    },
+                    {
+                        "filterType": "LOT_SIZE",
+                        "minQty": fmt(s.perp_min_qty),
+                        "maxQty": fmt(s.perp_max_qty),
+                        "stepSize": fmt(s.perp_step),
+                    },
+                    {
+                        "filterType": "MARKET_LOT_SIZE",
+                        "minQty": fmt(s.perp_min_qty),
+                        "maxQty": fmt(s.perp_market_max_qty),
+                        "stepSize": fmt(s.perp_step),
+                    },
+                    {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                    {"filterType": "MIN_NOTIONAL", "notional": fmt(s.perp_min_notional)},
+                ],
+            }
+            for s in specs
+        ],
+    }
+
+
+# ---- market data --------------------------------------------------------------------------------------
+
+
+def levels(rows: list[tuple[Decimal, Decimal]], price_places: int, qty_places: int) -> list[list[str]]:
+    return [[fmt(p, price_places), fmt(q, qty_places)] for p, q in rows]
+
+
+def depth(core: ExchangeCore, market: Market, symbol: str, limit: int) -> dict[str, Any]:
+    spec = core.specs[symbol]
+    update_id, bids, asks = core.depth(market, symbol, limit)
+    pp, qp = _places(spec.tick(market)), _places(spec.step(market))
+    body: dict[str, Any] = {"lastUpdateId": update_id}
+    if market is Market.FUTURES:
+        now = core.now()
+        body["E"] = now
+        body["T"] = now
+    body["bids"] = levels(bids, pp, qp)
+    body["asks"] = levels(asks, pp, qp)
+    return body
+
+
+def ticker_24h(core: ExchangeCore, market: Market, symbol: str) -> dict[str, Any]:
+    spec = core.specs[symbol]
+    t = core.ticker_24h(market, symbol)
+    pp, qp = _places(spec.tick(market)), _places(spec.step(market))
+    body: dict[str, Any] = {
+        "symbol": symbol,
+        "priceChange": fmt(Decimal(t["last"]) - Decimal(t["open"]), pp),
+        "priceChangePercent": fmt(
+            (Decimal(t["last"]) - Decimal(t["open"])) / Decimal(t["open"]) * 100 if t["open"] else ZERO, 3
+        ),
+        "weightedAvgPrice": fmt(Decimal(t["weighted_avg"]), pp),
+        "lastPrice": fmt(Decimal(t["last"]), pp),
+        "lastQty": fmt(Decimal(t["last_qty"]), qp),
+        "openPrice": fmt(Decimal(t["open"]), pp),
+        "highPrice": fmt(Decimal(t["high"]), pp),
+        "lowPrice": fmt(Decimal(t["low"]), pp),
+        "volume": fmt(Decimal(t["volume"]), qp),
+        "quoteVolume": fmt(Decimal(t["quote_volume"]), 8),
+        "openTime": t["open_time"],
+        "closeTime": t["close_time"],
+        "firstId": t["first_trade_id"],
+        "lastId": t["last_trade_id"],
+        "count": t["count"],
+    }
+    if market is Market.SPOT:
+        bid, bid_qty, ask, ask_qty = core.best_bid_ask(market, symbol)
+        body["prevClosePrice"] = fmt(Decimal(t["open"]), pp)
+        body["bidPrice"] = fmt(bid, pp)
+        body["bidQty"] = fmt(bid_qty, qp)
+        body["askPrice"] = fmt(ask, pp)
+        body["askQty"] = fmt(ask_qty, qp)
+    return body
+
+
+def book_ticker(core: ExchangeCore, symbol: str) -> dict[str, Any]:
+    spec = core.specs[symbol]
+    bid, bid_qty, ask, ask_qty = core.best_bid_ask(Market.FUTURES, symbol)
+    pp, qp = _places(spec.perp_tick), _places(spec.perp_step)
+    update_id, _, _ = core.depth(Market.FUTURES, symbol, 1)
+    return {
+        "symbol": symbol,
+        "bidPrice": fmt(bid, pp),
+        "bidQty": fmt(bid_qty, qp),
+        "askPrice": fmt(ask, pp),
+        "askQty": fmt(ask_qty, qp),
+        "time": core.now(),
+        "lastUpdateId": update_id,
+    }
+
+
+def premium_index(core: ExchangeCore, symbol: str) -> dict[str, Any]:
+    return {
+        "symbol": symbol,
+        "markPrice": fmt(core.mark_price(symbol), 8),
+        "indexPrice": fmt(core.index_price(symbol), 8),
+        "estimatedSettlePrice": fmt(core.mark_price(symbol), 8),
+        "lastFundingRate": fmt(core.funding_rate(symbol), 8),
+        "interestRate": "0.00010000",
+        "nextFundingTime": core.next_funding_time(),
+        "time": core.now(),
+    }
+
+
+# ---- orders -------------------------------------------------------------------------------------------
+
+
+def _spot_order_common(order: Order) -> dict[str, Any]:
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "price": fmt(order.price, 8),
+        "origQty": fmt(order.orig_qty, 8),
+        "executedQty": fmt(order.executed_qty, 8),
+        "origQuoteOrderQty": fmt(order.orig_quote_order_qty, 8),
+        "cummulativeQuoteQty": fmt(order.cum_quote, 8),
+        "status": order.status.value,
+        "timeInForce": order.time_in_force.value,
+        "type": order.type.value,
+        "side": order.side.value,
+    }
+
+
+def spot_order_ack(order: Order) -> dict[str, Any]:
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "transactTime": order.time,
+    }
+
+
+def spot_order_result(order: Order) -> dict[str, Any]:
+    body = _spot_order_common(order)
+    body["transactTime"] = order.time
+    body["workingTime"] = order.time
+    body["selfTradePreventionMode"] = "EXPIRE_MAKER"
+    return body
+
+
+def spot_order_full(order: Order) -> dict[str, Any]:
+    body = spot_order_result(order)
+    body["fills"] = [
+        {
+            "price": fmt(t.price, 8),
+            "qty": fmt(t.qty, 8),
+            "commission": fmt(t.commission, 8),
+            "commissionAsset": t.commission_asset,
+            "tradeId": t.trade_id,
+        }
+        for t in order.trades
+    ]
+    return body
+
+
+def spot_order_query(order: Order) -> dict[str, Any]:
+    body = _spot_order_common(order)
+    body.update(
+        {
+            "stopPrice": "0.00000000",
+            "icebergQty": "0.00000000",
+            "time": order.time,
+            "updateTime": order.update_time,
+            "isWorking": order.type is OrderType.LIMIT,
+            "workingTime": order.time,
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+    )
+    return body
+
+
+def spot_cancel(order: Order, cancel_client_id: str, now: int) -> dict[str, Any]:
+    """Live spot cancel: ``clientOrderId`` is the CANCEL request's id; the order's own is ``origClientOrderId``."""
+    body = _spot_order_common(order)
+    body["origClientOrderId"] = order.client_order_id
+    body["clientOrderId"] = cancel_client_id
+    body["transactTime"] = now
+    body["selfTradePreventionMode"] = "EXPIRE_MAKER"
+    return body
+
+
+def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False) -> dict[str, Any]:
+    pp, qp = _places(spec.perp_tick), _places(spec.perp_step)
+    avg = order.avg_price
+    body: dict[str, Any] = {
+        "orderId": order.order_id,
+        "symbol": order.symbol,
+        "status": order.status.value,
+        "clientOrderId": order.client_order_id,
+        "price": fmt(order.price, pp),
+        "avgPrice": fmt(avg, pp + 3) if avg else "0",
+        "origQty": fmt(order.orig_qty, qp),
+        "executedQty": fmt(order.executed_qty, qp),
+        "cumQty": fmt(order.executed_qty, qp),
+        "cumQuote": fmt(order.cum_quote, 5),
+        "timeInForce": order.time_in_force.value,
+        "type": order.type.value,
+        "reduceOnly": order.reduce_only,
+        "closePosition": False,
+        "side": order.side.value,
+        "positionSide": "BOTH",
+        "stopPrice": "0",
+        "workingType": "CONTRACT_PRICE",
+        "priceProtect": False,
+        "origType": order.type.value,
+        "priceMatch": "NONE",
+        "selfTradePreventionMode": "EXPIRE_MAKER",
+        "goodTillDate": 0,
+        "updateTime": order.update_time,
+    }
+    if with_time:
+        body["time"] = order.time
+    return body
+
+
+def spot_trade(t: Trade) -> dict[str, Any]:
+    return {
+        "symbol": t.symbol,
+        "id": t.trade_id,
+        "orderId": t.order_id,
+        "orderListId": -1,
+        "price": fmt(t.price, 8),
+        "qty": fmt(t.qty, 8),
+        "quoteQty": fmt(t.quote_qty, 8),
+        "commission": fmt(t.commission, 8),
+        "commissionAsset": t.commission_asset,
+        "time": t.time,
+        "isBuyer": t.side.value == "BUY",
+        "isMaker": t.is_maker,
+        "isBestMatch": True,
+    }
+
+
+def futures_trade(t: Trade) -> dict[str, Any]:
+    return {
+        "symbol": t.symbol,
+        "id": t.trade_id,
+        "orderId": t.order_id,
+        "side": t.side.value,
+        "price": fmt(t.price),
+        "qty": fmt(t.qty),
+        "realizedPnl": fmt(t.realized_pnl, 8),
+        "quoteQty": fmt(t.quote_qty, 8),
+        "commission": fmt(t.commission, 8),
+        "commissionAsset": t.commission_asset,
+        "time": t.time,
+        "buyer": t.side.value == "BUY",
+        "maker": t.is_maker,
+        "positionSide": "BOTH",
+        "marginAsset": "USDT",
+    }
+
+
+# ---- accounts -----------------------------------------------------------------------------------------
+
+
+def spot_account(core: ExchangeCore) -> dict[str, Any]:
+    return {
+        "makerCommission": 10,
+        "takerCommission": 10,
+        "buyerCommission": 0,
+        "sellerCommission": 0,
+        "commissionRates": {
+            "maker": fmt(core.config.spot_maker_fee),
+            "taker": fmt(core.config.spot_taker_fee),
+            "buyer": "0",
+            "seller": "0",
+        },
+        "canTrade": True,
+        "canWithdraw": True,
+        "canDeposit": True,
+        "brokered": False,
+        "requireSelfTradePrevention": False,
+        "preventSor": False,
+        "updateTime": core.now(),
+        "accountType": "SPOT",
+        "balances": [
+            {"asset": a, "free": fmt(f, 8), "locked": fmt(lk, 8)} for a, (f, lk) in core.spot_balances().items()
+        ],
+        "permissions": ["SPOT"],
+        "uid": 1,
+    }
+
+
+def _position(v: PositionView, spec: SymbolSpec, v2: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "symbol": v.symbol,
+        "positionSide": "BOTH",
+        "positionAmt": fmt(v.amount, _places(spec.perp_step)),
+        "entryPrice": fmt(v.entry_price, 8),
+        "breakEvenPrice": fmt(v.entry_price, 8),
+        "markPrice": fmt(v.mark_price, 8),
+        "unRealizedProfit": fmt(v.unrealized_pnl, 8),
+        "liquidationPrice": fmt(v.liquidation_price, 8) if v.liquidation_price else "0",
+        "isolatedMargin": "0",
+        "notional": fmt(v.notional, 8),
+        "marginAsset": "USDT",
+        "isolatedWallet": "0",
+        "initialMargin": fmt(v.initial_margin, 8),
+        "maintMargin": fmt(v.maint_margin, 8),
+        "positionInitialMargin": fmt(v.initial_margin, 8),
+        "openOrderInitialMargin": "0",
+        "adl": 1 if v.amount else 0,
+        "bidNotional": "0",
+        "askNotional": "0",
+        "updateTime": v.update_time,
+    }
+    if v2:
+        body.update(
+            {
+                "leverage": str(v.leverage),
+                "marginType": "cross",
+                "isAutoAddMargin": "false",
+                "maxNotionalValue": "300000",
+            }
+        )
+    return body
+
+
+def position_risk(core: ExchangeCore, v2: bool) -> list[dict[str, Any]]:
+    return [_position(v, core.specs[v.symbol], v2) for v in core.positions()]
+
+
+def futures_account(core: ExchangeCore, v2: bool) -> dict[str, Any]:
+    acc: FuturesAccount = core.futures_account()
+    now = core.now()
+    asset = {
+        "asset": "USDT",
+        "walletBalance": fmt(acc.wallet_balance, 8),
+        "unrealizedProfit": fmt(acc.unrealized_pnl, 8),
+        "marginBalance": fmt(acc.margin_balance, 8),
+        "maintMargin": fmt(acc.maint_margin, 8),
+        "initialMargin": fmt(acc.initial_margin, 8),
+        "positionInitialMargin": fmt(acc.position_initial_margin, 8),
+        "openOrderInitialMargin": fmt(acc.open_order_initial_margin, 8),
+        "crossWalletBalance": fmt(acc.wallet_balance, 8),
+        "crossUnPnl": fmt(acc.unrealized_pnl, 8),
+        "availableBalance": fmt(acc.available_balance, 8),
+        "maxWithdrawAmount": fmt(acc.available_balance, 8),
+        # ccxt drops assets whose updateTime is 0.
+        "updateTime": now,
+    }
+    if v2:
+        asset["marginAvailable"] = True
+    return {
+        "totalInitialMargin": asset["initialMargin"],
+        "totalMaintMargin": asset["maintMargin"],
+        "totalWalletBalance": asset["walletBalance"],
+        "totalUnrealizedProfit": asset["unrealizedProfit"],
+        "totalMarginBalance": asset["marginBalance"],
+        "totalPositionInitialMargin": asset["positionInitialMargin"],
+        "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
+        "totalCrossWalletBalance": asset["crossWalletBalance"],
+        "totalCrossUnPnl": asset["crossUnPnl"],
+        "availableBalance": asset["availableBalance"],
+        "maxWithdrawAmount": asset["maxWithdrawAmount"],
+        "assets": [asset],
+        "positions": [
+            {
+                "symbol": p["symbol"],
+                "positionSide": "BOTH",
+                "positionAmt": p["positionAmt"],
+                "unrealizedProfit": p["unRealizedProfit"],
+                "isolatedMargin": "0",
+                "notional": p["notional"],
+                "isolatedWallet": "0",
+                "initialMargin": p["initialMargin"],
+                "maintMargin": p["maintMargin"],
+                "updateTime": p["updateTime"],
+            }
+            for p in position_risk(core, v2=False)
+        ],
+    }
+
+
+def leverage_brackets(core: ExchangeCore) -> list[dict[str, Any]]:
+    return [
+        {
+            "symbol": s.symbol,
+            "notionalCoef": 1.0,
+            "brackets": [
+                {
+                    "bracket": 1,
+                    "initialLeverage": s.max_leverage,
+                    "notionalCap": 300000,
+                    "notionalFloor": 0,
+                    "maintMarginRatio": float(s.maint_margin_ratio),
+                    "cum": 0.0,
+                }
+            ],
+        }
+        for s in core.specs.values()
+    ]
+
+
+def state(core: ExchangeCore) -> dict[str, Any]:
+    """The control API's view of everything (``GET /sandbox/state``)."""
+    acc = core.futures_account()
+    return {
+        "spot_balances": {a: {"free": fmt(f), "locked": fmt(lk)} for a, (f, lk) in core.spot_balances().items()},
+        "futures": {
+            "wallet_balance": fmt(acc.wallet_balance),
+            "unrealized_pnl": fmt(acc.unrealized_pnl),
+            "margin_balance": fmt(acc.margin_balance),
+            "initial_margin": fmt(acc.initial_margin),
+            "maint_margin": fmt(acc.maint_margin),
+            "available_balance": fmt(acc.available_balance),
+        },
+        "positions": [
+            {
+                "symbol": v.symbol,
+                "positionAmt": fmt(v.amount),
+                "entryPrice": fmt(v.entry_price),
+                "markPrice": fmt(v.mark_price),
+                "unRealizedProfit": fmt(v.unrealized_pnl),
+                "liquidationPrice": fmt(v.liquidation_price),
+                "leverage": v.leverage,
+            }
+            for v in core.positions()
+        ],
+        "orders": [
+            {
+                "market": o.market.value,
+                "symbol": o.symbol,
+                "orderId": o.order_id,
+                "clientOrderId": o.client_order_id,
+                "side": o.side.value,
+                "type": o.type.value,
+                "status": o.status.value,
+                "origQty": fmt(o.orig_qty),
+                "executedQty": fmt(o.executed_qty),
+                "avgPrice": fmt(o.avg_price),
+                "price": fmt(o.price),
+                "reduceOnly": o.reduce_only,
+                "time": o.time,
+                "updateTime": o.update_time,
+            }
+            for o in core.orders()
+        ],
+        "trades": [
+            {
+                "market": t.market.value,
+                "symbol": t.symbol,
+                "id": t.trade_id,
+                "orderId": t.order_id,
+                "side": t.side.value,
+                "price": fmt(t.price),
+                "qty": fmt(t.qty),
+                "commission": fmt(t.commission),
+                "commissionAsset": t.commission_asset,
+                "realizedPnl": fmt(t.realized_pnl),
+                "time": t.time,
+            }
+            for t in core.trades()
+        ],
+    }
