@@ -313,7 +313,8 @@ class SandboxServer:
                 "body",
                 {
                     "code": -1007,
-                    "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+                    "msg": "Timeout waiting for response from backend server."
+                    " Send status unknown; execution status unknown.",
                 },
             )
             if isinstance(body, str):
