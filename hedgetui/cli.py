@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sb = sub.add_parser("sandbox", help="run the embedded Binance-compatible sandbox exchange")
     _add_sandbox_flags(sb, default_port=8765)
+
+    demo = sub.add_parser("demo", help="open the dashboard on a fresh embedded sandbox")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the sandbox's price walk")
+    demo.add_argument("--tick-ms", type=int, default=100, help="interval of the sandbox's price walk in ms")
+    demo.add_argument("--size-usd", default="2000", help="hedge size in USD")
+    demo.add_argument("--theme", default=None, help="theme name (desk-dark, desk-light, desk-high-contrast)")
     return parser
 
 
@@ -108,6 +115,24 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from hedgetui.wiring import run_demo
+
+    try:
+        size = Decimal(args.size_usd)
+    except InvalidOperation:
+        return _fail(f"--size-usd: {args.size_usd!r} is not a number")
+    if not size.is_finite() or size <= 0:
+        return _fail("--size-usd: must be a positive number of USD")
+    if args.tick_ms < 1:
+        return _fail(f"--tick-ms: must be at least 1, got {args.tick_ms}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+    return EXIT_OK
+
+
 def _fail(line: str) -> int:
     print(f"hedgetui: error: {line}", file=sys.stderr)
     return EXIT_USAGE
@@ -119,5 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         return _cmd_sandbox(args)
+    if args.command == "demo":
+        return _cmd_demo(args)
     parser.print_help()
     return EXIT_USAGE

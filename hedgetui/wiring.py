@@ -1,0 +1,123 @@
+"""Assembling the program: sandbox (for the demo), venue, journal, engine, market data and dashboard.
+
+This is the one place that knows every layer. Start-up order matters: the engine reconciles before the
+dashboard enables trading, and on the way out the engine is drained (a running pipeline finishes) before
+anything it depends on is closed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from hedgetui.domain.venue import MarketKind, VenueMode
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.exchange.market_data import MarketDataService, MarketDataSettings
+from hedgetui.exchange.settings import VenueSettings
+from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.sandbox.options import SandboxOptions
+from hedgetui.sandbox.server import SandboxServer
+
+
+@dataclass
+class Stack:
+    """Everything a session runs on, started and stopped together."""
+
+    venue: BinanceVenue
+    journal: Journal
+    engine: Engine
+    market_data: MarketDataService
+    sandbox: SandboxServer | None = None
+
+
+@asynccontextmanager
+async def open_stack(
+    venue_settings: VenueSettings,
+    journal_path: Path,
+    engine_settings: EngineSettings,
+    *,
+    market_data: MarketDataSettings | None = None,
+    fail_max: int = 2,
+    reset_timeout_s: float = 30.0,
+    sandbox: SandboxServer | None = None,
+) -> AsyncIterator[Stack]:
+    """Connect, open the journal, reconcile, start market data; tear down in reverse order."""
+    venue = await BinanceVenue.connect(venue_settings)
+    try:
+        async with Journal(journal_path) as journal:
+            engine = Engine(venue, journal, engine_settings, fail_max=fail_max, reset_timeout_s=reset_timeout_s)
+            await engine.start()
+            service = MarketDataService(venue, market_data or MarketDataSettings())
+            service.start()
+            try:
+                yield Stack(venue, journal, engine, service, sandbox)
+            finally:
+                await engine.shutdown()
+                await service.stop()
+    finally:
+        await venue.close()
+
+
+@asynccontextmanager
+async def demo_sandbox(seed: int = 7, tick_ms: int = 100) -> AsyncIterator[SandboxServer]:
+    """The embedded sandbox on a free loopback port."""
+    server = SandboxServer(SandboxOptions(port=0, seed=seed, tick_ms=tick_ms))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
+    return VenueSettings(
+        mode=VenueMode.SANDBOX,
+        sandbox_url=server.base_url,
+        api_key=SecretStr(server.api_key),
+        api_secret=SecretStr(server.api_secret),
+        sandbox_keys=(server.api_key, server.api_secret),
+    )
+
+
+async def run_demo(
+    *, seed: int = 7, tick_ms: int = 100, size_usd: Decimal = Decimal("2000"), theme: str | None = None
+) -> None:
+    """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal."""
+    from hedgetui.ui.app import DashboardSettings, HedgeApp
+
+    async with demo_sandbox(seed, tick_ms) as server:
+        with tempfile.TemporaryDirectory(prefix="hedgetui-demo-") as folder:
+            async with open_stack(
+                sandbox_venue_settings(server), Path(folder) / "journal.sqlite3", EngineSettings()
+            ) as stack:
+                spot = stack.venue.rules(MarketKind.SPOT)
+                perp = stack.venue.rules(MarketKind.PERP)
+                app = HedgeApp(
+                    stack.market_data,
+                    stack.engine,
+                    DashboardSettings(
+                        mode=VenueMode.SANDBOX,
+                        spot_symbol=spot.symbol,
+                        perp_symbol=perp.symbol,
+                        size_usd=size_usd,
+                        spot_price_places=_places(spot.tick),
+                        spot_size_places=_places(spot.step),
+                        perp_price_places=_places(perp.tick),
+                        perp_size_places=_places(perp.step),
+                        theme=theme,
+                    ),
+                )
+                await app.run_async()
+
+
+def _places(step: Decimal) -> int:
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
