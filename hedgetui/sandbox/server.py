@@ -31,6 +31,8 @@ from hedgetui.sandbox.streams import DepthStreams
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAPI_DEPTH_LIMITS = {5, 10, 20, 50, 100, 500, 1000}
+PARTIAL_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("partial", dict)
+VISIBILITY_KEY: web.RequestKey[float] = web.RequestKey("visibility_ms", float)
 REQUEST_ACTIONS = {
     "http_500",
     "http_503",
@@ -297,9 +299,9 @@ class SandboxServer:
             finally:
                 self.skew_ms = 0
         if a == "visibility_delay_ms":
-            request["visibility_ms"] = float(p["ms"])
+            request[VISIBILITY_KEY] = float(p["ms"])
         if a == "partial":
-            request["partial"] = p
+            request[PARTIAL_KEY] = p
         response = await self._run(handler, request)
         if a == "timeout_after_accept":
             await self._hold(request, float(p.get("hold_ms", 60000)))
@@ -474,7 +476,7 @@ class SandboxServer:
             if reduce_only and market is Market.SPOT:
                 raise SandboxError(-1104, "Not all sent parameters were read; read '8' parameter(s) but was sent '9'.")
             cid = params.get("newClientOrderId") or f"sb{self.core._order_ids}"
-            partial = request.get("partial")
+            partial = request.get(PARTIAL_KEY)
             fill_limit = None
             if partial is not None and otype is OrderType.MARKET and quantity is not None:
                 fill_limit = quantity * Decimal(str(partial.get("fill_ratio", 0.5)))
@@ -493,7 +495,7 @@ class SandboxServer:
             )
             if partial is not None and fill_limit is not None:
                 self._spawn(self._finish_partial(market, order.order_id, partial))
-            visibility = request.get("visibility_ms")
+            visibility = request.get(VISIBILITY_KEY)
             if visibility:
                 self._hidden[(market, order.order_id)] = self.now() + int(visibility)
             if market is Market.FUTURES:
