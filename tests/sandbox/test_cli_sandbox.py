@@ -1,0 +1,80 @@
+"""``hedgetui sandbox`` as a process: it serves, a plain ccxt script works against it, bad flags exit 2."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "hedgetui", "sandbox", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def test_serves_and_a_plain_ccxt_script_trades_against_it() -> None:
+    port = free_port()
+    proc = start("--port", str(port), "--tick-ms", "50")
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in first
+        banner = "".join(proc.stdout.readline() for _ in range(3))
+        assert "hedgetui-sandbox-key" in banner and "hedgetui-sandbox-secret" in banner
+        script = subprocess.run([sys.executable, str(ROOT / "examples" / "ccxt_against_sandbox.py"),
+                                 f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+        assert script.returncode == 0, script.stderr
+        assert "streamed" in script.stdout and "position short 0.01" in script.stdout
+        source = (ROOT / "examples" / "ccxt_against_sandbox.py").read_text()
+        assert "hedgetui" not in [line.split()[1] for line in source.splitlines() if line.startswith(("import", "from"))]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--latency-ms", "-5"], "--latency-ms"),
+        (["--symbols", "DOGEUSDT"], "unknown symbol"),
+        (["--host", "0.0.0.0"], "--allow-remote"),
+        (["--port", "70000"], "--port"),
+        (["--spot-usdt", "lots"], "--spot-usdt"),
+        (["--port", "abc"], "--port"),
+    ],
+)
+def test_bad_flags_give_one_line_and_exit_2(args: list[str], fragment: str) -> None:
+    proc = start(*args)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0], err
+
+
+def test_port_in_use_gives_one_line_and_exit_2() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = start("--port", str(port))
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(port) in lines[0], err
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run([sys.executable, "-m", "hedgetui", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.startswith("hedgetui ")
