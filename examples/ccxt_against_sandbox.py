@@ -21,15 +21,23 @@ SPOT, PERP = "BTC/USDT", "BTC/USDT:USDT"
 
 async def main(base: str) -> int:
     ws = base.replace("http://", "ws://", 1)
-    ex = ccxtpro.binance({
-        "apiKey": KEY,
-        "secret": SECRET,
-        "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False},
-    })
+    ex = ccxtpro.binance(
+        {
+            "apiKey": KEY,
+            "secret": SECRET,
+            "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False},
+        }
+    )
     ex.urls["api"] = {
-        "public": base + "/api/v3", "private": base + "/api/v3", "v1": base + "/api/v1",
-        "fapiPublic": base + "/fapi/v1", "fapiPublicV2": base + "/fapi/v2", "fapiPublicV3": base + "/fapi/v3",
-        "fapiPrivate": base + "/fapi/v1", "fapiPrivateV2": base + "/fapi/v2", "fapiPrivateV3": base + "/fapi/v3",
+        "public": base + "/api/v3",
+        "private": base + "/api/v3",
+        "v1": base + "/api/v1",
+        "fapiPublic": base + "/fapi/v1",
+        "fapiPublicV2": base + "/fapi/v2",
+        "fapiPublicV3": base + "/fapi/v3",
+        "fapiPrivate": base + "/fapi/v1",
+        "fapiPrivateV2": base + "/fapi/v2",
+        "fapiPrivateV3": base + "/fapi/v3",
         "fapiData": base + "/futures/data",
         "ws": {"spot": ws + "/stream/ws", "margin": ws + "/stream/ws", "linear": ws + "/fstream/ws"},
     }

@@ -602,7 +602,8 @@ class ExchangeCore:
             else:
                 closing = min(qty, abs(pos.amount))
                 direction = Decimal(1) if pos.amount > 0 else Decimal(-1)
-                realized = closing * (price - pos.entry_price) * direction
+                # Settled to 8 decimals like Binance, so the wallet equals the sum of its trades exactly.
+                realized = _q(closing * (price - pos.entry_price) * direction, Decimal("0.00000001"), ROUND_HALF_EVEN)
                 pos.amount += signed
                 if pos.amount == 0:
                     pos.entry_price = ZERO

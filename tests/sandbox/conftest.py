@@ -17,9 +17,15 @@ OPTIONS = {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": Fal
 
 def urls(base: str, ws: str) -> dict[str, Any]:
     return {
-        "public": base + "/api/v3", "private": base + "/api/v3", "v1": base + "/api/v1",
-        "fapiPublic": base + "/fapi/v1", "fapiPublicV2": base + "/fapi/v2", "fapiPublicV3": base + "/fapi/v3",
-        "fapiPrivate": base + "/fapi/v1", "fapiPrivateV2": base + "/fapi/v2", "fapiPrivateV3": base + "/fapi/v3",
+        "public": base + "/api/v3",
+        "private": base + "/api/v3",
+        "v1": base + "/api/v1",
+        "fapiPublic": base + "/fapi/v1",
+        "fapiPublicV2": base + "/fapi/v2",
+        "fapiPublicV3": base + "/fapi/v3",
+        "fapiPrivate": base + "/fapi/v1",
+        "fapiPrivateV2": base + "/fapi/v2",
+        "fapiPrivateV3": base + "/fapi/v3",
         "fapiData": base + "/futures/data",
         "ws": {"spot": ws + "/stream/ws", "margin": ws + "/stream/ws", "linear": ws + "/fstream/ws"},
     }
@@ -52,10 +58,23 @@ async def client(sandbox: SandboxServer) -> AsyncIterator[Factory]:
     """``await client(patched=True, timeout=…, key=…)`` → a loaded ccxt.pro.binance on the sandbox."""
     made: list[Any] = []
 
-    async def make(*, patched: bool = True, timeout: int = 10_000, key: str | None = None,
-                   secret: str | None = None, load: bool = True) -> Any:
-        ex = ccxtpro.binance({"apiKey": key or sandbox.api_key, "secret": secret or sandbox.api_secret,
-                              "options": dict(OPTIONS), "timeout": timeout, "enableRateLimit": False})
+    async def make(
+        *,
+        patched: bool = True,
+        timeout_ms: int = 10_000,
+        key: str | None = None,
+        secret: str | None = None,
+        load: bool = True,
+    ) -> Any:
+        ex = ccxtpro.binance(
+            {
+                "apiKey": key or sandbox.api_key,
+                "secret": secret or sandbox.api_secret,
+                "options": dict(OPTIONS),
+                "timeout": timeout_ms,
+                "enableRateLimit": False,
+            }
+        )
         ex.urls["api"] = urls(sandbox.base_url, sandbox.ws_url)
         if patched:
             patch_errors(ex)
@@ -70,9 +89,7 @@ async def client(sandbox: SandboxServer) -> AsyncIterator[Factory]:
 
 
 async def control(sandbox: SandboxServer, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    async with aiohttp.ClientSession() as session, session.request(
-        method, sandbox.base_url + path, json=body
-    ) as resp:
+    async with aiohttp.ClientSession() as session, session.request(method, sandbox.base_url + path, json=body) as resp:
         data = await resp.json()
         if resp.status >= 400:
             raise AssertionError(f"{method} {path} -> {resp.status}: {data}")

@@ -58,8 +58,16 @@ async def test_spot_price_filter(client: Factory) -> None:
     ex = await client()
     # ccxt truncates prices to the tick, so send the raw request to hit PRICE_FILTER.
     with pytest.raises(ccxt.InvalidOrder, match="PRICE_FILTER"):
-        await ex.privatePostOrder({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-                                   "quantity": "0.001", "price": "50000.005"})
+        await ex.privatePostOrder(
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.001",
+                "price": "50000.005",
+            }
+        )
 
 
 async def test_unknown_orders_and_duplicates(client: Factory) -> None:
@@ -121,20 +129,33 @@ async def test_invalid_symbol_and_client_id_regex(client: Factory) -> None:
         ("http_503", {}, ccxt.ExchangeNotAvailable),
         ("http_500", {}, ccxt.ExchangeNotAvailable),
         ("http_503", {"body": {"msg": "Service Unavailable."}}, ccxt.ExchangeNotAvailable),
-        ("reject", {"code": -1001, "msg": "Internal error; unable to process your request.", "status": 500},
-         ccxt.OperationFailed),
+        (
+            "reject",
+            {"code": -1001, "msg": "Internal error; unable to process your request.", "status": 500},
+            ccxt.OperationFailed,
+        ),
         ("reject", {"code": -1008, "msg": "Server is currently overloaded.", "status": 503}, ccxt.OperationFailed),
-        ("reject", {"code": -1007, "msg": "Timeout waiting for response from backend server.", "status": 503},
-         ccxt.RequestTimeout),
-        ("reject", {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."},
-         ccxt.InvalidNonce),
+        (
+            "reject",
+            {"code": -1007, "msg": "Timeout waiting for response from backend server.", "status": 503},
+            ccxt.RequestTimeout,
+        ),
+        (
+            "reject",
+            {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."},
+            ccxt.InvalidNonce,
+        ),
         ("reject", {"code": -1022, "msg": "Signature for this request is not valid."}, ccxt.AuthenticationError),
-        ("reject", {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action.", "status": 401},
-         ccxt.AuthenticationError),
+        (
+            "reject",
+            {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action.", "status": 401},
+            ccxt.AuthenticationError,
+        ),
     ],
 )
-async def test_injected_errors_map_like_live(client: Factory, sandbox: SandboxServer, action: str,
-                                             params: dict[str, Any], expected: type[Exception]) -> None:
+async def test_injected_errors_map_like_live(
+    client: Factory, sandbox: SandboxServer, action: str, params: dict[str, Any], expected: type[Exception]
+) -> None:
     ex = await client()
     await fault(sandbox, "POST /fapi/v1/order", action, **params)
     with pytest.raises(expected):
@@ -181,7 +202,7 @@ async def test_signature_over_raw_query_with_encoded_client_id(client: Factory) 
 
 
 async def test_slow_response_is_request_timeout(client: Factory, sandbox: SandboxServer) -> None:
-    ex = await client(timeout=300)
+    ex = await client(timeout_ms=300)
     await fault(sandbox, "GET /api/v3/account", "latency", ms=800)
     with pytest.raises(ccxt.RequestTimeout):
         await ex.fetch_balance()

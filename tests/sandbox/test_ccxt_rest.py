@@ -37,7 +37,9 @@ async def test_books_tickers_and_funding(client: Factory) -> None:
     assert funding["fundingRate"] is not None and funding["markPrice"] > 0 and funding["fundingTimestamp"] > 0
 
 
-async def test_market_buy_spot_and_sell_perp_with_fills_fees_and_averages(client: Factory, sandbox: SandboxServer) -> None:
+async def test_market_buy_spot_and_sell_perp_with_fills_fees_and_averages(
+    client: Factory, sandbox: SandboxServer
+) -> None:
     ex = await client()
     spot = await ex.create_order(SPOT, "market", "buy", 0.05, None, {"clientOrderId": "t1SO1"})
     assert spot["status"] == "closed" and spot["filled"] == 0.05
@@ -86,8 +88,9 @@ async def test_fetch_and_cancel_by_client_order_id(client: Factory, sandbox: San
     # Live spot cancel: clientOrderId is the cancel request's id; the order's own is origClientOrderId.
     assert canceled["info"]["origClientOrderId"] == "t3SO1" and canceled["clientOrderId"] != "t3SO1"
     pbook = await ex.fetch_order_book(PERP, 5)
-    perp = await ex.create_order(PERP, "limit", "sell", 0.01, round(pbook["asks"][-1][0] + 500, 1),
-                                 {"clientOrderId": "t3PO1"})
+    perp = await ex.create_order(
+        PERP, "limit", "sell", 0.01, round(pbook["asks"][-1][0] + 500, 1), {"clientOrderId": "t3PO1"}
+    )
     assert (await ex.fetch_order(None, PERP, {"clientOrderId": "t3PO1"}))["status"] == "open"
     assert len(await ex.fetch_open_orders(PERP)) == 1
     perp_canceled = await ex.cancel_order(perp["id"], PERP)

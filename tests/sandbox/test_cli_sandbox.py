@@ -19,8 +19,13 @@ def free_port() -> int:
 
 
 def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "hedgetui", "sandbox", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hedgetui", "sandbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def test_serves_and_a_plain_ccxt_script_trades_against_it() -> None:
@@ -32,12 +37,18 @@ def test_serves_and_a_plain_ccxt_script_trades_against_it() -> None:
         assert f"http://127.0.0.1:{port}" in first
         banner = "".join(proc.stdout.readline() for _ in range(3))
         assert "hedgetui-sandbox-key" in banner and "hedgetui-sandbox-secret" in banner
-        script = subprocess.run([sys.executable, str(ROOT / "examples" / "ccxt_against_sandbox.py"),
-                                 f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+        script = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "ccxt_against_sandbox.py"), f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert script.returncode == 0, script.stderr
         assert "streamed" in script.stdout and "position short 0.01" in script.stdout
         source = (ROOT / "examples" / "ccxt_against_sandbox.py").read_text()
-        assert "hedgetui" not in [line.split()[1] for line in source.splitlines() if line.startswith(("import", "from"))]
+        assert "hedgetui" not in [
+            line.split()[1] for line in source.splitlines() if line.startswith(("import", "from"))
+        ]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -57,7 +68,7 @@ def test_serves_and_a_plain_ccxt_script_trades_against_it() -> None:
 )
 def test_bad_flags_give_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     proc = start(*args)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0], err
@@ -69,7 +80,7 @@ def test_port_in_use_gives_one_line_and_exit_2() -> None:
         s.listen()
         port = s.getsockname()[1]
         proc = start("--port", str(port))
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and str(port) in lines[0], err

@@ -27,7 +27,7 @@ def perp_orders(sandbox: SandboxServer) -> list[Any]:
 
 
 async def test_timeout_after_accept_creates_exactly_one_order(client: Factory, sandbox: SandboxServer) -> None:
-    ex = await client(timeout=500)
+    ex = await client(timeout_ms=500)
     await fault(sandbox, "POST /fapi/v1/order", "timeout_after_accept", hold_ms=3000)
     with pytest.raises(ccxt.RequestTimeout):
         await sell(ex, "f1")
@@ -36,7 +36,7 @@ async def test_timeout_after_accept_creates_exactly_one_order(client: Factory, s
 
 
 async def test_timeout_before_accept_creates_nothing(client: Factory, sandbox: SandboxServer) -> None:
-    ex = await client(timeout=500)
+    ex = await client(timeout_ms=500)
     await fault(sandbox, "POST /fapi/v1/order", "timeout_before_accept", hold_ms=3000)
     with pytest.raises(ccxt.RequestTimeout):
         await sell(ex, "f2")
@@ -54,11 +54,14 @@ async def test_drop_after_accept(client: Factory, sandbox: SandboxServer) -> Non
 
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
-    [(503, "<html>down</html>", ccxt.ExchangeNotAvailable),
-     (503, {"code": -1007, "msg": "Timeout waiting for response from backend server."}, ccxt.RequestTimeout)],
+    [
+        (503, "<html>down</html>", ccxt.ExchangeNotAvailable),
+        (503, {"code": -1007, "msg": "Timeout waiting for response from backend server."}, ccxt.RequestTimeout),
+    ],
 )
-async def test_accept_then_answers_but_the_order_exists(client: Factory, sandbox: SandboxServer, status: int,
-                                                        body: Any, expected: type[Exception]) -> None:
+async def test_accept_then_answers_but_the_order_exists(
+    client: Factory, sandbox: SandboxServer, status: int, body: Any, expected: type[Exception]
+) -> None:
     ex = await client()
     await fault(sandbox, "POST /fapi/v1/order", "accept_then", status=status, body=body)
     with pytest.raises(expected):
@@ -136,8 +139,12 @@ async def test_times_and_clearing(sandbox: SandboxServer, client: Factory) -> No
 
 async def test_bad_rules_are_refused_with_one_line(sandbox: SandboxServer) -> None:
     async with aiohttp.ClientSession() as s:
-        for body in ({"match": "POST", "action": "http_500"}, {"match": "POST /x", "action": "explode"},
-                     {"match": "POST /x", "action": "partial"}, {"match": "POST /x", "action": "http_500", "times": 0}):
+        for body in (
+            {"match": "POST", "action": "http_500"},
+            {"match": "POST /x", "action": "explode"},
+            {"match": "POST /x", "action": "partial"},
+            {"match": "POST /x", "action": "http_500", "times": 0},
+        ):
             async with s.post(sandbox.base_url + "/sandbox/faults", json=body) as resp:
                 assert resp.status == 400 and "\n" not in (await resp.json())["error"]
 
@@ -147,11 +154,11 @@ async def test_market_moves_and_thins_both_books(sandbox: SandboxServer) -> None
     before_spot, before_perp = core.mid_price(core_spot(), "BTCUSDT"), core.mid_price(core_perp(), "BTCUSDT")
     await control(sandbox, "POST", "/sandbox/market", {"symbol": "BTCUSDT", "move_bps": -150})
     after_spot, after_perp = core.mid_price(core_spot(), "BTCUSDT"), core.mid_price(core_perp(), "BTCUSDT")
-    assert after_spot < before_spot * Decimal('0.99') and after_perp < before_perp * Decimal('0.99')
+    assert after_spot < before_spot * Decimal("0.99") and after_perp < before_perp * Decimal("0.99")
     depth_before = sum(q for _, q in core.depth(core_spot(), "BTCUSDT", 100)[1])
     await control(sandbox, "POST", "/sandbox/market", {"symbol": "BTCUSDT", "depth_factor": 0.1})
     depth_after = sum(q for _, q in core.depth(core_spot(), "BTCUSDT", 100)[1])
-    assert depth_after < depth_before * Decimal('0.2')
+    assert depth_after < depth_before * Decimal("0.2")
 
 
 async def test_external_position_change_and_reset(client: Factory, sandbox: SandboxServer) -> None:

@@ -67,13 +67,16 @@ async def test_both_books_streamed_concurrently_with_trades_in_between(client: F
             await trader.create_order("BTC/USDT:USDT", "market", "sell", 0.05, None, {"clientOrderId": f"x{i}"})
             await asyncio.sleep(0.02)
 
-    results = await asyncio.gather(watch_and_compare(ex, rec, Market.SPOT, 150),
-                                   watch_and_compare(ex, rec, Market.FUTURES, 150), trade())
+    results = await asyncio.gather(
+        watch_and_compare(ex, rec, Market.SPOT, 150), watch_and_compare(ex, rec, Market.FUTURES, 150), trade()
+    )
     assert results[0] >= 100 and results[1] >= 100
 
 
 @pytest.mark.parametrize("market", [Market.SPOT, Market.FUTURES])
-async def test_dropped_diff_raises_checksum_then_resyncs(client: Factory, sandbox: SandboxServer, market: Market) -> None:
+async def test_dropped_diff_raises_checksum_then_resyncs(
+    client: Factory, sandbox: SandboxServer, market: Market
+) -> None:
     rec = Recorder(sandbox)
     ex = await client()
     await watch_and_compare(ex, rec, market, 20)
