@@ -216,10 +216,16 @@ class Journal:
         if not in_memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(":memory:" if in_memory else self.path, isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.execute("PRAGMA foreign_keys=ON")
-        await self._migrate(self._db)
+        try:
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=FULL")
+            await self._db.execute("PRAGMA foreign_keys=ON")
+            await self._migrate(self._db)
+        except BaseException:
+            # A journal we cannot use must not leave its worker thread behind.
+            await self._db.close()
+            self._db = None
+            raise
         self._writer = asyncio.create_task(self._run_writer(), name="journal-writer")
 
     async def close(self) -> None:
