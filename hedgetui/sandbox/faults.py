@@ -89,8 +89,8 @@ class FaultBook:
                 raise FaultError(f"{name} must be a number >= {minimum}")
 
         if action == "reject":
-            if not isinstance(p.get("code"), int):
-                raise FaultError("reject needs an integer 'code' (and a 'msg')")
+            if not isinstance(p.get("code"), int) and "body" not in p:
+                raise FaultError("reject needs an integer 'code' (and a 'msg'), or a 'body'")
             number("status", 100)
         elif action == "partial":
             number("fill_ratio", 0, required=True)

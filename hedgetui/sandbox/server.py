@@ -288,7 +288,13 @@ class SandboxServer:
                 p.get("body", {"code": -1003, "msg": "Way too many requests; IP banned until 9999999999999."}), 418
             )
         if a == "reject":
-            return _json({"code": p["code"], "msg": p.get("msg", "Rejected by fault rule.")}, int(p.get("status", 400)))
+            status = int(p.get("status", 400))
+            if "body" in p:  # an arbitrary answer: HTML from a proxy, text from a gateway, JSON with HTTP 200...
+                body = p["body"]
+                if isinstance(body, str):
+                    return web.Response(text=body, status=status, content_type="text/html")
+                return _json(body, status)
+            return _json({"code": p["code"], "msg": p.get("msg", "Rejected by fault rule.")}, status)
         if a == "timeout_before_accept":
             await self._hold(request, float(p.get("hold_ms", 60000)))
             return web.Response(text="Gateway Timeout", status=504)

@@ -151,6 +151,11 @@ async def test_invalid_symbol_and_client_id_regex(client: Factory) -> None:
             {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action.", "status": 401},
             ccxt.AuthenticationError,
         ),
+        ("reject", {"status": 502, "body": "<html>Bad Gateway</html>"}, ccxt.ExchangeNotAvailable),
+        ("reject", {"status": 504, "body": "Gateway Timeout"}, ccxt.RequestTimeout),
+        ("reject", {"status": 403, "body": "<html>Forbidden by WAF</html>"}, ccxt.ExchangeNotAvailable),
+        ("reject", {"status": 401, "body": "Unauthorized"}, ccxt.AuthenticationError),
+        ("reject", {"status": 200, "body": {"code": -2019, "msg": "Margin is insufficient."}}, ccxt.InsufficientFunds),
     ],
 )
 async def test_injected_errors_map_like_live(
