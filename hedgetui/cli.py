@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hedgetui import __version__
 
@@ -29,9 +30,20 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser (exposed for tests and help output)."""
-    parser = _Parser(prog="hedgetui", description="Supervise a delta-neutral spot/perp hedge.")
+    # --config and the override flags work before or after the subcommand.
+    common = _Parser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="configuration file (TOML)")
+    common.add_argument("--mode", default=argparse.SUPPRESS, help="venue mode: sandbox, demo or live")
+    common.add_argument("--venue-url", default=argparse.SUPPRESS, help="URL of a running sandbox")
+    common.add_argument("--size-usd", default=argparse.SUPPRESS, help="hedge size in USD")
+    common.add_argument("--journal", type=Path, default=argparse.SUPPRESS, help="journal file")
+    common.add_argument("--theme", default=argparse.SUPPRESS, help="dashboard theme")
+    parser = _Parser(prog="hedgetui", description="Supervise a delta-neutral spot/perp hedge.", parents=[common])
     parser.add_argument("--version", action="version", version=f"hedgetui {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    cfg = sub.add_parser("config", help="show or check the effective configuration", parents=[common])
+    cfg.add_argument("action", choices=["show", "check"], help="show: print it (secrets masked); check: validate")
 
     sb = sub.add_parser("sandbox", help="run the embedded Binance-compatible sandbox exchange")
     _add_sandbox_flags(sb, default_port=8765)
@@ -133,8 +145,54 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _fail(line: str) -> int:
-    print(f"hedgetui: error: {line}", file=sys.stderr)
+def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
+    """Command-line flags as dotted configuration overrides (the highest precedence)."""
+    mapping = {
+        "mode": "venue.mode",
+        "venue_url": "venue.url",
+        "size_usd": "hedge.size_usd",
+        "journal": "journal.path",
+        "theme": "ui.theme",
+    }
+    out: dict[str, object] = {}
+    for attr, dotted in mapping.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            out[dotted] = str(value) if isinstance(value, Path) else value
+    if "venue.url" in out and "venue.mode" not in out:
+        out["venue.mode"] = "sandbox"  # --venue-url selects a running sandbox
+    return out
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    import os
+
+    from hedgetui.config.loader import ConfigError, load_config, render_toml
+    from hedgetui.config.secrets import SecretsError, resolve_credentials
+
+    env = dict(os.environ)
+    try:
+        config = load_config(getattr(args, "config", None), env, overrides_from_args(args))
+        credentials = resolve_credentials(config, env)
+    except (ConfigError, SecretsError) as exc:
+        return _fail(str(exc).removeprefix("config: ").removeprefix("secrets: "), prefix=str(exc).split(":")[0])
+    source = str(getattr(args, "config", None) or "defaults and environment")
+    if args.action == "check":
+        print(f"config OK ({source}; credentials from {credentials.source})")
+        return EXIT_OK
+    extra = {
+        "venue": {
+            "api_key": f'"{credentials.masked_key()}"',
+            "api_secret": '"****"',
+            "credentials_source": f'"{credentials.source}"',
+        }
+    }
+    print(render_toml(config, extra), end="")
+    return EXIT_OK
+
+
+def _fail(line: str, prefix: str = "error") -> int:
+    print(f"hedgetui: {prefix}: {line}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -146,5 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_sandbox(args)
     if args.command == "demo":
         return _cmd_demo(args)
+    if args.command == "config":
+        return _cmd_config(args)
     parser.print_help()
     return EXIT_USAGE

@@ -11,7 +11,6 @@ or ``~/.config/hedgetui/themes``). A user theme with the name of a shipped one r
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 import hedgetui
+from hedgetui.config.paths import config_dir
 
 #: Variables every hedgetui theme must define: the colours that carry meaning on the desk.
 REQUIRED_VARIABLES: tuple[str, ...] = (
@@ -152,15 +152,8 @@ def shipped_theme_dirs() -> list[Path]:
     return [p for p in candidates if p.is_dir()][:1]
 
 
-def user_config_dir(env: dict[str, str] | None = None) -> Path:
-    """The user's hedgetui configuration folder (``$XDG_CONFIG_HOME/hedgetui`` or ``~/.config/hedgetui``)."""
-    env = dict(os.environ) if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".config")
-    return Path(base) / "hedgetui"
-
-
 def user_theme_dir(env: dict[str, str] | None = None) -> Path:
-    return user_config_dir(env) / "themes"
+    return config_dir(env) / "themes"
 
 
 def load_theme_file(path: Path) -> Theme:
@@ -199,7 +192,7 @@ def load_themes(dirs: Iterable[Path]) -> ThemeLoad:
 
 
 def remembered_theme_path(env: dict[str, str] | None = None) -> Path:
-    return user_config_dir(env) / "theme"
+    return config_dir(env) / "theme"
 
 
 def remember_theme(name: str, env: dict[str, str] | None = None) -> None:

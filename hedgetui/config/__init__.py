@@ -1,0 +1,1 @@
+"""Configuration: validated settings from a TOML file, environment variables and flags; credentials."""
