@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from hedgetui.config.model import AppConfig
 from hedgetui.config.paths import default_key_file
 from hedgetui.domain.venue import VenueMode
+from hedgetui.redaction import RedactingFilter
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 log = logging.getLogger(__name__)
@@ -122,17 +123,4 @@ def _from_file(path: Path) -> Credentials:
     return Credentials(SecretStr(key), SecretStr(secret), f"file {path}")
 
 
-class RedactingFilter(logging.Filter):
-    """A second net: replaces known secret strings in every log record that passes through."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if len(s) >= 4)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(s in message for s in self.secrets):
-            for s in self.secrets:
-                message = message.replace(s, "****")
-            record.msg, record.args = message, None
-        return True
+__all__ = ["Credentials", "RedactingFilter", "SecretsError", "resolve_credentials"]

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 
 import ccxt
 
+from hedgetui.redaction import scrub
+
 # Exchange-definite rejections by Binance code.
 _DEFINITE_CODES = {
     -1013,  # filter failure
@@ -110,17 +112,10 @@ class Disconnected(VenueError):
     """The stream's connection closed or stopped answering pings."""
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Remove every credential string from ``text`` (defence in depth: ccxt messages can echo URLs)."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "****")
-    return text
-
-
 def _code_and_message(exc: BaseException) -> tuple[int | None, str]:
-    """Pull Binance's ``code`` and ``msg`` out of a ccxt exception's text (ccxt prefixes 'binance ')."""
-    text = str(exc)
+    """Binance's ``code`` and ``msg``: from the HTTP body the adapter attached, else from ccxt's text."""
+    body = getattr(exc, "http_body", None)
+    text = body if isinstance(body, str) and body.startswith("{") else str(exc)
     code_match = _CODE_RE.search(text)
     msg_match = _MSG_RE.search(text)
     code = int(code_match.group(1)) if code_match else None

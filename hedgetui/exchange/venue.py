@@ -20,8 +20,9 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
 from hedgetui.domain.venue import MarketKind, VenueMode
-from hedgetui.exchange.errors import Rejected, VenueError, scrub, translate
+from hedgetui.exchange.errors import Rejected, VenueError, translate
 from hedgetui.exchange.settings import VenueSettings
+from hedgetui.redaction import RedactingFilter, scrub
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,9 +95,33 @@ def _exceptions_by_path(exchange: Any) -> Callable[[str, str], dict[str, Any]]:
     return by_path
 
 
+def _keep_body(handle_errors: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach the raw HTTP body to ccxt's exception: for message-matched errors ccxt drops the code."""
+
+    def wrapped(code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any, *rest: Any) -> Any:
+        try:
+            return handle_errors(code, reason, url, method, headers, body, *rest)
+        except Exception as exc:
+            exc.http_body = body  # type: ignore[attr-defined]
+            raise
+
+    return wrapped
+
+
+def _guard_ccxt_logs(secrets: tuple[str, ...]) -> None:
+    """ccxt logs request headers (the API key) at DEBUG: scrub them out of every ccxt log record."""
+    logger = logging.getLogger("ccxt")
+    if secrets and not any(isinstance(f, RedactingFilter) and set(secrets) <= set(f.secrets) for f in logger.filters):
+        redactor = RedactingFilter(secrets)
+        logger.addFilter(redactor)
+        for name in ("ccxt.base.exchange", "ccxt.async_support.base.exchange"):
+            logging.getLogger(name).addFilter(redactor)
+
+
 def build_exchange(settings: VenueSettings) -> Any:
     """Construct and configure the ccxt instance for a mode, without any network request."""
     keys = settings.secrets()
+    _guard_ccxt_logs(keys)
     if settings.verbose:
         real_keys = [k for k in keys if k not in settings.sandbox_keys]
         if settings.mode is not VenueMode.SANDBOX or real_keys:
@@ -121,6 +146,7 @@ def build_exchange(settings: VenueSettings) -> Any:
     elif settings.mode is VenueMode.DEMO:
         exchange.enable_demo_trading(True)
     exchange.get_exceptions_by_url = _exceptions_by_path(exchange)
+    exchange.handle_errors = _keep_body(exchange.handle_errors)
     # A resend of a POST after a timeout is a duplicate order: ccxt must never retry by itself.
     retries = exchange.safe_integer(exchange.options, "maxRetriesOnFailure", 0)
     if retries != 0:
