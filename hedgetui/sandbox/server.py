@@ -130,7 +130,8 @@ class SandboxServer:
         """Bind and start serving; raises OSError when the port cannot be bound."""
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.options.host, self.options.port, reuse_address=False)
+        # SO_REUSEADDR lets a restarted sandbox take its port back from TIME_WAIT; a live listener still blocks it.
+        self._site = web.TCPSite(self._runner, self.options.host, self.options.port, reuse_address=True)
         try:
             await self._site.start()
         except OSError:
