@@ -1,0 +1,106 @@
+"""The pipelines end to end: engine → venue adapter → ccxt's binance → the sandbox over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hedgetui.domain.execution import EndState
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.sandbox.options import SandboxOptions
+from hedgetui.sandbox.server import SandboxServer
+from tests.exchange.conftest import KEY, SECRET, settings_for
+
+FAST = ExecTimeouts(order_ack_s=8, fill_s=3, partial_fill_retries=3, lookup_grace_s=1.0, max_resubmits=1)
+
+
+class Harness:
+    def __init__(self, server: SandboxServer, engine: Engine, journal_path: Path) -> None:
+        self.server = server
+        self.engine = engine
+        self.journal_path = journal_path
+
+    async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with aiohttp.ClientSession() as s, s.request(method, self.server.base_url + path, json=body) as r:
+            return await r.json()
+
+    async def fault(self, match: str, action: str, **params: Any) -> None:
+        await self.control("POST", "/sandbox/faults", {"match": match, "action": action, **params})
+
+    async def state(self) -> dict[str, Any]:
+        return dict(await self.control("GET", "/sandbox/state"))
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50, api_key=KEY, api_secret=SECRET))
+    await server.start()
+    venue = await BinanceVenue.connect(settings_for(server, timeout_ms=1500))
+    path = tmp_path / "journal.sqlite3"
+    try:
+        async with Journal(path) as journal:
+            engine = Engine(venue, journal, EngineSettings(timeouts=FAST))
+            await engine.start()
+            yield Harness(server, engine, path)
+            await engine.shutdown()
+    finally:
+        await venue.close()
+        await server.stop()
+
+
+def leg_orders(state: dict[str, Any], code: str) -> list[dict[str, Any]]:
+    return [o for o in state["orders"] if code in o["clientOrderId"]]
+
+
+def assert_no_duplicate_cids(state: dict[str, Any]) -> None:
+    cids = [o["clientOrderId"] for o in state["orders"]]
+    assert len(cids) == len(set(cids))
+
+
+async def test_enter_and_exit_against_the_sandbox(harness: Harness) -> None:
+    result = await harness.engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    state = await harness.state()
+    assert D(state["positions"][0]["positionAmt"]) == -result.quantity  # type: ignore[operator]
+    out = await harness.engine.exit()
+    assert out.end_state is EndState.FLAT, out.reason
+    state = await harness.state()
+    assert D(state["positions"][0]["positionAmt"]) == 0
+    assert_no_duplicate_cids(state)
+
+
+async def test_timeout_after_accept_is_adopted_once(harness: Harness) -> None:
+    await harness.fault("POST /fapi/v1/order", "timeout_after_accept", hold_ms=4000)
+    result = await harness.engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    state = await harness.state()
+    assert len(leg_orders(state, "PO")) == 1
+    kinds = [e.kind for e in await harness.engine.journal.events()]
+    assert "AMBIGUOUS" in kinds and "ADOPT" in kinds
+
+
+async def test_perp_rejected_ends_flat(harness: Harness) -> None:
+    await harness.fault("POST /fapi/v1/order", "reject", code=-2019, msg="Margin is insufficient.")
+    result = await harness.engine.enter(D("2000"))
+    assert result.end_state is EndState.FLAT
+    state = await harness.state()
+    assert D(state["positions"][0]["positionAmt"]) == 0
+    assert_no_duplicate_cids(state)
+
+
+async def test_the_journal_never_holds_a_credential(harness: Harness) -> None:
+    await harness.fault("POST /fapi/v1/order", "http_503")
+    await harness.engine.enter(D("2000"))
+    await harness.engine.exit()
+    for file in harness.journal_path.parent.iterdir():
+        data = file.read_bytes()
+        assert KEY.encode() not in data and SECRET.encode() not in data
