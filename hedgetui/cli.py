@@ -48,6 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     sb = sub.add_parser("sandbox", help="run the embedded Binance-compatible sandbox exchange")
     _add_sandbox_flags(sb, default_port=8765)
 
+    for name, text in (
+        ("enter", "enter the hedge: short the perp and buy the same quantity of spot"),
+        ("exit", "exit the hedge: sell the spot and buy back the perp (reduce-only)"),
+        ("correct", "correct drift with one order on the larger leg"),
+    ):
+        p = sub.add_parser(name, help=text, parents=[common])
+        p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        p.add_argument("--json", action="store_true", help="print the ExecutionResult as JSON")
+    st = sub.add_parser("status", help="positions, breaker and trading state (sends nothing)", parents=[common])
+    st.add_argument("--json", action="store_true", help="print JSON")
+    hist = sub.add_parser("history", help="the latest intents from the journal", parents=[common])
+    hist.add_argument("--limit", type=int, default=20, help="how many intents")
+    hist.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("reconcile", help="reconcile the journal with the exchange now", parents=[common])
+
     demo = sub.add_parser("demo", help="open the dashboard on a fresh embedded sandbox")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sandbox's price walk")
     demo.add_argument("--tick-ms", type=int, default=100, help="interval of the sandbox's price walk in ms")
@@ -191,6 +206,36 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_trading(args: argparse.Namespace) -> int:
+    from hedgetui import commands
+
+    try:
+        config, env = commands.load(args, overrides_from_args(args))
+        if args.command == "history":
+            if args.limit < 1:
+                return _fail(f"--limit: must be at least 1, got {args.limit}")
+            return asyncio.run(commands.run_history(config, limit=args.limit, as_json=args.json, stdout=sys.stdout))
+        if args.command == "status":
+            return asyncio.run(commands.run_status(config, env, as_json=args.json, stdout=sys.stdout))
+        return asyncio.run(
+            commands.run_trading_command(
+                args.command,
+                config,
+                env,
+                size_text=getattr(args, "size_usd", None),
+                yes=getattr(args, "yes", False),
+                as_json=getattr(args, "json", False),
+            )
+        )
+    except commands.UsageError as exc:
+        return _fail(str(exc))
+    except commands.SecretsError as exc:
+        return _fail(str(exc).removeprefix("secrets: "), prefix="secrets")
+    except commands.VenueError as exc:
+        print(f"hedgetui: venue: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
 def _fail(line: str, prefix: str = "error") -> int:
     print(f"hedgetui: {prefix}: {line}", file=sys.stderr)
     return EXIT_USAGE
@@ -206,5 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_demo(args)
     if args.command == "config":
         return _cmd_config(args)
+    if args.command in ("enter", "exit", "correct", "status", "history", "reconcile"):
+        return _cmd_trading(args)
     parser.print_help()
     return EXIT_USAGE

@@ -1,0 +1,315 @@
+"""Headless commands against the configured venue: enter, exit, correct, status, history, reconcile.
+
+Exit codes: 0 done, 1 aborted or failed safely, 2 bad input or configuration, 3 HALTED with exposure that
+needs the operator. Bad input gets one line on stderr and nothing is sent. Without ``--yes`` the plan is
+shown and the operator is asked; in live mode the answer must be the word LIVE.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TextIO
+
+from hedgetui.config.loader import ConfigError, load_config
+from hedgetui.config.model import AppConfig
+from hedgetui.config.secrets import SecretsError, resolve_credentials
+from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.quantity import QuantityReason
+from hedgetui.domain.risk import RiskLimits
+from hedgetui.domain.venue import MarketKind, VenueMode
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.pipelines import EngineSettings, LegMode, OnLegFailure
+from hedgetui.exchange.errors import VenueError
+from hedgetui.exchange.settings import VenueSettings
+from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HALTED = 0, 1, 2, 3
+#: Denials that mean the request itself was wrong (exit 2) rather than refused by the market's state (exit 1).
+BAD_INPUT_CODES = {r.value for r in QuantityReason} | {"NON_POSITIVE_SIZE", "MAX_POSITION", "HARD_CAP"}
+
+
+class UsageError(Exception):
+    """Bad input or configuration: one line, exit code 2."""
+
+
+def engine_settings(config: AppConfig) -> EngineSettings:
+    """The engine's settings from the configuration."""
+    r, t = config.risk, config.timeouts
+    return EngineSettings(
+        leg_mode=LegMode(config.hedge.leg_mode),
+        on_leg_failure=OnLegFailure(config.hedge.on_leg_failure),
+        slippage_max_bps=config.slippage.max_bps,
+        liquidity_multiple=config.slippage.liquidity_multiple,
+        drift_tolerance_bps=config.drift.tolerance_bps,
+        risk=RiskLimits(
+            max_position_usd=r.max_position_usd,
+            max_leverage=r.max_leverage,
+            min_liquidation_distance_pct=r.min_liquidation_distance_pct,
+            max_basis_bps=r.max_basis_bps,
+            max_data_age_s=r.max_data_age_s,
+            require_positive_funding_for_entry=r.require_positive_funding_for_entry,
+        ),
+        timeouts=ExecTimeouts(
+            order_ack_s=t.order_ack_s,
+            fill_s=t.fill_s,
+            partial_fill_retries=t.partial_fill_retries,
+            lookup_grace_s=t.lookup_grace_s,
+        ),
+        book_depth=100,
+    )
+
+
+def venue_settings(config: AppConfig, env: dict[str, str]) -> VenueSettings:
+    """Venue settings with credentials resolved (raises SecretsError / UsageError)."""
+    v = config.venue
+    if v.mode is VenueMode.SANDBOX and not v.url:
+        raise UsageError("venue: sandbox mode needs the sandbox URL (--venue-url or venue.url)")
+    creds = resolve_credentials(config, env)
+    return VenueSettings(
+        mode=v.mode,
+        spot_symbol=config.pair.spot,
+        perp_symbol=config.pair.perp,
+        api_key=creds.api_key,
+        api_secret=creds.api_secret,
+        sandbox_url=v.url,
+        timeout_ms=v.timeout_ms,
+        recv_window_ms=v.recv_window_ms,
+        verbose=v.verbose,
+        sandbox_keys=(DEFAULT_API_KEY, DEFAULT_API_SECRET) if v.mode is VenueMode.SANDBOX else (),
+    )
+
+
+def parse_size(text: str | None, config: AppConfig) -> Decimal:
+    if text is None:
+        return config.hedge.size_usd
+    try:
+        size = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"--size-usd: {text!r} is not a number") from None
+    if not size.is_finite() or size <= 0:
+        raise UsageError(f"--size-usd: must be a positive number of USD (got {text})")
+    if size > config.risk.max_position_usd:
+        raise UsageError(f"--size-usd: {size} is above the position limit of {config.risk.max_position_usd} USD")
+    return size
+
+
+def result_json(result: ExecutionResult) -> str:
+    return result.model_dump_json(indent=2)
+
+
+def exit_code(result: ExecutionResult) -> int:
+    if result.end_state is EndState.HALTED:
+        return EXIT_HALTED
+    if result.aborted and result.reason_code in BAD_INPUT_CODES:
+        return EXIT_USAGE
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def confirm(mode: VenueMode, plan_text: str, stdin: TextIO, stdout: TextIO) -> bool:
+    """Show the plan and ask. Live needs the word LIVE; anything else (or no terminal) is a no."""
+    stdout.write(plan_text.rstrip() + "\n")
+    prompt = "Type LIVE to send these orders: " if mode is VenueMode.LIVE else "Send these orders? [y/N] "
+    stdout.write(prompt)
+    stdout.flush()
+    answer = stdin.readline().strip()
+    return answer == "LIVE" if mode is VenueMode.LIVE else answer.lower() in ("y", "yes")
+
+
+class Session:
+    """Config → venue → journal → engine for one command; closes everything on the way out."""
+
+    def __init__(self, config: AppConfig, vsettings: VenueSettings) -> None:
+        self.config = config
+        self.vsettings = vsettings
+        self.venue: BinanceVenue | None = None
+        self.journal: Journal | None = None
+        self.engine: Engine | None = None
+
+    async def __aenter__(self) -> Session:
+        self.venue = await BinanceVenue.connect(self.vsettings)
+        assert self.config.journal.path is not None
+        self.journal = Journal(self.config.journal.path)
+        await self.journal.start()
+        self.engine = Engine(
+            self.venue,
+            self.journal,
+            engine_settings(self.config),
+            fail_max=self.config.breaker.fail_max,
+            reset_timeout_s=self.config.breaker.reset_timeout_s,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.engine is not None:
+            await self.engine.shutdown()
+        if self.journal is not None:
+            await self.journal.close()
+        if self.venue is not None:
+            await self.venue.close()
+
+
+async def run_trading_command(
+    command: str,
+    config: AppConfig,
+    env: dict[str, str],
+    *,
+    size_text: str | None = None,
+    yes: bool = False,
+    as_json: bool = False,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """enter / exit / correct / reconcile. Returns the exit code."""
+    size = parse_size(size_text, config) if command == "enter" else None
+    vsettings = venue_settings(config, env)
+    async with Session(config, vsettings) as session:
+        engine = session.engine
+        assert engine is not None
+        report = await engine.start()
+        if command == "reconcile" or not report.complete or report.halted:
+            stream = stdout if command == "reconcile" else stderr
+            stream.write(f"reconcile: {report.summary()}\n")
+            if report.halted or not report.complete:
+                return EXIT_HALTED
+            if command == "reconcile":
+                return EXIT_OK
+        run: Callable[[], Any]
+        if command == "enter":
+            assert size is not None
+            plan = await engine.plan_entry(size)
+            if plan.denial is not None:
+                stderr.write(f"enter refused: {plan.denial_code}: {plan.denial}\n")
+                return EXIT_USAGE if plan.denial_code in BAD_INPUT_CODES else EXIT_FAILED
+            text = [
+                f"enter: short {plan.quantity} {config.pair.perp} and buy {plan.quantity} {config.pair.spot}"
+                f" (about {size} USD) on {config.venue.mode.value.upper()}",
+                f"risk: {plan.risk.summary()}",
+            ]
+            for label, est in (("spot buy", plan.spot), ("perp sell", plan.perp)):
+                if est is not None and est.vwap is not None and est.slippage_bps is not None:
+                    text.append(
+                        f"{label}: VWAP {est.vwap:.2f}, {est.slippage_bps:+.2f} bps, notional {est.notional:.2f}"
+                    )
+            plan_text = "\n".join(text)
+
+            def run() -> Any:
+                assert size is not None
+                return engine.enter(size)
+        elif command == "exit":
+            position = await session.venue.fetch_perp_position()  # type: ignore[union-attr]
+            plan_text = (
+                f"exit: sell {engine.hedge.spot_qty} {config.pair.spot} and buy back {-position.amount}"
+                f" {config.pair.perp} reduce-only on {config.venue.mode.value.upper()}"
+            )
+
+            def run() -> Any:
+                return engine.exit()
+        else:
+            plan_text = f"correct drift on {config.venue.mode.value.upper()} (one order on the larger leg)"
+
+            def run() -> Any:
+                return engine.correct()
+
+        if not yes and not confirm(config.venue.mode, plan_text, stdin, stdout):
+            stderr.write(f"{command}: not confirmed; nothing was sent\n")
+            return EXIT_FAILED
+        result: ExecutionResult = await run()
+        if as_json:
+            stdout.write(result_json(result) + "\n")
+        else:
+            stdout.write(f"{result.pipeline.value}: {result.end_state.value}: {result.reason}\n")
+            for leg in (result.perp, result.spot, *result.corrections):
+                if leg is not None:
+                    stdout.write(
+                        f"  {leg.leg}: {leg.side} {leg.filled}/{leg.target} avg {leg.average} "
+                        f"({leg.status}) {', '.join(leg.client_order_ids)}\n"
+                    )
+        return exit_code(result)
+
+
+async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, stdout: TextIO) -> int:
+    """What the journal and the exchange say now (sends nothing, reconciles nothing)."""
+    vsettings = venue_settings(config, env)
+    venue = await BinanceVenue.connect(vsettings)
+    try:
+        assert config.journal.path is not None
+        async with Journal(config.journal.path) as journal:
+            position = await venue.fetch_perp_position()
+            balances = await venue.fetch_spot_balances()
+            spot_rules = venue.rules(MarketKind.SPOT)
+            hedge_spot = await journal.hedge_spot_qty(spot_rules.base)
+            breaker = await journal.latest_state("breaker") or {"state": "closed", "failures": 0}
+            trading = await journal.latest_state("trading_state") or {"state": "ACTIVE"}
+            unfinished = [i.intent_id for i in await journal.unfinished_intents()]
+    finally:
+        await venue.close()
+    status: dict[str, Any] = {
+        "venue": config.venue.mode.value,
+        "pair": [config.pair.spot, config.pair.perp],
+        "perp_position": format(position.amount, "f"),
+        "hedge_spot_qty": format(hedge_spot, "f"),
+        "spot_balance": {a: format(b.total, "f") for a, b in balances.items() if b.total},
+        "breaker": breaker,
+        "trading_state": trading,
+        "unfinished_intents": unfinished,
+    }
+    if as_json:
+        stdout.write(json.dumps(status, indent=2) + "\n")
+    else:
+        stdout.write(f"{status['venue'].upper()} {config.pair.spot} / {config.pair.perp}\n")
+        stdout.write(f"perp {status['perp_position']}  hedge spot {status['hedge_spot_qty']}\n")
+        stdout.write(
+            f"breaker {breaker.get('state')} (failures {breaker.get('failures', 0)})  trading {trading.get('state')}\n"
+        )
+        if unfinished:
+            stdout.write(f"unfinished intents (run reconcile): {', '.join(unfinished)}\n")
+    return EXIT_HALTED if unfinished or trading.get("state") == "HALTED" else EXIT_OK
+
+
+async def run_history(config: AppConfig, *, limit: int, as_json: bool, stdout: TextIO) -> int:
+    assert config.journal.path is not None
+    if not config.journal.path.exists():
+        stdout.write("no journal yet\n" if not as_json else "[]\n")
+        return EXIT_OK
+    async with Journal(config.journal.path) as journal:
+        rows = await journal.history(limit)
+    if as_json:
+        stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    for r in rows:
+        stdout.write(
+            f"{r['intent_id']}  {r['kind']:<9} qty {r['quantity'] or '-':<8} "
+            f"{r['end_state'] or 'UNFINISHED':<10} {r['reason'] or ''}\n"
+        )
+    return EXIT_OK
+
+
+def load(args: Any, overrides: dict[str, object]) -> tuple[AppConfig, dict[str, str]]:
+    env = dict(os.environ)
+    try:
+        return load_config(getattr(args, "config", None), env, overrides), env
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_HALTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SecretsError",
+    "UsageError",
+    "VenueError",
+    "load",
+    "run_history",
+    "run_status",
+    "run_trading_command",
+]

@@ -1,0 +1,110 @@
+"""Headless commands against a sandbox: plan and confirm, exit codes, JSON, status, history, reconcile."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hedgetui import commands
+from hedgetui.config.loader import load_config
+from hedgetui.sandbox.options import SandboxOptions
+from hedgetui.sandbox.server import SandboxServer
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def config_for(server: SandboxServer, tmp_path: Path, **overrides: object):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    config = load_config(None, env, {"venue.url": server.base_url, "timeouts.fill_s": 5, **overrides})
+    return config, env
+
+
+async def run(command: str, server: SandboxServer, tmp_path: Path, answer: str = "", **kw: object):
+    config, env = config_for(server, tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    code = await commands.run_trading_command(
+        command, config, env, stdin=io.StringIO(answer + "\n"), stdout=out, stderr=err, **kw
+    )  # type: ignore[arg-type]
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_enter_asks_and_a_no_sends_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
+    code, out, err = await run("enter", sandbox, tmp_path, answer="n", size_text="2000")
+    assert code == 1 and "Send these orders?" in out and "nothing was sent" in err
+    assert sandbox.core.orders() == []
+
+
+async def test_enter_yes_json_then_status_history_and_exit(sandbox: SandboxServer, tmp_path: Path) -> None:
+    code, out, _ = await run("enter", sandbox, tmp_path, size_text="2000", yes=True, as_json=True)
+    assert code == 0
+    result = json.loads(out)
+    assert result["end_state"] == "HEDGED" and result["perp"]["filled"] == "0.033"
+    config, env = config_for(sandbox, tmp_path)
+    buf = io.StringIO()
+    assert await commands.run_status(config, env, as_json=True, stdout=buf) == 0
+    status = json.loads(buf.getvalue())
+    assert status["perp_position"] == "-0.033" and status["unfinished_intents"] == []
+    buf = io.StringIO()
+    await commands.run_history(config, limit=5, as_json=True, stdout=buf)
+    assert json.loads(buf.getvalue())[0]["end_state"] == "HEDGED"
+    code, out, _ = await run("exit", sandbox, tmp_path, answer="y")
+    assert code == 0 and "FLAT" in out
+
+
+@pytest.mark.parametrize(("size", "fragment"), [("0", "positive"), ("abc", "not a number"), ("999999", "limit")])
+async def test_bad_sizes_are_one_line_and_send_nothing(
+    sandbox: SandboxServer, tmp_path: Path, size: str, fragment: str
+) -> None:
+    with pytest.raises(commands.UsageError, match=fragment):
+        await run("enter", sandbox, tmp_path, size_text=size, yes=True)
+    assert sandbox.core.orders() == []
+
+
+async def test_below_the_minimum_order_exits_2(sandbox: SandboxServer, tmp_path: Path) -> None:
+    code, _, err = await run("enter", sandbox, tmp_path, size_text="50", yes=True)
+    assert code == 2 and err.count("\n") == 1 and sandbox.core.orders() == []
+
+
+async def test_both_legs_rejected_fails_safely_with_exit_1(sandbox: SandboxServer, tmp_path: Path) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        await s.post(
+            sandbox.base_url + "/sandbox/faults",
+            json={"match": "POST /api/v3/order", "action": "reject", "code": -2010, "msg": "Market is closed."},
+        )
+        await s.post(
+            sandbox.base_url + "/sandbox/faults",
+            json={
+                "match": "POST /fapi/v1/order",
+                "action": "reject",
+                "code": -2019,
+                "msg": "Margin is insufficient.",
+                "times": 5,
+            },
+        )
+    code, out, _ = await run("enter", sandbox, tmp_path, size_text="2000", yes=True)
+    assert code == 1 and "FLAT" in out
+    assert all(o.status.value != "FILLED" for o in sandbox.core.orders())
+
+
+async def test_reconcile_command(sandbox: SandboxServer, tmp_path: Path) -> None:
+    code, out, _ = await run("reconcile", sandbox, tmp_path)
+    assert code == 0 and "reconcile: 0 unfinished intent(s)" in out
+
+
+async def test_live_mode_without_keys_is_refused(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "d")}
+    config = load_config(None, env, {"venue.mode": "live"})
+    with pytest.raises(commands.SecretsError, match="live mode needs API keys"):
+        await commands.run_trading_command("enter", config, env, size_text="2000", yes=True)
