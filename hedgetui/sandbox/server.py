@@ -307,6 +307,8 @@ class SandboxServer:
                 self.skew_ms = 0
         if a == "visibility_delay_ms":
             request[VISIBILITY_KEY] = float(p["ms"])
+        elif "visibility_ms" in p:  # an ambiguous answer AND late visibility (fault-matrix row 6)
+            request[VISIBILITY_KEY] = float(p["visibility_ms"])
         if a == "partial":
             request[PARTIAL_KEY] = p
         response = await self._run(handler, request)
