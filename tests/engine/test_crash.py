@@ -1,0 +1,137 @@
+"""Crash tests (fault-matrix rows 30 and 31): SIGKILL the engine at each stage of enter and exit, restart,
+reconcile: the end state is HEDGED, FLAT or HALTED, and no order is ever duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from hedgetui.domain.risk import TradingState
+from hedgetui.domain.venue import VenueMode
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.exchange.settings import VenueSettings
+from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxOptions
+from hedgetui.sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def child(server: SandboxServer, journal: Path, action: str, kill_at: str, mode: str = "concurrent") -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.engine.crash_child",
+        server.base_url,
+        str(journal),
+        action,
+        kill_at,
+        mode,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    await asyncio.wait_for(proc.wait(), 60)
+    return int(proc.returncode or 0)
+
+
+async def restart_and_check(server: SandboxServer, journal_path: Path) -> Engine | None:
+    venue = await BinanceVenue.connect(
+        VenueSettings(
+            mode=VenueMode.SANDBOX,
+            sandbox_url=server.base_url,
+            api_key=SecretStr(DEFAULT_API_KEY),
+            api_secret=SecretStr(DEFAULT_API_SECRET),
+            timeout_ms=1500,
+        )
+    )
+    try:
+        async with Journal(journal_path) as journal:
+            engine = Engine(
+                venue, journal, EngineSettings(timeouts=ExecTimeouts(order_ack_s=6, fill_s=3, lookup_grace_s=1.0))
+            )
+            report = await engine.start()
+            assert report.complete, report.summary()
+            assert await journal.unfinished_intents() == []
+            position = server.core.position("BTCUSDT").amount
+            spot = engine.hedge.spot_qty
+            if engine.trading_state is TradingState.HALTED:
+                assert report.halted  # HALTED only with the reconciliation's alert
+            else:
+                hedge = max(abs(spot), abs(position))
+                if hedge * 60000 >= 5:  # not dust: the two legs must match within tolerance
+                    assert abs(spot + position) / hedge * 10000 <= 50, (spot, position)
+            cids = [o.client_order_id for o in server.core.orders()]
+            assert len(cids) == len(set(cids)), cids
+            submitted = await journal.all_cids()
+            assert {c for c in cids if c.startswith("hg")} <= submitted  # every exchange order was journaled
+            await engine.shutdown()
+            return engine
+    finally:
+        await venue.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "kill_at", "mode"),
+    [
+        ("enter", "PO1", "concurrent"),
+        ("enter", "SO1", "concurrent"),
+        ("enter", "SO1", "perp_first"),  # row 31: perp filled and journaled, spot never sent
+        ("exit", "SC1", "concurrent"),
+        ("exit", "PC1", "concurrent"),
+    ],
+)
+async def test_sigkill_at_a_leg_then_restart_reconciles(tmp_path: Path, action: str, kill_at: str, mode: str) -> None:
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    journal = tmp_path / "journal.sqlite3"
+    try:
+        if action == "exit":
+            assert await child(server, journal, "enter", "none") == 0
+        code = await child(server, journal, action, kill_at, mode)
+        assert code == -signal.SIGKILL
+        await restart_and_check(server, journal)
+    finally:
+        await server.stop()
+
+
+async def test_sigkill_after_the_venue_accepted_but_before_the_answer(tmp_path: Path) -> None:
+    """Row 30, the other half: the order is applied, the process dies while waiting for the reply."""
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    journal = tmp_path / "journal.sqlite3"
+    try:
+        server.faults.add({"match": "POST /fapi/v1/order", "action": "timeout_after_accept", "hold_ms": 20000})
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.engine.crash_child",
+            server.base_url,
+            str(journal),
+            "enter",
+            "none",
+            "perp_first",
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if server.core.orders():
+                break
+        proc.kill()
+        await proc.wait()
+        assert server.core.position("BTCUSDT").amount == D("-0.033")  # applied; its answer never arrived
+        await restart_and_check(server, journal)
+    finally:
+        await server.stop()
