@@ -75,8 +75,10 @@ def _add_sandbox_flags(p: argparse.ArgumentParser, default_port: int) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
     p.add_argument("--port", type=int, default=default_port, help="TCP port (0 picks a free one)")
     p.add_argument("--seed", type=int, default=7, help="seed of the price walk (deterministic)")
-    p.add_argument("--latency-ms", type=int, default=0, help="added one-way latency per request")
-    p.add_argument("--jitter-ms", type=int, default=0, help="random extra latency, 0..N ms")
+    p.add_argument(
+        "--latency-ms", type=int, default=0, help="one-way latency added to each request and each answer (ms)"
+    )
+    p.add_argument("--jitter-ms", type=int, default=0, help="random extra one-way latency, 0..N ms")
     p.add_argument("--tick-ms", type=int, default=100, help="interval of the price walk in ms")
     p.add_argument("--symbols", default="BTCUSDT", help="comma-separated symbols (BTCUSDT, ETHUSDT)")
     p.add_argument("--api-key", default=None, help="API key the sandbox accepts")

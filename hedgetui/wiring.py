@@ -84,6 +84,7 @@ def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
         api_key=SecretStr(server.api_key),
         api_secret=SecretStr(server.api_secret),
         sandbox_keys=(server.api_key, server.api_secret),
+        rate_limit_ms=0,
     )
 
 

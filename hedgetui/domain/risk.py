@@ -81,7 +81,8 @@ class RiskInputs(BaseModel):
     spot_base_free: Decimal | None = None
     spot_base_needed: Decimal = Decimal(0)
     futures_available: Decimal | None = None
-    leverage: Decimal | None = None
+    leverage: Decimal | None = None  # effective leverage after the order: futures notional / margin balance
+    margin_leverage: Decimal = Decimal(1)  # the exchange's leverage setting (initial margin = notional / it)
     liquidation_distance_pct: Decimal | None = None
     funding_rate: Decimal | None = None
     basis_bps: Decimal | None = None
@@ -169,8 +170,7 @@ def evaluate_risk(inputs: RiskInputs, limits: RiskLimits) -> RiskAssessment:
         if inputs.futures_available is None:
             add("MARGIN_UNKNOWN", block, "futures margin unknown")
         else:
-            lev = inputs.leverage if inputs.leverage and inputs.leverage > 0 else Decimal(1)
-            needed = inputs.order_notional_usd / lev
+            needed = inputs.order_notional_usd / max(inputs.margin_leverage, Decimal(1))
             if inputs.futures_available < needed:
                 add(
                     "INSUFFICIENT_MARGIN",

@@ -191,6 +191,18 @@ class OrderExecutor:
             )
         )
 
+    def _publish(self, kind: str, message: str, intent_id: str | None, *, data: dict[str, object]) -> None:
+        self.bus.publish(
+            EngineEvent(
+                ts_ms=self.clock.wall_ms(),
+                kind=kind,
+                message=message,
+                intent_id=intent_id,
+                pipeline=self.pipeline,
+                data=dict(data),
+            )
+        )
+
     async def _record(self, cid: str, order: OrderResult) -> None:
         await self.journal.record_update(
             cid,
@@ -217,7 +229,9 @@ class OrderExecutor:
             quantity=req.quantity,
             reduce_only=req.reduce_only,
         )
-        await self._event(
+        # The order_submits row is the journal's record of this; the event is for the live log only, so the
+        # request is not delayed by a second commit.
+        self._publish(
             "SUBMIT",
             f"{req.kind.value} {req.side.value.upper()} {req.quantity} @ market cid {cid}"
             + (" reduce-only" if req.reduce_only else ""),

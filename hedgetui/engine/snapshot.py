@@ -78,6 +78,8 @@ class MarketSnapshot:
             spot_base_needed=spot_base_needed,
             futures_available=self.futures.available,
             leverage=leverage,
+            # Unknown exchange leverage (Binance's v3 positionRisk omits it) counts as 1x: the most margin.
+            margin_leverage=Decimal(self.position.leverage or 1),
             liquidation_distance_pct=self.liquidation_distance_pct(),
             funding_rate=self.funding.rate,
             basis_bps=self.basis_bps,

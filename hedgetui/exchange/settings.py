@@ -20,6 +20,9 @@ class VenueSettings:
     timeout_ms: int = 10_000
     recv_window_ms: int = 10_000
     verbose: bool = False
+    #: ccxt's client-side request spacing in ms (None: ccxt's Binance default, 50 ms; 0: no throttle). The
+    #: sandbox has no exchange rate limits, so the demo runs without the throttle.
+    rate_limit_ms: int | None = None
     #: The sandbox's own fixed credentials: the only keys with which ``verbose`` may be switched on.
     sandbox_keys: tuple[str, ...] = ()
 

@@ -130,7 +130,9 @@ def build_exchange(settings: VenueSettings) -> Any:
                 source="ConfigError",
             )
     config: dict[str, Any] = {
-        "enableRateLimit": True,
+        # 0 switches ccxt's client-side throttle off (the sandbox has no rate limits to respect).
+        "enableRateLimit": settings.rate_limit_ms != 0,
+        **({"rateLimit": settings.rate_limit_ms} if settings.rate_limit_ms else {}),
         "timeout": settings.timeout_ms,
         "options": {**BASE_OPTIONS, "recvWindow": settings.recv_window_ms},
         "verbose": settings.verbose,

@@ -240,17 +240,22 @@ class SandboxServer:
         path = request.path
         if path.startswith("/sandbox/"):
             return await handler(request)
-        if self.options.latency_ms or self.options.jitter_ms:
-            delay = self.options.latency_ms + (
-                self._jitter.uniform(0, self.options.jitter_ms) if self.options.jitter_ms else 0
-            )
-            await asyncio.sleep(delay / 1000)
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await handler(request)
+        # One-way latency: the request travels to the exchange, then the answer travels back.
+        await self._one_way_delay()
         rule = self.faults.take(request.method, path, REQUEST_ACTIONS)
         if rule is None:
-            return await self._run(handler, request)
-        return await self._apply_fault(rule, handler, request)
+            response = await self._run(handler, request)
+        else:
+            response = await self._apply_fault(rule, handler, request)
+        await self._one_way_delay()
+        return response
+
+    async def _one_way_delay(self) -> None:
+        if self.options.latency_ms or self.options.jitter_ms:
+            jitter = self._jitter.uniform(0, self.options.jitter_ms) if self.options.jitter_ms else 0.0
+            await asyncio.sleep((self.options.latency_ms + jitter) / 1000)
 
     async def _run(self, handler: Handler, request: web.Request) -> web.StreamResponse:
         try:
