@@ -53,9 +53,16 @@ async def open_stack(
     venue = await BinanceVenue.connect(venue_settings)
     try:
         async with Journal(journal_path) as journal:
-            engine = Engine(venue, journal, engine_settings, fail_max=fail_max, reset_timeout_s=reset_timeout_s)
-            await engine.start()
             service = MarketDataService(venue, market_data or MarketDataSettings())
+            engine = Engine(
+                venue,
+                journal,
+                engine_settings,
+                fail_max=fail_max,
+                reset_timeout_s=reset_timeout_s,
+                stale_data=lambda: stale_books(service),
+            )
+            await engine.start()
             service.start()
             try:
                 yield Stack(venue, journal, engine, service, sandbox)
@@ -64,6 +71,16 @@ async def open_stack(
                 await service.stop()
     finally:
         await venue.close()
+
+
+def stale_books(service: MarketDataService) -> str | None:
+    """Why the live books are not fit to decide on, or None (a denial reason for new entries)."""
+    for kind in (MarketKind.SPOT, MarketKind.PERP):
+        name = "spot_book" if kind is MarketKind.SPOT else "perp_book"
+        if service.is_stale(name):
+            age = service.book_age(kind)
+            return f"{kind.value} book is stale ({'no data' if age is None else f'{age:.1f} s old'})"
+    return None
 
 
 @asynccontextmanager

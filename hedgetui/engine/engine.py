@@ -59,6 +59,7 @@ class Engine:
         clock: Clock | None = None,
         bus: EventBus | None = None,
         before_send: Callable[[str], None] | None = None,
+        stale_data: Callable[[], str | None] | None = None,
     ) -> None:
         self.venue = venue
         self.journal = journal
@@ -88,6 +89,9 @@ class Engine:
             before_send=before_send,
         )
         self.last_reconcile: ReconcileReport | None = None
+        # Live feed health (the market data service): a stale book stops new entries even though the
+        # pipeline reads fresh data itself, because the operator decided on what the screen showed.
+        self.stale_data = stale_data
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -249,6 +253,9 @@ class Engine:
                 self.breaker.admit()
             except BreakerOpen as exc:
                 raise Denied("BREAKER_OPEN", str(exc)) from exc
+            stale = self.stale_data() if self.stale_data is not None else None
+            if stale:
+                raise Denied("STALE_BOOK", stale)
 
     # ---- pipelines ---------------------------------------------------------------------------------
 

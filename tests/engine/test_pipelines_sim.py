@@ -148,3 +148,43 @@ async def test_visibility_longer_than_the_grace_window_is_caught_and_corrected(e
     kinds = [e.kind for e in await engine.journal.events()]
     assert "ADOPT" in kinds and "DRIFT" in kinds
     assert any("PD" in c for c in venue.sent_cids)
+
+
+async def test_a_stale_live_book_denies_new_entries_but_not_exits(tmp_path, venue: SimVenue) -> None:
+    from hedgetui.engine.clock import ManualClock
+    from hedgetui.engine.journal import Journal
+    from tests.engine.conftest import make_settings
+
+    stale: list[str | None] = [None]
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        eng = Engine(venue, journal, make_settings(), clock=ManualClock(), stale_data=lambda: stale[0])
+        await eng.start()
+        assert (await eng.enter(D("2000"))).success
+        stale[0] = "perp book is stale (3.2 s old)"
+        denied = await eng.enter(D("2000"))
+        assert denied.aborted and denied.reason_code == "STALE_BOOK" and venue.position == D("-0.033")
+        assert (await eng.exit()).end_state is EndState.FLAT  # exits reduce exposure: still allowed
+        await eng.shutdown()
+
+
+async def test_an_open_breaker_survives_a_restart(tmp_path, venue: SimVenue) -> None:
+    from hedgetui.engine.breaker import BreakerState
+    from hedgetui.engine.clock import ManualClock
+    from hedgetui.engine.journal import Journal
+    from tests.engine.conftest import make_settings
+
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as journal:
+        eng = Engine(venue, journal, make_settings(), clock=ManualClock())
+        await eng.start()
+        for _ in range(2):
+            venue.inject(Fault("create", "reject", MarketKind.PERP, code=-2019))
+            await eng.enter(D("2000"))
+        assert eng.breaker.snapshot().state is BreakerState.OPEN
+        await eng.shutdown()
+    async with Journal(path) as journal:
+        again = Engine(venue, journal, make_settings(), clock=ManualClock())
+        await again.start()
+        assert again.breaker.snapshot().state is BreakerState.OPEN
+        assert (await again.enter(D("2000"))).reason_code == "BREAKER_OPEN"
+        await again.shutdown()
