@@ -1,0 +1,167 @@
+"""Pilot tests: real keys on the dashboard, against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hedgetui.domain.execution import EndState
+from hedgetui.domain.stages import PIPELINE_STAGES, PipelineKind, StageState
+from hedgetui.engine.events import AlertEvent, Level
+from hedgetui.ui.app import HedgeApp
+from hedgetui.ui.screens.confirm import ConfirmScreen
+from hedgetui.wiring import Stack
+from tests.ui.conftest import make_app
+
+
+async def wait_for(predicate, pilot, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def settle(app: HedgeApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await wait_for(lambda: app.feed.spot_book.latest() is not None and app.feed.perp_book.latest() is not None, pilot)
+    await wait_for(lambda: app.engine.reconciled, pilot)
+
+
+async def test_enter_shows_every_stage_then_exit_goes_flat(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+        await wait_for(lambda: len(app.results) == 1, pilot)
+        assert app.results[0].end_state is EndState.HEDGED
+        states = {stage: state for stage, (state, _) in app.pipeline.states.items()}
+        assert list(states) == list(PIPELINE_STAGES[PipelineKind.ENTER])
+        assert all(s is StageState.DONE for s in states.values()), states
+        await wait_for(
+            lambda: app.feed.perp_position.latest() is not None and app.feed.perp_position.latest().value.amount != 0,
+            pilot,
+        )  # type: ignore[union-attr]
+        app._refresh_engine_panes()
+        assert "perp  -0.03300" in str(app.hedge_pane.figures.render())
+        await pilot.press("x")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+        await wait_for(lambda: len(app.results) == 2, pilot)
+        assert app.results[1].end_state is EndState.FLAT
+        assert stack.sandbox is not None and stack.sandbox.core.position("BTCUSDT").amount == 0
+
+
+async def test_a_cancelled_confirmation_sends_nothing(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("escape")
+        await pilot.press("x")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert stack.sandbox is not None and stack.sandbox.core.orders() == []
+        assert app.results == []
+
+
+async def test_correct_an_injected_drift(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await stack.engine.enter(__import__("decimal").Decimal("2000"))
+        assert stack.sandbox is not None
+        stack.sandbox.core.set_position(
+            "BTCUSDT", stack.sandbox.core.position("BTCUSDT").amount - __import__("decimal").Decimal("0.010")
+        )
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+        await wait_for(lambda: any(r.pipeline is PipelineKind.CORRECT for r in app.results), pilot)
+        result = next(r for r in app.results if r.pipeline is PipelineKind.CORRECT)
+        assert result.success, result.reason
+        assert stack.sandbox.core.position("BTCUSDT").amount == __import__("decimal").Decimal("-0.033")
+
+
+async def test_breaker_opens_after_failures_and_enter_is_greyed(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await settle(app, pilot)
+        assert stack.sandbox is not None
+        for _ in range(2):
+            stack.sandbox.faults.add(
+                {"match": "POST /fapi/v1/order", "action": "reject", "code": -2019, "msg": "Margin is insufficient."}
+            )
+            await stack.engine.enter(__import__("decimal").Decimal("2000"))
+        await pilot.pause(0.3)
+        app._refresh_engine_panes()
+        assert app.check_action("enter", ()) is None  # shown greyed: the key does nothing
+        assert "breaker open" in (app.why_disabled("enter") or "")
+        assert "OPEN" in str(app.breaker_pane.render())
+        before = len(stack.sandbox.core.orders())
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen) and len(stack.sandbox.core.orders()) == before
+
+
+async def test_markup_looking_exchange_text_does_not_crash(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await settle(app, pilot)
+        assert stack.sandbox is not None
+        stack.sandbox.faults.add(
+            {
+                "match": "POST /fapi/v1/order",
+                "action": "reject",
+                "code": -2010,
+                "msg": "rejected [/requested] [bold]x[/] [link=foo]",
+            }
+        )
+        stack.sandbox.faults.add(
+            {"match": "POST /api/v3/order", "action": "reject", "code": -2010, "msg": "also [/oops]"}
+        )
+        await stack.engine.enter(__import__("decimal").Decimal("2000"))
+        stack.engine.bus.publish(
+            AlertEvent(
+                ts_ms=0, kind="ALERT", message="[/requested] broke?", level=Level.CRITICAL, code="TEST", sticky=True
+            )
+        )
+        await pilot.pause(0.5)
+        assert app.is_running
+        assert any("[/requested]" in line.message for line in app.log_view.lines_kept)
+
+
+async def test_quit_during_a_pipeline_asks_and_the_engine_finishes(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    assert stack.sandbox is not None
+    stack.sandbox.faults.add({"match": "POST /fapi/v1/order", "action": "latency", "ms": 800})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
+        await pilot.pause(0.1)
+        await pilot.press("q")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+    result = await asyncio.wait_for(task, 15)  # the app is gone; the engine's task ran to its end
+    assert result.end_state is EndState.HEDGED
+
+
+async def test_resize_to_100x30_keeps_panes_visible(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        for widget in (
+            app.spot_pane,
+            app.perp_pane,
+            app.hedge_pane,
+            app.breaker_pane,
+            app.slippage_pane,
+            app.pipeline,
+            app.log_view,
+        ):
+            assert widget.region.width > 0 and widget.region.height > 0, widget
+        assert app.spot_pane.book_view.levels >= 1
