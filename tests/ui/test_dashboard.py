@@ -44,7 +44,7 @@ async def test_enter_shows_every_stage_then_exit_goes_flat(stack: Stack, tmp_pat
             pilot,
         )  # type: ignore[union-attr]
         app._refresh_engine_panes()
-        assert "perp  -0.03300" in str(app.hedge_pane.figures.render())
+        assert "perp -0.03300" in str(app.hedge_pane.figures.render())
         await pilot.press("x")
         await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
         await pilot.press("y")

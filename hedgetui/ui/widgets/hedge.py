@@ -35,7 +35,7 @@ class HedgePane(Vertical):
     }
     HedgePane.-needs-correction { border: heavy $warn; }
     HedgePane > .hedge-figures { height: auto; }
-    HedgePane > Sparkline { height: 2; }
+    HedgePane > Sparkline { height: 1; }
     """
 
     def __init__(self, base: str = "BTC", history: int = 120, *, id: str | None = None) -> None:
@@ -66,8 +66,8 @@ class HedgePane(Vertical):
             self.figures.update(text)
             return
         mark = drift.mark_price
-        text.append(f"spot  {drift.spot_qty:+.5f} {self.base}  {drift.spot_qty * mark:>12,.2f}\n")
-        text.append(f"perp  {drift.perp_qty:+.5f} {self.base}  {drift.perp_qty * mark:>12,.2f}\n")
+        text.append(f"spot {drift.spot_qty:+.5f} {self.base} {drift.spot_qty * mark:>11,.2f}\n")
+        text.append(f"perp {drift.perp_qty:+.5f} {self.base} {drift.perp_qty * mark:>11,.2f}\n")
         sign = "+" if drift.drift_bps > 0 else ""
         text.append(
             f"drift {sign}{drift.drift_bps:.1f} bps {gauge(drift.drift_bps, drift.tolerance_bps)} "

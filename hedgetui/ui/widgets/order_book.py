@@ -28,8 +28,8 @@ from hedgetui.domain.book import Level, OrderBook
 from hedgetui.ui.formatting import fmt_price, fmt_qty
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
-_SIZE_W = 11
-_PRICE_W = 13
+_SIZE_W = 10
+_PRICE_W = 12
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,10 @@ class OrderBookView(Widget):
         strips: list[Strip] = []
         for row in rows:
             if row.side == "mid":
-                text = row.price[:width].center(width)
+                text = row.price
+                if len(text) > width and " · " in text:
+                    text = text.split(" · ", 1)[1]  # too narrow for the spread: keep the mid
+                text = text[:width].center(width)
                 strips.append(Strip([Segment(text, style["mid"] + dim)], width))
             elif row.side == "empty":
                 strips.append(Strip.blank(width))

@@ -33,11 +33,11 @@ class PipelineProgress(Static):
     PipelineProgress {
         height: auto;
         min-height: 1;
-        border: round $panel-lighten-2;
         padding: 0 1;
+        background: $panel;
     }
-    PipelineProgress.-failed { border: round $danger; }
-    PipelineProgress.-running { border: round $accent; }
+    PipelineProgress.-failed { background: $danger 30%; }
+    PipelineProgress.-running { background: $accent 20%; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -70,7 +70,7 @@ class PipelineProgress(Static):
         self._draw()
 
     def render_text(self) -> Text:
-        text = Text()
+        text = Text(f"{self.border_title}  ", style="bold")
         if self.kind is None:
             text.append("no pipeline has run yet", style="dim")
             return text
@@ -89,6 +89,6 @@ class PipelineProgress(Static):
         self.set_class(StageState.RUNNING in states, "-running")
         title = "Pipeline"
         if self.kind is not None:
-            title = f"Pipeline: {self.kind.value.upper()}" + (f" intent {self.intent_id}" if self.intent_id else "")
+            title = f"{self.kind.value.upper()}" + (f" {self.intent_id}" if self.intent_id else "")
         self.border_title = title
         self.update(self.render_text())

@@ -11,14 +11,14 @@ from hedgetui.domain.slippage import SlippageEstimate
 
 
 def _leg(label: str, est: SlippageEstimate | None, price_places: int) -> Text:
-    text = Text(f"{label:<9} ")
+    text = Text(f"{label} ")
     if est is None:
         text.append("—", style="dim")
         return text
     vwap = "—" if est.vwap is None else f"{est.vwap:,.{price_places}f}"
     bps = "—" if est.slippage_bps is None else f"{est.slippage_bps:+.1f} bps"
     depth = "—" if est.depth_multiple is None else f"×{est.depth_multiple:.1f}"
-    text.append(f"VWAP {vwap:>12} {bps:>10} depth {depth:>6} ")
+    text.append(f"{vwap} {bps} {depth} ")
     text.append("✓" if est.ok else f"✗ {est.verdict.value}", style="bold" if est.ok else "bold reverse")
     return text
 
@@ -51,13 +51,13 @@ class SlippagePane(Static):
         qty = f" = {quantity} base" if quantity is not None else ""
         self.border_title = f"Slippage for ${size_usd:,.0f}{qty} · limit {limit_bps} bps  [s] size"
         text = Text()
-        text.append("entry  ")
+        text.append("entry ")
         text.append_text(_leg("spot buy", entry[0], 2))
-        text.append("   ")
+        text.append(" │ ")
         text.append_text(_leg("perp sell", entry[1], 1))
-        text.append("\nexit   ")
+        text.append("\nexit  ")
         text.append_text(_leg("spot sell", exit_[0], 2))
-        text.append("   ")
+        text.append(" │ ")
         text.append_text(_leg("perp buy", exit_[1], 1))
         if note:
             text.append(f"\n{note}", style="italic")
