@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--limit", type=int, default=20, help="how many intents")
     hist.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("reconcile", help="reconcile the journal with the exchange now", parents=[common])
+    sub.add_parser("tui", help="open the dashboard on the configured venue (the default command)", parents=[common])
 
     demo = sub.add_parser("demo", help="open the dashboard on a fresh embedded sandbox")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sandbox's price walk")
@@ -238,6 +239,26 @@ def _cmd_trading(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
+def _cmd_tui(args: argparse.Namespace) -> int:
+    from hedgetui import commands
+    from hedgetui.wiring import run_dashboard
+
+    try:
+        config, env = commands.load(args, overrides_from_args(args))
+        vsettings = commands.venue_settings(config, env)
+        asyncio.run(run_dashboard(config, vsettings))
+    except commands.UsageError as exc:
+        return _fail(str(exc))
+    except commands.SecretsError as exc:
+        return _fail(str(exc).removeprefix("secrets: "), prefix="secrets")
+    except commands.VenueError as exc:
+        print(f"hedgetui: venue: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def _fail(line: str, prefix: str = "error") -> int:
     print(f"hedgetui: {prefix}: {line}", file=sys.stderr)
     return EXIT_USAGE
@@ -255,5 +276,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_config(args)
     if args.command in ("enter", "exit", "correct", "status", "history", "reconcile"):
         return _cmd_trading(args)
-    parser.print_help()
-    return EXIT_USAGE
+    return _cmd_tui(args)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from hedgetui.config.model import AppConfig
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
@@ -134,6 +135,48 @@ async def run_demo(
                     ),
                 )
                 await app.run_async()
+
+
+async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> None:
+    """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue."""
+    from hedgetui.commands import engine_settings
+    from hedgetui.ui.app import DashboardSettings, HedgeApp
+
+    assert config.journal.path is not None
+    md = MarketDataSettings(
+        depth=max(config.market_data.book_depth, 20),
+        stale_after_s=config.market_data.stale_after_s,
+        funding_poll_s=config.market_data.funding_poll_s,
+        account_poll_s=config.market_data.account_poll_s,
+    )
+    async with open_stack(
+        vsettings,
+        config.journal.path,
+        engine_settings(config),
+        market_data=md,
+        fail_max=config.breaker.fail_max,
+        reset_timeout_s=config.breaker.reset_timeout_s,
+    ) as stack:
+        spot = stack.venue.rules(MarketKind.SPOT)
+        perp = stack.venue.rules(MarketKind.PERP)
+        app = HedgeApp(
+            stack.market_data,
+            stack.engine,
+            DashboardSettings(
+                mode=config.venue.mode,
+                spot_symbol=spot.symbol,
+                perp_symbol=perp.symbol,
+                size_usd=config.hedge.size_usd,
+                spot_price_places=_places(spot.tick),
+                spot_size_places=_places(spot.step),
+                perp_price_places=_places(perp.tick),
+                perp_size_places=_places(perp.step),
+                refresh_hz=config.ui.refresh_hz,
+                theme=config.ui.theme,
+                keys=dict(config.ui.keys),
+            ),
+        )
+        await app.run_async()
 
 
 def _places(step: Decimal) -> int:

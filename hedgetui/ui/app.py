@@ -37,6 +37,7 @@ from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.breaker import BreakerState
 from hedgetui.engine.engine import Busy, Engine
 from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent, StateEvent
+from hedgetui.ui.commands import HedgeCommands
 from hedgetui.ui.feed import DashboardFeed
 from hedgetui.ui.formatting import fmt_bps, fmt_duration_hms, fmt_pct
 from hedgetui.ui.screens.confirm import ConfirmScreen
@@ -132,6 +133,7 @@ class HedgeApp(App[None]):
 
     TITLE = "hedgetui"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    COMMANDS = App.COMMANDS | {HedgeCommands}
     # Bindings are built per instance from the key map (see __init__).
 
     def __init__(self, feed: DashboardFeed, engine: Engine, settings: DashboardSettings) -> None:
@@ -412,6 +414,14 @@ class HedgeApp(App[None]):
         return True
 
     # ---- actions -----------------------------------------------------------------------------------
+
+    def run_palette_action(self, action: str) -> None:
+        """Palette entries go through run_action, so check_action greys them exactly like the keys."""
+        why = self.why_disabled(action)
+        if why:
+            self.notify(f"{action.replace('_', ' ')} is unavailable: {why}", severity="warning", markup=False)
+            return
+        self.run_worker(self.run_action(action), group="palette", exclusive=False)
 
     def action_enter(self) -> None:
         self._plan_and_confirm_entry()

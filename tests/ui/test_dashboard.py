@@ -165,3 +165,47 @@ async def test_resize_to_100x30_keeps_panes_visible(stack: Stack, tmp_path: Path
         ):
             assert widget.region.width > 0 and widget.region.height > 0, widget
         assert app.spot_pane.book_view.levels >= 1
+
+
+async def test_palette_runs_actions_through_the_same_checks(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.commands import PALETTE, HedgeCommands
+
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await settle(app, pilot)
+        assert HedgeCommands in app.COMMANDS
+        assert {action for _, action, _ in PALETTE} >= {"enter", "exit_hedge", "correct", "reset_breaker"}
+        app.run_palette_action("enter")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("escape")
+        stack.engine.breaker.trip()
+        app.run_palette_action("enter")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert stack.sandbox is not None and stack.sandbox.core.orders() == []
+
+
+async def test_help_lists_every_key_and_why_greyed(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.screens.help import HelpScreen
+
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        stack.engine.breaker.trip()
+        await pilot.press("question_mark")
+        await wait_for(lambda: isinstance(app.screen, HelpScreen), pilot)
+        rows = app.screen.rows  # type: ignore[attr-defined]
+        assert {key for key, _, _ in rows} >= {"e", "x", "d", "s", "t", "b", "q"}
+        enter = next(r for r in rows if r[0] == "e")
+        assert enter[2] and "breaker open" in enter[2]
+
+
+async def test_keys_are_remappable(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path, keys={"enter": "n"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
