@@ -89,6 +89,7 @@ class Engine:
             before_send=before_send,
         )
         self.last_reconcile: ReconcileReport | None = None
+        self.started_ms = self.clock.wall_ms()  # journal rows before this belong to earlier sessions
         # Live feed health (the market data service): a stale book stops new entries even though the
         # pipeline reads fresh data itself, because the operator decided on what the screen showed.
         self.stale_data = stale_data
@@ -97,6 +98,7 @@ class Engine:
 
     async def start(self) -> ReconcileReport:
         """Restore breaker and trading state from the journal, then reconcile. No intent runs before."""
+        self.started_ms = self.clock.wall_ms()
         restored = await self.journal.latest_state("breaker")
         if restored:
             self.breaker = HedgeBreaker(

@@ -353,7 +353,19 @@ class HedgeApp(App[None]):
 
     @work(group="engine-events", exclusive=False)
     async def _drain_events(self) -> None:
-        """The one consumer of the engine's event queue: every event is shown, in order."""
+        """The one consumer of the engine's event queue: every event is shown, in order.
+
+        First the recent journal from earlier sessions (so the operator sees what happened before this start),
+        then this session's events, replayed from the engine's history and followed live.
+        """
+        try:
+            earlier = await self.engine.journal.events(limit=200)
+        except Exception as exc:  # the journal is the engine's; a read failure must not stop the live log
+            earlier = []
+            self.notify(f"cannot read the journal history: {exc}", severity="warning", markup=False)
+        for row in earlier:
+            if row.created_ms < self.engine.started_ms:
+                self._log_line(row.created_ms, row.level, f"{row.kind}*", row.intent_id or "", row.message)
         queue = self.engine.bus.subscribe(replay=True)
         try:
             while True:

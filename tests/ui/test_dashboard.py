@@ -209,3 +209,30 @@ async def test_keys_are_remappable(stack: Stack, tmp_path: Path) -> None:
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+
+
+async def test_a_broken_theme_file_is_reported_once_and_skipped(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.themes import shipped_theme_dirs
+
+    user = tmp_path / "themes"
+    user.mkdir()
+    (user / "broken.toml").write_text('name = "broken"\nprimary = "#zzzzzz"\n')
+    app = make_app(stack, tmp_path, theme_dirs=(*shipped_theme_dirs(), user), theme="broken")
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "desk-dark" and "broken" not in app.desk_themes
+        assert len(app.theme_errors) == 1 and "broken.toml" in app.theme_errors[0]
+        await pilot.press("T")
+        assert app.theme in app.desk_themes and app.theme != "desk-dark"
+
+
+async def test_the_log_starts_with_the_journal_of_earlier_sessions(stack: Stack, tmp_path: Path) -> None:
+    await stack.engine.journal.record_event("ALERT", "from an earlier session", level="critical")
+    stack.engine.started_ms += 10_000  # everything journaled so far counts as earlier
+    app = make_app(stack, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        assert any(
+            line.message == "from an earlier session" and line.tag == "ALERT*" for line in app.log_view.lines_kept
+        )
