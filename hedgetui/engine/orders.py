@@ -28,7 +28,7 @@ from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFil
 from hedgetui.domain.stages import PipelineKind
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
-from hedgetui.engine.events import AlertEvent, EngineEvent, EventBus, FillEvent, Level
+from hedgetui.engine.events import AlertEvent, EngineEvent, EventBus, FillEvent, Level, journal_and_publish
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.ports import VenuePort
 from hedgetui.exchange.errors import (
@@ -178,17 +178,16 @@ class OrderExecutor:
         level: Level = Level.INFO,
         data: dict[str, object] | None = None,
     ) -> None:
-        await self.journal.record_event(kind, message, intent_id=intent_id, level=level.value, data=data)
-        self.bus.publish(
-            EngineEvent(
-                ts_ms=self.clock.wall_ms(),
-                kind=kind,
-                message=message,
-                level=level,
-                intent_id=intent_id,
-                pipeline=self.pipeline,
-                data=dict(data or {}),
-            )
+        await journal_and_publish(
+            self.journal,
+            self.bus,
+            self.clock.wall_ms(),
+            kind,
+            message,
+            intent_id=intent_id,
+            pipeline=self.pipeline,
+            level=level,
+            data=data,
         )
 
     def _publish(self, kind: str, message: str, intent_id: str | None, *, data: dict[str, object]) -> None:

@@ -26,7 +26,7 @@ from hedgetui.domain.slippage import SlippageEstimate, TakerSide, estimate_slipp
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
-from hedgetui.engine.events import AlertEvent, EventBus, Level
+from hedgetui.engine.events import AlertEvent, EventBus, Level, journal_and_publish
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts, HaltRequired, LegFill, LegOrder, LegStatus, OrderExecutor
 from hedgetui.engine.ports import VenuePort
@@ -170,19 +170,16 @@ class Pipelines:
         level: Level = Level.INFO,
         data: dict[str, object] | None = None,
     ) -> None:
-        from hedgetui.engine.events import EngineEvent
-
-        await self.journal.record_event(kind, message, intent_id=intent_id, level=level.value, data=data)
-        self.bus.publish(
-            EngineEvent(
-                ts_ms=self.clock.wall_ms(),
-                kind=kind,
-                message=message,
-                level=level,
-                intent_id=intent_id,
-                pipeline=pipeline,
-                data=dict(data or {}),
-            )
+        await journal_and_publish(
+            self.journal,
+            self.bus,
+            self.clock.wall_ms(),
+            kind,
+            message,
+            intent_id=intent_id,
+            pipeline=pipeline,
+            level=level,
+            data=data,
         )
 
     def _risk(

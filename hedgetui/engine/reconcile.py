@@ -20,7 +20,7 @@ from hedgetui.domain.orders import Side
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
-from hedgetui.engine.events import AlertEvent, EngineEvent, EventBus, Level
+from hedgetui.engine.events import AlertEvent, EventBus, Level, journal_and_publish
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts, HaltRequired, LegOrder, OrderExecutor, Resolution
 from hedgetui.engine.ports import VenuePort
@@ -89,17 +89,16 @@ class Reconciler:
         intent_id: str | None = None,
         data: dict[str, object] | None = None,
     ) -> None:
-        await self.journal.record_event(kind, message, intent_id=intent_id, level=level.value, data=data)
-        self.bus.publish(
-            EngineEvent(
-                ts_ms=self.clock.wall_ms(),
-                kind=kind,
-                message=message,
-                level=level,
-                intent_id=intent_id,
-                pipeline=PipelineKind.RECONCILE,
-                data=dict(data or {}),
-            )
+        await journal_and_publish(
+            self.journal,
+            self.bus,
+            self.clock.wall_ms(),
+            kind,
+            message,
+            intent_id=intent_id,
+            pipeline=PipelineKind.RECONCILE,
+            level=level,
+            data=data,
         )
 
     async def run(self, expected_perp: Decimal | None = None) -> ReconcileReport:

@@ -23,7 +23,7 @@ from aiohttp import web
 from hedgetui.sandbox import shapes
 from hedgetui.sandbox.auth import check_signed
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
-from hedgetui.sandbox.faults import FaultBook, FaultError, FaultRule
+from hedgetui.sandbox.faults import ACTIONS, FaultBook, FaultError, FaultRule
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.streams import DepthStreams
@@ -33,21 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAPI_DEPTH_LIMITS = {5, 10, 20, 50, 100, 500, 1000}
 PARTIAL_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("partial", dict)
 VISIBILITY_KEY: web.RequestKey[float] = web.RequestKey("visibility_ms", float)
-REQUEST_ACTIONS = {
-    "http_500",
-    "http_503",
-    "http_429",
-    "http_418",
-    "reject",
-    "timeout_before_accept",
-    "timeout_after_accept",
-    "drop_after_accept",
-    "accept_then",
-    "partial",
-    "latency",
-    "visibility_delay_ms",
-    "clock_skew_ms",
-}
+REQUEST_ACTIONS = ACTIONS - {"ws_drop_diff", "ws_close"}  # the rest act on websocket streams
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

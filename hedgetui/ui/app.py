@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
+from hedgetui.config.model import DEFAULT_KEYS
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.drift import HedgeDrift, assess_drift
 from hedgetui.domain.execution import ExecutionResult
@@ -59,21 +60,6 @@ from hedgetui.ui.widgets.hedge import HedgePane
 from hedgetui.ui.widgets.pipeline import PipelineProgress
 from hedgetui.ui.widgets.slippage import SlippagePane
 from hedgetui.ui.widgets.status_bar import StatusBar
-
-#: Default keys per action; ``DashboardSettings.keys`` remaps them (ids are ``hedge.<action>``).
-DEFAULT_KEYS: dict[str, str] = {
-    "enter": "e",
-    "exit": "x",
-    "correct": "d",
-    "reset_breaker": "b",
-    "size": "s",
-    "trading_state": "t",
-    "theme": "T",
-    "log_filter": "f",
-    "acknowledge": "a",
-    "help": "question_mark",
-    "quit": "q",
-}
 
 ACTION_HELP: dict[str, str] = {
     "enter": "enter the hedge: short the perp and buy spot (confirmation first)",
