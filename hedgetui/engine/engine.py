@@ -60,6 +60,7 @@ class Engine:
         bus: EventBus | None = None,
         before_send: Callable[[str], None] | None = None,
         stale_data: Callable[[], str | None] | None = None,
+        intent_ids: Callable[[], str] = new_intent_id,
     ) -> None:
         self.venue = venue
         self.journal = journal
@@ -93,6 +94,7 @@ class Engine:
         # Live feed health (the market data service): a stale book stops new entries even though the
         # pipeline reads fresh data itself, because the operator decided on what the screen showed.
         self.stale_data = stale_data
+        self._intent_ids = intent_ids
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -296,7 +298,7 @@ class Engine:
         self, kind: PipelineKind, run: Callable[[str], Coroutine[Any, Any, ExecutionResult]]
     ) -> ExecutionResult:
         try:
-            result = await run(new_intent_id())
+            result = await run(self._intent_ids())
             if not result.aborted:
                 # Hedge-level outcome: anything but the intended end is one breaker failure.
                 self.breaker.record(result.success)

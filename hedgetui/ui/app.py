@@ -194,7 +194,7 @@ class HedgeApp(App[None]):
         for error in self.theme_errors:
             # One notification per broken theme file; the app goes on with the valid ones.
             self.notify(error, title="Theme skipped", severity="error", markup=False, timeout=10)
-        self.status_bar.tick_clock()
+        self.status_bar.tick_clock(self.settings.wall_clock_ms())
         self.set_interval(1.0, self._tick_second)
         self.set_interval(1.0 / self.settings.refresh_hz, self.refresh_panes)
         self.refresh_panes()
@@ -297,7 +297,7 @@ class HedgeApp(App[None]):
         return f"basis {fmt_bps(basis)} · funding {fmt_pct(info.rate)} · next in {countdown}"
 
     def _tick_second(self) -> None:
-        self.status_bar.tick_clock()
+        self.status_bar.tick_clock(self.settings.wall_clock_ms())
         self._refresh_engine_panes()
 
     def _refresh_engine_panes(self) -> None:

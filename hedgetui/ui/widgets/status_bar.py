@@ -74,6 +74,6 @@ class StatusBar(Horizontal):
         self.health.set_class(degraded and not down, "-degraded")
         self.health.update(text)
 
-    def tick_clock(self, now: datetime | None = None) -> None:
-        now = now or datetime.now(UTC)
+    def tick_clock(self, now_ms: int | None = None) -> None:
+        now = datetime.fromtimestamp(now_ms / 1000, UTC) if now_ms is not None else datetime.now(UTC)
         self.clock.update(Text(now.strftime("%H:%M:%S UTC")))
