@@ -63,6 +63,7 @@ async def open_stack(
                 reset_timeout_s=reset_timeout_s,
                 stale_data=lambda: stale_books(service),
             )
+            service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             await engine.start()
             service.start()
             try:

@@ -22,7 +22,7 @@ from hedgetui.domain.stages import PipelineKind
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.breaker import BreakerOpen, BreakerSnapshot, BreakerState, HedgeBreaker
 from hedgetui.engine.clock import Clock, RealClock
-from hedgetui.engine.events import AlertEvent, EventBus, Level, StateEvent
+from hedgetui.engine.events import AlertEvent, EventBus, Level, StateEvent, journal_and_publish
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.pipelines import Denied, EngineSettings, EntryPlan, HedgeBook, Pipelines
 from hedgetui.engine.ports import VenuePort
@@ -234,6 +234,12 @@ class Engine:
 
     def _persist_breaker(self, snap: BreakerSnapshot) -> None:
         self._spawn(self.journal.record_state("breaker", snap.to_dict()))
+
+    def note(self, kind: str, message: str, data: dict[str, Any] | None = None, level: Level = Level.WARN) -> None:
+        """Journal and show an event from outside the pipelines (e.g. BOOK_STALE from market data)."""
+        self._spawn(
+            journal_and_publish(self.journal, self.bus, self.clock.wall_ms(), kind, message, level=level, data=data)
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         try:

@@ -52,6 +52,7 @@ class _MarketState:
     failures: int = 0
     last_error: str | None = None
     ws_ok_since: float | None = None
+    resyncing: bool = False  # between a gap or a disconnect and the next good book: stale whatever its age
 
 
 @dataclass
@@ -71,6 +72,8 @@ class MarketDataService:
     settings: MarketDataSettings = field(default_factory=MarketDataSettings)
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    #: Called with (kind, message, data) for BOOK_STALE / BOOK_RESYNC, so the engine can journal them.
+    on_event: Callable[[str, str, dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self.spot_book: Slot[OrderBook] = Slot("spot_book")
@@ -111,6 +114,10 @@ class MarketDataService:
         }
         slot, max_age = slots[item]
         latest = slot.latest()
+        if item in ("spot_book", "perp_book"):
+            kind = MarketKind.SPOT if item == "spot_book" else MarketKind.PERP
+            if self._markets[kind].resyncing:
+                return True
         return latest is None or now - latest.published_at > max_age
 
     def feed_health(self, kind: MarketKind, now: float) -> FeedHealth:
@@ -132,6 +139,13 @@ class MarketDataService:
         except TimeoutError:
             return False
         return True
+
+    def _note(self, kind: str, message: str, data: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(kind, message, data)
+            except Exception:  # reporting must never stop the feed
+                log.exception("market data event callback failed")
 
     def _publish(self, slot: Slot[T], value: T) -> None:
         slot.publish(value, self.clock())
@@ -187,11 +201,24 @@ class MarketDataService:
             except BookGap as exc:
                 # A dropped diff: watching again makes ccxt resubscribe and re-snapshot.
                 st.resyncs += 1
+                st.resyncing = True
                 st.last_error = f"gap: {exc.exchange_message}"[:200]
                 log.info("%s book gap, resyncing", kind.value)
+                self._note(
+                    "BOOK_STALE",
+                    f"{kind.value} book gap ({exc.source}): resubscribing",
+                    {"market": kind.value, "cause": exc.source},
+                )
                 continue
             except VenueError as exc:
                 st.failures += 1
+                if not st.resyncing:
+                    self._note(
+                        "BOOK_STALE",
+                        f"{kind.value} stream failed ({exc.source}): reconnecting",
+                        {"market": kind.value, "cause": exc.source},
+                    )
+                st.resyncing = True
                 st.last_error = f"{exc.source}: {exc.exchange_message}"[:200]
                 if st.failures >= self.settings.fallback_after and st.source in (FeedSource.WS, FeedSource.STARTING):
                     st.source = FeedSource.DOWN  # the REST poller takes over (and says REST) while this retries
@@ -208,6 +235,9 @@ class MarketDataService:
                 continue
             if st.source is not FeedSource.WS:
                 st.ws_ok_since = self.clock()
+            if st.resyncing:
+                st.resyncing = False
+                self._note("BOOK_RESYNC", f"{kind.value} book resynchronised", {"market": kind.value})
             st.failures = 0
             st.source = FeedSource.WS
             st.last_update = self.clock()

@@ -335,3 +335,38 @@ async def test_32_reconciliation_that_cannot_read_halts(tmp_path: Path) -> None:
     finally:
         await venue.close()
         await server.stop()
+
+
+# ---- market data ------------------------------------------------------------------------------------
+
+
+async def test_27_28_book_gaps_and_disconnects_are_journaled_and_stale_books_deny_entries(tmp_path: Path) -> None:
+    import asyncio
+
+    from hedgetui.exchange.market_data import MarketDataSettings
+    from hedgetui.wiring import open_stack, sandbox_venue_settings
+
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=20))
+    await server.start()
+    try:
+        md = MarketDataSettings(stale_after_s=0.5, backoff_max_s=0.3, rest_poll_s=0.2)
+        async with open_stack(
+            sandbox_venue_settings(server), tmp_path / "j.sqlite3", EngineSettings(timeouts=FAST), market_data=md
+        ) as stack:
+            await asyncio.sleep(1.0)
+            server.faults.add({"match": "WS *", "action": "ws_drop_diff", "market": "futures"})
+            await server._ws_faults()
+            await asyncio.sleep(1.0)
+            await server.streams.close_all()  # row 28: the connections drop
+            await asyncio.sleep(1.5)
+            kinds = [e.kind for e in await stack.journal.events()]
+            assert "BOOK_STALE" in kinds and "BOOK_RESYNC" in kinds
+            # A stale window: the market stops moving, the books age past their limit, entries are denied.
+            assert server._tick_task is not None
+            server._tick_task.cancel()
+            await asyncio.sleep(1.0)
+            denied = await stack.engine.enter(D("2000"))
+            assert denied.aborted and denied.reason_code == "STALE_BOOK"
+            assert server.core.orders() == []
+    finally:
+        await server.stop()
