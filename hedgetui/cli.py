@@ -235,8 +235,13 @@ def _cmd_trading(args: argparse.Namespace) -> int:
     except commands.SecretsError as exc:
         return _fail(str(exc).removeprefix("secrets: "), prefix="secrets")
     except commands.VenueError as exc:
-        print(f"hedgetui: venue: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _venue_failure(exc)
+
+
+def _venue_failure(exc: Exception) -> int:
+    """A venue error before anything was sent: a bad symbol or setting is bad input (2), else failed (1)."""
+    print(f"hedgetui: venue: {exc}", file=sys.stderr)
+    return EXIT_USAGE if getattr(exc, "source", "") in ("BadSymbol", "ConfigError") else EXIT_FAILED
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
@@ -252,8 +257,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
     except commands.SecretsError as exc:
         return _fail(str(exc).removeprefix("secrets: "), prefix="secrets")
     except commands.VenueError as exc:
-        print(f"hedgetui: venue: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _venue_failure(exc)
     except KeyboardInterrupt:
         pass
     return EXIT_OK

@@ -451,9 +451,15 @@ class OrderExecutor:
         deadline = self.clock.monotonic() + self.timeouts.fill_s
         last: list[OrderResult] = [order]
 
+        backoff = wait_exponential(multiplier=0.5, exp_base=1.5, min=0.5, max=5.0)
+
         def stop(state: RetryCallState) -> bool:
-            upcoming = state.upcoming_sleep if state.upcoming_sleep else 0.0
-            return self.clock.monotonic() + upcoming >= deadline
+            # The injected clock, not tenacity's own monotonic one: tests never really wait.
+            return self.clock.monotonic() >= deadline
+
+        def wait(state: RetryCallState) -> float:
+            # 0.5 s → 5 s by 1.5, the last wait cut short so that one poll lands on the deadline itself.
+            return float(min(backoff(state), max(0.0, deadline - self.clock.monotonic())))
 
         async def poll() -> OrderResult:
             fresh = await self.venue.fetch_order(kind, client_order_id=cid)
@@ -464,7 +470,7 @@ class OrderExecutor:
 
         retrying = AsyncRetrying(
             stop=stop,
-            wait=wait_exponential(multiplier=0.5, exp_base=1.5, min=0.5, max=5.0),
+            wait=wait,
             retry=retry_if_exception_type(VenueError) | retry_if_result(lambda o: not o.status.is_terminal),
             retry_error_callback=lambda rs: None,
             sleep=self.clock.sleep,

@@ -188,3 +188,31 @@ async def test_an_open_breaker_survives_a_restart(tmp_path, venue: SimVenue) -> 
         assert again.breaker.snapshot().state is BreakerState.OPEN
         assert (await again.enter(D("2000"))).reason_code == "BREAKER_OPEN"
         await again.shutdown()
+
+
+async def test_fill_polling_backs_off_0_5_to_5_s_by_1_5_and_cancels_at_the_deadline(tmp_path) -> None:
+    from hedgetui.domain.client_ids import Leg
+    from hedgetui.domain.orders import Side
+    from hedgetui.engine.clock import ManualClock
+    from hedgetui.engine.events import EventBus
+    from hedgetui.engine.journal import Journal
+    from hedgetui.engine.orders import ExecTimeouts, LegOrder, LegStatus, OrderExecutor
+
+    venue = SimVenue()
+    clock = ManualClock()
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        await journal.record_intent("aaaaaaaaaaaa", "enter")
+        ex = OrderExecutor(venue, journal, EventBus(), clock, ExecTimeouts(fill_s=20))
+        venue.inject(Fault("create", "resting", MarketKind.PERP, after=None))  # never fills
+        fill = await ex.execute(LegOrder("aaaaaaaaaaaa", Leg.PERP_OPEN, MarketKind.PERP, Side.SELL, D("0.01")))
+        assert fill.status is LegStatus.NONE and venue.open_orders() == []
+        assert clock.slept[:6] == [0.5, 0.75, 1.125, 1.6875, 2.53125, 3.796875]
+        assert max(clock.slept) <= 5.0 and 19.0 <= sum(clock.slept) <= 21.0  # bounded by the 20 s deadline
+        assert venue.calls["cancel"] == 1
+        # An order already terminal in its create answer needs no poll at all.
+        clock.slept.clear()
+        before = venue.calls["fetch"]
+        done = await ex.execute(
+            LegOrder("aaaaaaaaaaaa", Leg.PERP_OPEN, MarketKind.PERP, Side.SELL, D("0.01")), first_attempt=2
+        )
+        assert done.status is LegStatus.FILLED and venue.calls["fetch"] == before and clock.slept == []
