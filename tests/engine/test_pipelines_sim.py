@@ -216,3 +216,20 @@ async def test_fill_polling_backs_off_0_5_to_5_s_by_1_5_and_cancels_at_the_deadl
             LegOrder("aaaaaaaaaaaa", Leg.PERP_OPEN, MarketKind.PERP, Side.SELL, D("0.01")), first_attempt=2
         )
         assert done.status is LegStatus.FILLED and venue.calls["fetch"] == before and clock.slept == []
+
+
+async def test_on_leg_failure_complete_retries_the_failed_leg(tmp_path, venue: SimVenue) -> None:
+    from hedgetui.engine.clock import ManualClock
+    from hedgetui.engine.journal import Journal
+    from hedgetui.engine.pipelines import OnLegFailure
+    from tests.engine.conftest import make_settings
+
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        eng = Engine(venue, journal, make_settings(on_leg_failure=OnLegFailure.COMPLETE), clock=ManualClock())
+        await eng.start()
+        venue.inject(Fault("create", "resting", MarketKind.SPOT, after=None))  # spot never fills: cancelled
+        result = await eng.enter(D("2000"))
+        assert result.end_state is EndState.HEDGED, result.reason
+        assert [o.cid[-3:] for o in venue.orders if o.kind is MarketKind.SPOT] == ["SO1", "SO2"]
+        assert not any("PU" in c for c in venue.sent_cids)  # completed, not unwound
+        await eng.shutdown()
