@@ -53,6 +53,7 @@ class _MarketState:
     last_error: str | None = None
     ws_ok_since: float | None = None
     resyncing: bool = False  # between a gap or a disconnect and the next good book: stale whatever its age
+    awaiting_stream: bool = False  # the websocket has not recovered yet (REST may be feeding meanwhile)
 
 
 @dataclass
@@ -201,7 +202,7 @@ class MarketDataService:
             except BookGap as exc:
                 # A dropped diff: watching again makes ccxt resubscribe and re-snapshot.
                 st.resyncs += 1
-                st.resyncing = True
+                st.resyncing = st.awaiting_stream = True
                 st.last_error = f"gap: {exc.exchange_message}"[:200]
                 log.info("%s book gap, resyncing", kind.value)
                 self._note(
@@ -212,13 +213,13 @@ class MarketDataService:
                 continue
             except VenueError as exc:
                 st.failures += 1
-                if not st.resyncing:
+                if not st.awaiting_stream:
                     self._note(
                         "BOOK_STALE",
                         f"{kind.value} stream failed ({exc.source}): reconnecting",
                         {"market": kind.value, "cause": exc.source},
                     )
-                st.resyncing = True
+                    st.resyncing = st.awaiting_stream = True
                 st.last_error = f"{exc.source}: {exc.exchange_message}"[:200]
                 if st.failures >= self.settings.fallback_after and st.source in (FeedSource.WS, FeedSource.STARTING):
                     st.source = FeedSource.DOWN  # the REST poller takes over (and says REST) while this retries
@@ -235,9 +236,10 @@ class MarketDataService:
                 continue
             if st.source is not FeedSource.WS:
                 st.ws_ok_since = self.clock()
-            if st.resyncing:
-                st.resyncing = False
+            if st.awaiting_stream:
+                st.awaiting_stream = False
                 self._note("BOOK_RESYNC", f"{kind.value} book resynchronised", {"market": kind.value})
+            st.resyncing = False
             st.failures = 0
             st.source = FeedSource.WS
             st.last_update = self.clock()
@@ -259,6 +261,7 @@ class MarketDataService:
                 continue
             if st.failures >= self.settings.fallback_after:  # the websocket may have recovered meanwhile
                 st.source = FeedSource.REST
+                st.resyncing = False  # a fresh REST book is fit to decide on while the stream reconnects
                 st.last_update = self.clock()
                 self._publish(slot, book)
 
