@@ -165,15 +165,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
     """Command-line flags as dotted configuration overrides (the highest precedence)."""
-    mapping = {
-        "mode": "venue.mode",
-        "venue_url": "venue.url",
-        "size_usd": "hedge.size_usd",
-        "journal": "journal.path",
-        "theme": "ui.theme",
-    }
+    from hedgetui.config.loader import FLAG_SETTINGS
+
     out: dict[str, object] = {}
-    for attr, dotted in mapping.items():
+    for attr, (_flag, dotted) in FLAG_SETTINGS.items():
         value = getattr(args, attr, None)
         if value is not None:
             out[dotted] = str(value) if isinstance(value, Path) else value
@@ -185,28 +180,47 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
 def _cmd_config(args: argparse.Namespace) -> int:
     import os
 
-    from hedgetui.config.loader import ConfigError, load_config, render_toml
-    from hedgetui.config.secrets import SecretsError, resolve_credentials
+    from hedgetui.config.loader import ConfigError, load, render_toml
+    from hedgetui.config.secrets import MissingCredentials, SecretsError, resolve_credentials
 
     env = dict(os.environ)
     try:
-        config = load_config(getattr(args, "config", None), env, overrides_from_args(args))
-        credentials = resolve_credentials(config, env)
-    except (ConfigError, SecretsError) as exc:
-        return _fail(str(exc).removeprefix("config: ").removeprefix("secrets: "), prefix=str(exc).split(":")[0])
-    source = str(getattr(args, "config", None) or "defaults and environment")
+        loaded = load(getattr(args, "config", None), env, overrides_from_args(args))
+    except ConfigError as exc:
+        return _fail_line(str(exc))
+    origin = str(loaded.file) if loaded.file is not None else "defaults"
+    missing: MissingCredentials | None = None
+    try:
+        credentials = resolve_credentials(loaded.config, env)
+    except MissingCredentials as exc:
+        if args.action == "check":
+            return _fail_line(str(exc))
+        missing, credentials = exc, None  # show still shows the configuration, with "none"
+    except SecretsError as exc:
+        return _fail_line(str(exc))
     if args.action == "check":
-        print(f"config OK ({source}; credentials from {credentials.source})")
+        print(f"config OK ({origin})")
         return EXIT_OK
-    extra = {
-        "venue": {
-            "api_key": f'"{credentials.masked_key()}"',
-            "api_secret": '"****"',
-            "credentials_source": f'"{credentials.source}"',
-        }
-    }
-    print(render_toml(config, extra), end="")
+    layers = f"defaults < {origin}" if loaded.file is not None else "defaults (no config file)"
+    print(f"# hedgetui effective configuration: {layers} < HEDGETUI_* environment < flags")
+    print(render_toml(loaded.config, loaded.sources))
+    print("# Credentials: where the API keys come from. Not settings: never put keys in config.toml.")
+    print("[credentials]")
+    if credentials is None:
+        assert missing is not None
+        print('source = "none"')
+        print(f"# {loaded.config.venue.mode.value} mode will refuse to start; tried {', '.join(missing.tried)}")
+    else:
+        print(f"source = {_quoted(credentials.source)}")
+        print(f"api_key = {_quoted(credentials.masked_key())}")
+        print('api_secret = "****"')
     return EXIT_OK
+
+
+def _quoted(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _cmd_trading(args: argparse.Namespace) -> int:
@@ -265,6 +279,12 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
 def _fail(line: str, prefix: str = "error") -> int:
     print(f"hedgetui: {prefix}: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _fail_line(message: str) -> int:
+    """A configuration or credentials error (already ``config: ...`` or ``secrets: ...``), exit code 2."""
+    print(f"hedgetui: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -10,6 +10,8 @@ from hedgetui.domain.venue import MarketKind
 
 
 class Balance(BaseModel):
+    """One spot asset: ``free`` to trade, ``used`` in open orders, ``total`` the sum."""
+
     model_config = ConfigDict(frozen=True)
 
     asset: str
@@ -48,8 +50,15 @@ class PerpPosition(BaseModel):
     margin_mode: str | None = None
     timestamp: int | None = None
 
+    @property
+    def is_flat(self) -> bool:
+        """True when no contracts are held."""
+        return self.amount == 0
+
 
 class Ticker(BaseModel):
+    """Last trade price and best bid/ask of one market (None where the venue does not say)."""
+
     model_config = ConfigDict(frozen=True)
 
     symbol: str
@@ -61,6 +70,8 @@ class Ticker(BaseModel):
 
 
 class FundingInfo(BaseModel):
+    """The perp's current funding rate (a fraction per interval), mark and index prices, next funding time."""
+
     model_config = ConfigDict(frozen=True)
 
     symbol: str

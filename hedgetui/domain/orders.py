@@ -11,6 +11,12 @@ from hedgetui.domain.venue import MarketKind
 
 
 class OrderStatus(enum.StrEnum):
+    """One order status vocabulary for every venue.
+
+    Binance's NEW and PARTIALLY_FILLED are both ``open`` in ccxt; hedgetui keeps them apart because the
+    engine treats a partial fill differently (it owns exposure already).
+    """
+
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -21,19 +27,27 @@ class OrderStatus(enum.StrEnum):
     @property
     def is_terminal(self) -> bool:
         """True once the exchange will not fill the order any further."""
-        return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
 
 class Side(enum.StrEnum):
+    """The direction of an order (ccxt's and Binance's lower-cased words)."""
+
     BUY = "buy"
     SELL = "sell"
 
     @property
     def opposite(self) -> Side:
+        """The side that undoes this one."""
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
 class Fee(BaseModel):
+    """A commission charged in ``currency`` (spot: often the bought asset; perp: the margin asset)."""
+
     model_config = ConfigDict(frozen=True)
 
     cost: Decimal
@@ -41,7 +55,13 @@ class Fee(BaseModel):
 
 
 class OrderResult(BaseModel):
-    """An order as the exchange last reported it."""
+    """An order as the exchange last reported it.
+
+    ``amount``/``filled``/``remaining`` are in base units; ``cost`` is the filled quote amount and
+    ``average`` the average fill price (None before any fill). ``exchange_status`` is the venue's own word
+    (``NEW``, ``PARTIALLY_FILLED``, ...), kept for the journal. ``fees`` is empty when the venue does not
+    report fees with the order (Binance perps: fetch the order's trades).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,7 +84,7 @@ class OrderResult(BaseModel):
 
 
 class TradeFill(BaseModel):
-    """One execution of an order."""
+    """One execution of an order: price, base quantity, its fee and whether it rested on the book."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,134 +1,299 @@
 """Live market data: both books kept in sync over websockets, account state polled, all in slots.
 
 * Books: one task per market calls ``watch_order_book`` in a loop. A gap (ccxt ChecksumError →
-  :class:`BookGap`) re-watches at once (ccxt resubscribes and takes a new snapshot); a disconnect backs off
-  exponentially with jitter. While the websocket is failing, a REST poller keeps the book alive.
+  :class:`BookGap`) re-watches at once, which makes ccxt resubscribe and take a new snapshot; a second gap
+  before a good book, a disconnect or any other error backs off exponentially with jitter. After
+  ``fallback_after`` consecutive websocket failures a REST poller keeps the book alive while the websocket
+  keeps retrying; the first good websocket book switches back.
 * Funding and mark price, spot balances, the futures balance and the perp position are polled on steady,
   non-overlapping schedules: each loop waits for its call, then sleeps to its next slot.
-* Everything is published into latest-value slots (version numbers, no queues) and judged stale when it is
-  older than its configured age.
+* Everything is published into latest-value slots (version numbers, no queues), including a ``health``
+  slot, and judged stale when older than its configured age. A book is also stale from the moment its
+  stream is known to be out of sync (a gap or a failure) until a fresh book replaces it.
+* BOOK_STALE / BOOK_RESYNC / BOOK_SOURCE transitions go to ``on_event`` so the engine can journal them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
 from hedgetui.domain.book import OrderBook
+from hedgetui.domain.data_health import ItemHealth, MarketDataHealth
 from hedgetui.domain.health import FeedHealth, FeedSource
 from hedgetui.domain.slots import Slot
 from hedgetui.domain.venue import MarketKind
+from hedgetui.exchange.cadence import Clock, Sleep, backoff_delay, run_steadily
 from hedgetui.exchange.errors import BookGap, VenueError
-from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.redaction import scrub
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Called with every book the service publishes and where it came from (``ws`` or ``rest``).
+BookListener = Callable[[OrderBook, FeedSource], None]
+
+#: Book slot names and their market.
+BOOK_ITEMS: dict[str, MarketKind] = {"spot_book": MarketKind.SPOT, "perp_book": MarketKind.PERP}
+#: Polled slot names, in the order the health snapshot lists them.
+POLLED_ITEMS: tuple[str, ...] = ("funding", "spot_balances", "futures_balance", "perp_position")
+
+_ERROR_CHARS = 300
+_UNWATCH_TIMEOUT_S = 2.0
+
+
+class MarketDataVenue(Protocol):
+    """What the service needs from the venue (``BinanceVenue`` satisfies it)."""
+
+    async def watch_order_book(self, kind: MarketKind, limit: int = ...) -> OrderBook: ...
+    async def unwatch_order_book(self, kind: MarketKind) -> None: ...
+    async def fetch_order_book(self, kind: MarketKind, limit: int = ...) -> OrderBook: ...
+    async def fetch_funding(self) -> FundingInfo: ...
+    async def fetch_spot_balances(self) -> dict[str, Balance]: ...
+    async def fetch_futures_balance(self) -> FuturesBalance: ...
+    async def fetch_perp_position(self) -> PerpPosition: ...
+
 
 @dataclass(frozen=True)
 class MarketDataSettings:
+    """Depth, staleness, polling and reconnection settings of the market data service (seconds)."""
+
     depth: int = 20
+    #: A book older than this is stale.
     stale_after_s: float = 2.0
     funding_poll_s: float = 5.0
-    account_poll_s: float = 2.0
+    account_poll_s: float = 2.0  # spot balances, futures balance and perp position
+    #: Funding / account data older than this is stale (default: three missed polls).
+    funding_stale_s: float | None = None
+    account_stale_s: float | None = None
+    #: REST book polling period while the websocket is failing.
     rest_poll_s: float = 0.5
     backoff_min_s: float = 0.25
     backoff_max_s: float = 5.0
-    fallback_after: int = 2  # consecutive websocket failures before REST polling starts
-
-
-@dataclass
-class _MarketState:
-    source: FeedSource = FeedSource.STARTING
-    last_update: float | None = None
-    resyncs: int = 0
-    failures: int = 0
-    last_error: str | None = None
-    ws_ok_since: float | None = None
-    resyncing: bool = False  # between a gap or a disconnect and the next good book: stale whatever its age
-    awaiting_stream: bool = False  # the websocket has not recovered yet (REST may be feeding meanwhile)
-
-
-@dataclass
-class _PollState:
-    last_ok: float | None = None
-    last_error: str | None = None
-    calls: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-
-@dataclass
-class MarketDataService:
-    """Owns its tasks; ``start()`` launches them, ``stop()`` cancels and awaits them."""
-
-    venue: BinanceVenue
-    settings: MarketDataSettings = field(default_factory=MarketDataSettings)
-    clock: Callable[[], float] = time.monotonic
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
-    #: Called with (kind, message, data) for BOOK_STALE / BOOK_RESYNC, so the engine can journal them.
-    on_event: Callable[[str, str, dict[str, Any]], None] | None = None
+    backoff_jitter: float = 0.2
+    #: Consecutive websocket failures before REST polling takes over (websockets keep retrying).
+    fallback_after: int = 2
+    #: How often the health slot is refreshed (ages move even when nothing else does).
+    health_interval_s: float = 0.25
 
     def __post_init__(self) -> None:
+        positive = {
+            "stale_after_s": self.stale_after_s,
+            "funding_poll_s": self.funding_poll_s,
+            "account_poll_s": self.account_poll_s,
+            "rest_poll_s": self.rest_poll_s,
+            "backoff_min_s": self.backoff_min_s,
+            "health_interval_s": self.health_interval_s,
+            "funding_stale_s": self.funding_stale_s or 1.0,
+            "account_stale_s": self.account_stale_s or 1.0,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"market_data.{name} must be positive, got {value}")
+        if self.depth < 1:
+            raise ValueError(f"market_data.depth must be at least 1, got {self.depth}")
+        if self.backoff_max_s < self.backoff_min_s:
+            bounds = f"{self.backoff_min_s} > {self.backoff_max_s}"
+            raise ValueError(f"market_data.backoff_min_s must not exceed backoff_max_s ({bounds})")
+        if not 0 <= self.backoff_jitter < 1:
+            raise ValueError(f"market_data.backoff_jitter must be in [0, 1), got {self.backoff_jitter}")
+        if self.fallback_after < 1:
+            raise ValueError(f"market_data.fallback_after must be at least 1, got {self.fallback_after}")
+
+    def poll_interval(self, item: str) -> float:
+        """The polling period of a polled item."""
+        if item not in POLLED_ITEMS:
+            raise ValueError(f"{item!r} is not a polled item ({', '.join(POLLED_ITEMS)})")
+        return self.funding_poll_s if item == "funding" else self.account_poll_s
+
+    def stale_age(self, item: str) -> float:
+        """The age in seconds beyond which ``item`` (a slot name) is stale."""
+        if item in BOOK_ITEMS:
+            return self.stale_after_s
+        interval = self.poll_interval(item)
+        configured = self.funding_stale_s if item == "funding" else self.account_stale_s
+        return configured if configured is not None else 3 * interval
+
+
+@dataclass
+class _BookFeed:
+    """One market's book stream: where it comes from and whether what we hold is in sync."""
+
+    kind: MarketKind
+    slot: Slot[OrderBook]
+    source: FeedSource = FeedSource.STARTING
+    resyncs: int = 0
+    failures: int = 0  # consecutive websocket failures; 0 after a good websocket book
+    gap_pending: bool = False  # a gap was seen and no good book has arrived since
+    #: Books published up to this slot version are known to be out of sync (a gap or a failure came after).
+    invalid_version: int = 0
+    #: The cause announced with BOOK_STALE, until BOOK_RESYNC; None while the book is in sync.
+    stale_cause: str | None = None
+    last_error: str | None = None
+    ws_books: int = 0
+    rest_books: int = 0
+    fallback: asyncio.Event = field(default_factory=asyncio.Event)  # set while REST polling stands in
+
+
+@dataclass
+class _Poll:
+    """One polled item."""
+
+    name: str
+    call: Callable[[], Awaitable[Any]]
+    slot: Slot[Any]
+    calls: int = 0
+    failures: int = 0
+    last_error: str | None = None
+
+
+class MarketDataService:
+    """Keeps both books and the account state live in slots; owns its tasks.
+
+    ``start()`` launches the tasks, ``stop()`` cancels and awaits them and unsubscribes the books.
+    ``clock`` (monotonic seconds) stamps every publish and measures ages; ``sleep`` and ``rng`` drive the
+    schedules and the backoff jitter. All are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        venue: MarketDataVenue,
+        settings: MarketDataSettings | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_event: Callable[[str, str, dict[str, Any]], None] | None = None,
+        secrets: Iterable[str] | None = None,
+    ) -> None:
+        self.venue = venue
+        self.settings = settings or MarketDataSettings()
+        self.clock = clock
+        self._sleep = sleep
+        self.rng = rng or random.Random()
+        #: Called with (kind, message, data) on BOOK_STALE / BOOK_RESYNC / BOOK_SOURCE transitions.
+        self.on_event = on_event
+        if secrets is None:
+            # The venue's own credentials, so that no error text we keep or log can carry them.
+            venue_secrets = getattr(getattr(venue, "settings", None), "secrets", None)
+            secrets = venue_secrets() if callable(venue_secrets) else ()
+        self._secrets: tuple[str, ...] = tuple(secrets)
+
         self.spot_book: Slot[OrderBook] = Slot("spot_book")
         self.perp_book: Slot[OrderBook] = Slot("perp_book")
         self.funding: Slot[FundingInfo] = Slot("funding")
         self.spot_balances: Slot[dict[str, Balance]] = Slot("spot_balances")
         self.futures_balance: Slot[FuturesBalance] = Slot("futures_balance")
         self.perp_position: Slot[PerpPosition] = Slot("perp_position")
-        self._markets = {MarketKind.SPOT: _MarketState(), MarketKind.PERP: _MarketState()}
-        self.polls: dict[str, _PollState] = {
-            n: _PollState() for n in ("funding", "spot_balances", "futures_balance", "perp_position")
+        self.health: Slot[MarketDataHealth] = Slot("health")
+
+        self._feeds = {
+            MarketKind.SPOT: _BookFeed(MarketKind.SPOT, self.spot_book),
+            MarketKind.PERP: _BookFeed(MarketKind.PERP, self.perp_book),
+        }
+        self._polls = {
+            "funding": _Poll("funding", venue.fetch_funding, self.funding),
+            "spot_balances": _Poll("spot_balances", venue.fetch_spot_balances, self.spot_balances),
+            "futures_balance": _Poll("futures_balance", venue.fetch_futures_balance, self.futures_balance),
+            "perp_position": _Poll("perp_position", venue.fetch_perp_position, self.perp_position),
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
+        self._book_listeners: list[BookListener] = []
 
-    # ---- slots and health --------------------------------------------------------------------------
+    # ---- slots, ages, staleness --------------------------------------------------------------------
 
     def book_slot(self, kind: MarketKind) -> Slot[OrderBook]:
-        return self.spot_book if kind is MarketKind.SPOT else self.perp_book
+        """The book slot of one market."""
+        return self._feeds[kind].slot
+
+    def slot(self, item: str) -> Slot[Any]:
+        """A slot by name: ``spot_book``, ``perp_book``, the polled items, or ``health``."""
+        if item in BOOK_ITEMS:
+            return self.book_slot(BOOK_ITEMS[item])
+        if item in self._polls:
+            return self._polls[item].slot
+        if item == "health":
+            return self.health
+        raise ValueError(f"unknown market data item {item!r}")
+
+    def _now(self, now: float | None) -> float:
+        return self.clock() if now is None else now
+
+    def age(self, item: str, now: float | None = None) -> float | None:
+        """Seconds since ``item`` was last published (None before its first value)."""
+        latest = self.slot(item).latest()
+        if latest is None:
+            return None
+        return max(0.0, self._now(now) - latest.published_at)
 
     def book_age(self, kind: MarketKind, now: float | None = None) -> float | None:
         """Seconds since the latest book of ``kind`` was received (None before the first)."""
-        latest = self.book_slot(kind).latest()
-        if latest is None:
-            return None
-        return max(0.0, (now if now is not None else self.clock()) - latest.published_at)
+        return self.age("spot_book" if kind is MarketKind.SPOT else "perp_book", now)
 
     def is_stale(self, item: str, now: float | None = None) -> bool:
-        """True when ``item`` (a slot name) has no value or is older than its allowed age."""
-        now = now if now is not None else self.clock()
-        slots: dict[str, tuple[Slot[Any], float]] = {
-            "spot_book": (self.spot_book, self.settings.stale_after_s),
-            "perp_book": (self.perp_book, self.settings.stale_after_s),
-            "funding": (self.funding, self.settings.funding_poll_s * 3),
-            "spot_balances": (self.spot_balances, self.settings.account_poll_s * 3),
-            "futures_balance": (self.futures_balance, self.settings.account_poll_s * 3),
-            "perp_position": (self.perp_position, self.settings.account_poll_s * 3),
-        }
-        slot, max_age = slots[item]
-        latest = slot.latest()
-        if item in ("spot_book", "perp_book"):
-            kind = MarketKind.SPOT if item == "spot_book" else MarketKind.PERP
-            if self._markets[kind].resyncing:
+        """True when ``item`` (a slot name) has no value, is older than its configured age, or (a book)
+        is known to be out of sync since a gap or a stream failure."""
+        if item == "health":
+            raise ValueError("health is never stale: it is computed, not received")
+        age = self.age(item, now)
+        if age is None:
+            return True
+        if item in BOOK_ITEMS:
+            feed = self._feeds[BOOK_ITEMS[item]]
+            if feed.slot.version <= feed.invalid_version:
                 return True
-        return latest is None or now - latest.published_at > max_age
+        return age > self.settings.stale_age(item)
 
-    def feed_health(self, kind: MarketKind, now: float) -> FeedHealth:
-        st = self._markets[kind]
-        age = self.book_age(kind, now)
-        stale = self.is_stale("spot_book" if kind is MarketKind.SPOT else "perp_book", now)
-        return FeedHealth(source=st.source, age_s=age, stale=stale, resyncs=st.resyncs, last_error=st.last_error)
+    def feed_health(self, kind: MarketKind, now: float | None = None) -> FeedHealth:
+        """One market's feed: source, book age, stale flag, resyncs and the last error."""
+        feed = self._feeds[kind]
+        now = self._now(now)
+        return FeedHealth(
+            source=feed.source,
+            age_s=self.book_age(kind, now),
+            stale=self.is_stale("spot_book" if kind is MarketKind.SPOT else "perp_book", now),
+            resyncs=feed.resyncs,
+            last_error=feed.last_error,
+        )
 
-    async def wait_for_update(self, slot: Slot[Any], after_version: int, within_s: float) -> bool:
-        """Wait until ``slot`` has a version newer than ``after_version``; False after ``within_s``."""
+    def snapshot_health(self, now: float | None = None) -> MarketDataHealth:
+        """Health of both feeds and every polled item, now."""
+        now = self._now(now)
+        items = tuple(
+            ItemHealth(
+                name=p.name,
+                age_s=self.age(p.name, now),
+                stale=self.is_stale(p.name, now),
+                failures=p.failures,
+                last_error=p.last_error,
+            )
+            for p in self._polls.values()
+        )
+        return MarketDataHealth(
+            at=now,
+            spot=self.feed_health(MarketKind.SPOT, now),
+            perp=self.feed_health(MarketKind.PERP, now),
+            items=items,
+        )
+
+    def fallback_active(self, kind: MarketKind) -> bool:
+        """True while REST polling stands in for the failing websocket of ``kind``."""
+        return self._feeds[kind].fallback.is_set()
+
+    async def wait_for_update(self, item: str | Slot[Any], after_version: int, within_s: float) -> bool:
+        """Wait until ``item`` (a slot or its name) has a version newer than ``after_version``.
+
+        Returns False when ``within_s`` seconds pass first.
+        """
+        slot = self.slot(item) if isinstance(item, str) else item
 
         async def waiter() -> None:
             while not slot.changed_since(after_version):
@@ -141,147 +306,282 @@ class MarketDataService:
             return False
         return True
 
-    def _note(self, kind: str, message: str, data: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(kind, message, data)
-            except Exception:  # reporting must never stop the feed
-                log.exception("market data event callback failed")
+    def add_book_listener(self, listener: BookListener) -> Callable[[], None]:
+        """Have ``listener`` called with every book as it is published; returns the function removing it.
+
+        For recorders that must see every book (audits, tests); the UI and the engine read the slots. A
+        listener runs inside the feed loop, so it must be quick; its exceptions are logged and ignored.
+        """
+        self._book_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._book_listeners:
+                self._book_listeners.remove(listener)
+
+        return remove
+
+    # ---- publishing and reporting ------------------------------------------------------------------
 
     def _publish(self, slot: Slot[T], value: T) -> None:
         slot.publish(value, self.clock())
         self._changed.set()
 
+    def _publish_book(self, feed: _BookFeed, book: OrderBook, source: FeedSource) -> None:
+        self._publish(feed.slot, book)
+        for listener in tuple(self._book_listeners):
+            try:
+                listener(book, source)
+            except Exception:
+                log.exception("book listener failed")
+
+    def _publish_health(self) -> None:
+        self._publish(self.health, self.snapshot_health())
+
+    def _describe(self, exc: BaseException, prefix: str = "") -> str:
+        """One line for health and logs, with credentials scrubbed out."""
+        text = str(exc) if isinstance(exc, VenueError) else f"{type(exc).__name__}: {exc}"
+        return scrub(prefix + text, self._secrets)[:_ERROR_CHARS]
+
+    def _log_traceback(self, where: str, exc: BaseException) -> None:
+        """An unexpected error's traceback at DEBUG, scrubbed like everything else (exc_info would not be)."""
+        if log.isEnabledFor(logging.DEBUG):
+            text = "".join(traceback.format_exception(exc))
+            log.debug("unexpected error in %s:\n%s", where, scrub(text, self._secrets))
+
+    def _note(self, kind: str, message: str, data: dict[str, Any]) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(kind, message, data)
+        except Exception:  # reporting must never stop the feed
+            log.exception("market data event callback failed")
+
+    def _announce_stale(self, feed: _BookFeed, cause: str, message: str) -> None:
+        # One BOOK_STALE per episode: a reconnect storm must not flood the journal.
+        if feed.stale_cause is not None:
+            return
+        feed.stale_cause = cause
+        log.warning("%s", message)
+        self._note("BOOK_STALE", message, {"market": feed.kind.value, "cause": cause})
+
+    def _announce_fresh(self, feed: _BookFeed) -> None:
+        if feed.stale_cause is None:
+            return
+        cause, feed.stale_cause = feed.stale_cause, None
+        message = f"{feed.kind.value} book in sync again from {feed.source.value} (after {cause})"
+        log.info("%s", message)
+        data = {"market": feed.kind.value, "cause": cause, "source": feed.source.value}
+        self._note("BOOK_RESYNC", message, data)
+
+    def _set_source(self, feed: _BookFeed, source: FeedSource, why: str) -> None:
+        previous = feed.source
+        if previous is source:
+            return
+        feed.source = source
+        message = f"{feed.kind.value} book source {previous.value} → {source.value}: {why}"
+        log.info("%s", message)
+        if previous is not FeedSource.STARTING:
+            self._note(
+                "BOOK_SOURCE",
+                message,
+                {"market": feed.kind.value, "source": source.value, "previous": previous.value},
+            )
+        self._publish_health()
+
     # ---- lifecycle ---------------------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return bool(self._tasks)
+
     def start(self) -> None:
+        """Launch the book, REST fallback, poll and health tasks (idempotent; needs a running loop)."""
         if self._tasks:
             return
-        s = self.settings
-        v = self.venue
-        self._tasks = [
-            asyncio.create_task(self._book_loop(MarketKind.SPOT), name="md-spot-ws"),
-            asyncio.create_task(self._book_loop(MarketKind.PERP), name="md-perp-ws"),
-            asyncio.create_task(self._rest_fallback(MarketKind.SPOT), name="md-spot-rest"),
-            asyncio.create_task(self._rest_fallback(MarketKind.PERP), name="md-perp-rest"),
-            asyncio.create_task(self._poll("funding", v.fetch_funding, self.funding, s.funding_poll_s)),
-            asyncio.create_task(
-                self._poll("spot_balances", v.fetch_spot_balances, self.spot_balances, s.account_poll_s)
-            ),
-            asyncio.create_task(
-                self._poll("futures_balance", v.fetch_futures_balance, self.futures_balance, s.account_poll_s)
-            ),
-            asyncio.create_task(
-                self._poll("perp_position", v.fetch_perp_position, self.perp_position, s.account_poll_s)
-            ),
-        ]
+        tasks: list[asyncio.Task[None]] = []
+        for kind, feed in self._feeds.items():
+            tasks.append(asyncio.create_task(self._book_loop(feed), name=f"md-{kind.value}-ws"))
+            tasks.append(asyncio.create_task(self._rest_loop(feed), name=f"md-{kind.value}-rest"))
+        for name, poll in self._polls.items():
+            tasks.append(asyncio.create_task(self._poll_loop(poll), name=f"md-{name}"))
+        tasks.append(asyncio.create_task(self._health_loop(), name="md-health"))
+        for task in tasks:
+            task.add_done_callback(self._task_ended)
+        self._tasks = tasks
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        # The loops catch everything, so this is a bug if it ever fires: make it loud, not silent.
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            log.error("market data task %s died: %s", task.get_name(), self._describe(exc))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Cancel and await every task, then unsubscribe both books (best effort)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
-        for kind in (MarketKind.SPOT, MarketKind.PERP):
-            await self.venue.unwatch_order_book(kind)
+        await asyncio.gather(*tasks, return_exceptions=True)  # a loop that died was logged when it died
+        for kind, feed in self._feeds.items():
+            feed.fallback.clear()
+            try:
+                # Bounded: an unsubscribe over a dead connection must not hold up a shutdown.
+                await asyncio.wait_for(self.venue.unwatch_order_book(kind), _UNWATCH_TIMEOUT_S)
+            except Exception as exc:  # unsubscribing a dead stream is not worth failing a shutdown
+                log.info("unwatching the %s book failed: %s", kind.value, self._describe(exc))
+            if tasks:
+                feed.source = FeedSource.DOWN
+        if tasks:
+            self._publish_health()
 
-    # ---- loops -------------------------------------------------------------------------------------
+    async def __aenter__(self) -> MarketDataService:
+        self.start()
+        return self
 
-    def _backoff(self, failures: int) -> float:
-        s = self.settings
-        base = min(s.backoff_max_s, s.backoff_min_s * float(2 ** max(0, failures - 1)))
-        return float(base * (0.75 + self.rng.random() * 0.5))
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
-    async def _book_loop(self, kind: MarketKind) -> None:
-        st = self._markets[kind]
-        slot = self.book_slot(kind)
+    # ---- book loops --------------------------------------------------------------------------------
+
+    async def _book_loop(self, feed: _BookFeed) -> None:
+        """Watch one market's book forever: publish every book, resync on gaps, back off on failures."""
         while True:
             try:
-                book = await self.venue.watch_order_book(kind, self.settings.depth)
-            except BookGap as exc:
-                # A dropped diff: watching again makes ccxt resubscribe and re-snapshot.
-                st.resyncs += 1
-                st.resyncing = st.awaiting_stream = True
-                st.last_error = f"gap: {exc.exchange_message}"[:200]
-                log.info("%s book gap, resyncing", kind.value)
-                self._note(
-                    "BOOK_STALE",
-                    f"{kind.value} book gap ({exc.source}): resubscribing",
-                    {"market": kind.value, "cause": exc.source},
-                )
-                continue
-            except VenueError as exc:
-                st.failures += 1
-                if not st.awaiting_stream:
-                    self._note(
-                        "BOOK_STALE",
-                        f"{kind.value} stream failed ({exc.source}): reconnecting",
-                        {"market": kind.value, "cause": exc.source},
-                    )
-                    st.resyncing = st.awaiting_stream = True
-                st.last_error = f"{exc.source}: {exc.exchange_message}"[:200]
-                if st.failures >= self.settings.fallback_after and st.source in (FeedSource.WS, FeedSource.STARTING):
-                    st.source = FeedSource.DOWN  # the REST poller takes over (and says REST) while this retries
-                log.warning("%s websocket failed (%s); retrying", kind.value, st.last_error)
-                await asyncio.sleep(self._backoff(st.failures))
-                continue
+                book = await self.venue.watch_order_book(feed.kind, self.settings.depth)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # never let a parsing surprise kill the feed silently
-                st.failures += 1
-                st.last_error = f"{type(exc).__name__}: {exc}"[:200]
-                log.exception("%s book loop error", kind.value)
-                await asyncio.sleep(self._backoff(st.failures))
-                continue
-            if st.source is not FeedSource.WS:
-                st.ws_ok_since = self.clock()
-            if st.awaiting_stream:
-                st.awaiting_stream = False
-                self._note("BOOK_RESYNC", f"{kind.value} book resynchronised", {"market": kind.value})
-            st.resyncing = False
-            st.failures = 0
-            st.source = FeedSource.WS
-            st.last_update = self.clock()
-            self._publish(slot, book)
-
-    async def _rest_fallback(self, kind: MarketKind) -> None:
-        """Poll the book over REST while the websocket is failing (not while it works)."""
-        st = self._markets[kind]
-        slot = self.book_slot(kind)
-        while True:
-            await asyncio.sleep(self.settings.rest_poll_s)
-            if st.failures < self.settings.fallback_after:
-                continue
-            try:
-                book = await self.venue.fetch_order_book(kind, self.settings.depth)
-            except VenueError as exc:
-                st.last_error = f"rest: {exc.source}: {exc.exchange_message}"[:200]
-                st.source = FeedSource.DOWN
-                continue
-            if st.failures >= self.settings.fallback_after:  # the websocket may have recovered meanwhile
-                st.source = FeedSource.REST
-                st.resyncing = False  # a fresh REST book is fit to decide on while the stream reconnects
-                st.last_update = self.clock()
-                self._publish(slot, book)
-
-    async def _poll(self, name: str, call: Callable[[], Awaitable[T]], slot: Slot[T], interval: float) -> None:
-        state = self.polls[name]
-        while True:
-            started = self.clock()
-            state.in_flight += 1
-            state.max_in_flight = max(state.max_in_flight, state.in_flight)
-            state.calls += 1
-            try:
-                value = await call()
-            except VenueError as exc:
-                state.last_error = f"{exc.source}: {exc.exchange_message}"[:200]
-                log.warning("polling %s failed: %s", name, state.last_error)
+            except BookGap as exc:
+                feed.resyncs += 1
+                text = self._describe(exc, "gap: ")
+                feed.last_error = text
+                message = f"{feed.kind.value} book gap ({exc.source}): resubscribing for a snapshot"
+                self._invalidate(feed, exc.source, message)
+                if not feed.gap_pending:
+                    # Watching again makes ccxt resubscribe and re-snapshot: no reason to wait.
+                    feed.gap_pending = True
+                    self._publish_health()
+                    continue
+                # A gap again before any good book: something is persistently wrong, so back off.
+                await self._ws_failed(feed, exc.source, text)
+            except Exception as exc:  # Disconnected, other VenueErrors, and surprises alike: never silently
+                if not isinstance(exc, VenueError):
+                    self._log_traceback(f"{feed.kind.value} book loop", exc)
+                source = exc.source if isinstance(exc, VenueError) else type(exc).__name__
+                await self._ws_failed(feed, source, self._describe(exc))
             else:
-                state.last_ok = self.clock()
-                state.last_error = None
-                self._publish(slot, value)
-            finally:
-                state.in_flight -= 1
-            # Non-overlapping: the next call starts one interval after this one started, never earlier.
-            await asyncio.sleep(max(0.0, interval - (self.clock() - started)))
+                self._ws_book(feed, book)
+
+    def _invalidate(self, feed: _BookFeed, cause: str, message: str) -> None:
+        """The websocket lost sync: the book we hold from it can no longer be trusted."""
+        if feed.source is FeedSource.REST:
+            return  # the book held is a REST snapshot, as good as its age: the websocket's trouble is not its
+        feed.invalid_version = feed.slot.version
+        self._announce_stale(feed, cause, message)
+
+    def _ws_book(self, feed: _BookFeed, book: OrderBook) -> None:
+        feed.failures = 0
+        feed.gap_pending = False
+        was_falling_back = feed.fallback.is_set()
+        feed.fallback.clear()
+        feed.ws_books += 1
+        self._publish_book(feed, book, FeedSource.WS)
+        if feed.source is not FeedSource.WS:
+            why = "websocket book received" + (", REST polling stops" if was_falling_back else "")
+            self._set_source(feed, FeedSource.WS, why)
+        self._announce_fresh(feed)
+
+    async def _ws_failed(self, feed: _BookFeed, cause: str, text: str) -> None:
+        """Record a websocket failure, hand over to REST after enough of them, and back off."""
+        feed.failures += 1
+        feed.last_error = text
+        log.warning("%s websocket failed (%d in a row): %s", feed.kind.value, feed.failures, text)
+        self._invalidate(feed, cause, f"{feed.kind.value} book stream failed ({cause}): reconnecting")
+        if feed.failures >= self.settings.fallback_after and not feed.fallback.is_set():
+            feed.fallback.set()
+            log.warning("%s book: falling back to REST polling while the websocket retries", feed.kind.value)
+        if feed.source in (FeedSource.WS, FeedSource.STARTING):
+            self._set_source(feed, FeedSource.DOWN, f"websocket failed: {text}")
+        else:
+            self._publish_health()
+        s = self.settings
+        delay = backoff_delay(
+            feed.failures,
+            minimum=s.backoff_min_s,
+            maximum=s.backoff_max_s,
+            rng=self.rng,
+            jitter=s.backoff_jitter,
+        )
+        await self._sleep(delay)
+
+    async def _rest_loop(self, feed: _BookFeed) -> None:
+        """Poll the book over REST while the websocket is failing (idle while it works)."""
+        while True:
+            await feed.fallback.wait()
+            started = self.clock()
+            try:
+                book = await self.venue.fetch_order_book(feed.kind, self.settings.depth)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                text = self._describe(exc, "rest: ")
+                feed.last_error = text
+                log.warning("%s REST book poll failed: %s", feed.kind.value, text)
+                if feed.fallback.is_set() and feed.source is FeedSource.REST:
+                    self._set_source(feed, FeedSource.DOWN, f"REST polling failed too: {text}")
+            else:
+                # The websocket may have come back while this call was out: its books are newer then.
+                if feed.fallback.is_set():
+                    feed.rest_books += 1
+                    self._publish_book(feed, book, FeedSource.REST)
+                    if feed.source is not FeedSource.REST:
+                        self._set_source(feed, FeedSource.REST, "REST polling while the websocket retries")
+                    self._announce_fresh(feed)
+            await self._sleep(max(0.0, self.settings.rest_poll_s - (self.clock() - started)))
+
+    # ---- polls and health --------------------------------------------------------------------------
+
+    async def _poll_loop(self, poll: _Poll) -> None:
+        await run_steadily(
+            lambda: self._poll_once(poll),
+            self.settings.poll_interval(poll.name),
+            clock=self.clock,
+            sleep=self._sleep,
+        )
+
+    async def _poll_once(self, poll: _Poll) -> None:
+        """One poll: publish the value, or record (and log) why there is none. Never raises."""
+        poll.calls += 1
+        try:
+            value = await poll.call()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            poll.failures += 1
+            poll.last_error = self._describe(exc)
+            if not isinstance(exc, VenueError):
+                self._log_traceback(f"polling {poll.name}", exc)
+            log.warning("polling %s failed (%d in a row): %s", poll.name, poll.failures, poll.last_error)
+            self._publish_health()
+        else:
+            if poll.failures:
+                log.info("polling %s works again after %d failures", poll.name, poll.failures)
+            poll.failures = 0
+            self._publish(poll.slot, value)
+
+    async def _health_loop(self) -> None:
+        interval = self.settings.health_interval_s
+        await run_steadily(self._health_once, interval, clock=self.clock, sleep=self._sleep)
+
+    async def _health_once(self) -> None:
+        """Announce books gone stale by age alone (a quiet stream), then refresh the health slot."""
+        now = self.clock()
+        for kind, feed in self._feeds.items():
+            age = self.book_age(kind, now)
+            if age is not None and age > self.settings.stale_after_s:
+                self._announce_stale(
+                    feed,
+                    "age",
+                    f"{kind.value} book is {age:.1f} s old (stale after {self.settings.stale_after_s:g} s)",
+                )
+        self._publish(self.health, self.snapshot_health(now))

@@ -1,173 +1,90 @@
 """The venue adapter: one async class over ccxt's real ``binance`` (REST and websockets on one instance).
 
 Live trading, Binance demo trading and the embedded sandbox share this code; only URLs, options and keys
-differ (``binance-sandbox-spec.md`` Part B). Everything leaving this class is hedgetui's own types with
-Decimal fields; every error is a :class:`~hedgetui.exchange.errors.VenueError`.
+differ (``binance-sandbox-spec.md`` Part B, built in :mod:`hedgetui.exchange.client`). Everything leaving
+this class is hedgetui's own types with Decimal fields; every error is a
+:class:`~hedgetui.exchange.errors.VenueError`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt.pro as ccxtpro
-
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition, Ticker
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.markets import MarketRules
-from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
-from hedgetui.domain.venue import MarketKind, VenueMode
-from hedgetui.exchange.errors import Rejected, VenueError, translate
+from hedgetui.domain.orders import OrderResult, Side, TradeFill
+from hedgetui.domain.venue import MarketKind
+from hedgetui.exchange import parsing
+from hedgetui.exchange.client import assert_no_retries, build_exchange
+from hedgetui.exchange.errors import (
+    CANCEL,
+    CREATE,
+    ORDER_CHANGING,
+    READ,
+    STREAM,
+    Ambiguous,
+    Rejected,
+    VenueError,
+    translate,
+)
 from hedgetui.exchange.settings import VenueSettings
-from hedgetui.redaction import RedactingFilter, scrub
+from hedgetui.redaction import scrub
+
+__all__ = ["BinanceVenue", "build_exchange"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Request = Callable[[], Awaitable[Any]]
+"""One ccxt call, ready to await."""
 
-#: load_markets restricted to spot + linear, without the signed sapi calls (spec §B2).
-BASE_OPTIONS: dict[str, Any] = {
-    "fetchMarkets": {"types": ["spot", "linear"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-    "fetchOpenOrders": {"warnWithoutSymbol": False},
+#: Binance's rule for client order ids (anything else is answered -1100).
+CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+#: Time-in-force values the adapter passes on: GTC/IOC/FOK everywhere, GTX (post-only) on the perp.
+TIME_IN_FORCE = {
+    MarketKind.SPOT: frozenset({"GTC", "IOC", "FOK"}),
+    MarketKind.PERP: frozenset({"GTC", "IOC", "FOK", "GTX"}),
 }
-
-_STATUS = {
-    "NEW": OrderStatus.OPEN,
-    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
-    "FILLED": OrderStatus.FILLED,
-    "CANCELED": OrderStatus.CANCELED,
-    "PENDING_CANCEL": OrderStatus.OPEN,
-    "REJECTED": OrderStatus.REJECTED,
-    "EXPIRED": OrderStatus.EXPIRED,
-    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
-}
-_UNIFIED_STATUS = {
-    "open": OrderStatus.OPEN,
-    "closed": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELED,
-    "rejected": OrderStatus.REJECTED,
-    "expired": OrderStatus.EXPIRED,
-}
+_PARSE_DETAIL = 300
 
 
-def dec(value: Any) -> Decimal | None:
-    """ccxt number (float, str or None) → Decimal via ``str`` (never through binary float maths)."""
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
-
-
-def sandbox_urls(base_url: str) -> dict[str, Any]:
-    """The complete ``urls['api']`` replacement for the sandbox (spec §B1): every section we call."""
-    http = base_url.rstrip("/")
-    ws = "ws" + http[len("http") :] if http.startswith("http") else http
-    return {
-        "public": f"{http}/api/v3",
-        "private": f"{http}/api/v3",
-        "v1": f"{http}/api/v1",
-        "fapiPublic": f"{http}/fapi/v1",
-        "fapiPublicV2": f"{http}/fapi/v2",
-        "fapiPublicV3": f"{http}/fapi/v3",
-        "fapiPrivate": f"{http}/fapi/v1",
-        "fapiPrivateV2": f"{http}/fapi/v2",
-        "fapiPrivateV3": f"{http}/fapi/v3",
-        "fapiData": f"{http}/futures/data",
-        "ws": {"spot": f"{ws}/stream/ws", "margin": f"{ws}/stream/ws", "linear": f"{ws}/fstream/ws"},
-    }
-
-
-def _exceptions_by_path(exchange: Any) -> Callable[[str, str], dict[str, Any]]:
-    """Pick ccxt's per-market error tables by URL *path* (spec §B7), so loopback maps codes like live."""
-
-    def by_path(url: str, kind: str) -> dict[str, Any]:
-        path = url.split("://", 1)[-1].split("/", 1)[-1]
-        market_type = "linear" if path.startswith("fapi/") else "spot" if path.startswith(("api/", "sapi/")) else None
-        if market_type is None:
-            return {}
-        tables = exchange.safe_dict(exchange.exceptions, market_type, {})
-        result: dict[str, Any] = exchange.safe_dict(tables, kind, {})
-        return result
-
-    return by_path
-
-
-def _keep_body(handle_errors: Callable[..., Any]) -> Callable[..., Any]:
-    """Attach the raw HTTP body to ccxt's exception: for message-matched errors ccxt drops the code."""
-
-    def wrapped(code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any, *rest: Any) -> Any:
-        try:
-            return handle_errors(code, reason, url, method, headers, body, *rest)
-        except Exception as exc:
-            exc.http_body = body  # type: ignore[attr-defined]
-            raise
-
-    return wrapped
-
-
-def _guard_ccxt_logs(secrets: tuple[str, ...]) -> None:
-    """ccxt logs request headers (the API key) at DEBUG: scrub them out of every ccxt log record."""
-    logger = logging.getLogger("ccxt")
-    if secrets and not any(isinstance(f, RedactingFilter) and set(secrets) <= set(f.secrets) for f in logger.filters):
-        redactor = RedactingFilter(secrets)
-        logger.addFilter(redactor)
-        for name in ("ccxt.base.exchange", "ccxt.async_support.base.exchange"):
-            logging.getLogger(name).addFilter(redactor)
-
-
-def build_exchange(settings: VenueSettings) -> Any:
-    """Construct and configure the ccxt instance for a mode, without any network request."""
-    keys = settings.secrets()
-    _guard_ccxt_logs(keys)
-    if settings.verbose:
-        real_keys = [k for k in keys if k not in settings.sandbox_keys]
-        if settings.mode is not VenueMode.SANDBOX or real_keys:
-            raise VenueError(
-                "ccxt verbose output prints request headers (the API key): refused with real keys",
-                source="ConfigError",
-            )
-    config: dict[str, Any] = {
-        # 0 switches ccxt's client-side throttle off (the sandbox has no rate limits to respect).
-        "enableRateLimit": settings.rate_limit_ms != 0,
-        **({"rateLimit": settings.rate_limit_ms} if settings.rate_limit_ms else {}),
-        "timeout": settings.timeout_ms,
-        "options": {**BASE_OPTIONS, "recvWindow": settings.recv_window_ms},
-        "verbose": settings.verbose,
-    }
-    if settings.api_key is not None and settings.api_secret is not None:
-        config["apiKey"] = settings.api_key.get_secret_value()
-        config["secret"] = settings.api_secret.get_secret_value()
-    exchange = ccxtpro.binance(config)
-    if settings.mode is VenueMode.SANDBOX:
-        if not settings.sandbox_url:
-            raise VenueError("sandbox mode needs the sandbox URL", source="ConfigError")
-        exchange.urls["api"] = sandbox_urls(settings.sandbox_url)  # wholesale: a missing section can't go live
-    elif settings.mode is VenueMode.DEMO:
-        exchange.enable_demo_trading(True)
-    exchange.get_exceptions_by_url = _exceptions_by_path(exchange)
-    exchange.handle_errors = _keep_body(exchange.handle_errors)
-    # A resend of a POST after a timeout is a duplicate order: ccxt must never retry by itself.
-    retries = exchange.safe_integer(exchange.options, "maxRetriesOnFailure", 0)
-    if retries != 0:
-        raise VenueError(f"ccxt maxRetriesOnFailure is {retries}; it must be 0", source="ConfigError")
-    return exchange
+def _local_reject(message: str) -> Rejected:
+    """Refused by the adapter before anything was sent."""
+    return Rejected(message, source="LocalCheck", operation=CREATE)
 
 
 class BinanceVenue:
-    """hedgetui's door to Binance (live, demo) or the sandbox, through ccxt's binance class."""
+    """hedgetui's door to Binance (live, demo) or the sandbox, through ccxt's ``binance`` class.
 
-    def __init__(self, settings: VenueSettings, exchange: Any | None = None) -> None:
+    Build it with :meth:`connect` (which loads the markets), or construct it directly and call
+    :meth:`load_markets` yourself. ``clock`` stamps ``OrderBook.received_at`` (monotonic seconds).
+    """
+
+    def __init__(
+        self,
+        settings: VenueSettings,
+        exchange: Any | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.exchange = exchange if exchange is not None else build_exchange(settings)
+        self.clock = clock
         self._secrets = settings.secrets()
         self._rules: dict[MarketKind, MarketRules] = {}
 
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"BinanceVenue(mode={s.mode.value}, spot={s.spot_symbol!r}, perp={s.perp_symbol!r})"
+
     @classmethod
     async def connect(cls, settings: VenueSettings) -> BinanceVenue:
-        """Build the ccxt instance and load both markets (raises VenueError; closes on failure)."""
+        """Build the ccxt instance and load both markets (VenueError on failure, the instance closed)."""
         venue = cls(settings)
         try:
             await venue.load_markets()
@@ -177,231 +94,211 @@ class BinanceVenue:
         return venue
 
     async def close(self) -> None:
+        """Close the HTTP session and every websocket (best effort: closing never raises)."""
         try:
             await self.exchange.close()
-        except Exception:  # closing is best effort
-            log.debug("closing the ccxt instance failed", exc_info=True)
+        except Exception as exc:
+            log.debug("closing the ccxt instance failed: %s", scrub(str(exc), self._secrets))
 
-    async def _call(self, operation: str, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, operation: str, request: Request, parse: Callable[[Any], T]) -> T:
+        """Run one ccxt call and read its answer; every failure leaves as a VenueError.
+
+        The VenueError is raised outside the ``except`` block so it carries no chained ccxt exception (whose
+        text may hold URLs with signed queries).
+        """
+        error: VenueError
         try:
-            return await fn()
-        except VenueError:
-            raise
-        except Exception as exc:  # ccxt, aiohttp and asyncio timeouts alike
-            raise translate(exc, operation=operation, secrets=self._secrets) from None
+            raw = await request()
+        except Exception as exc:  # ccxt, aiohttp and asyncio timeouts alike; CancelledError passes
+            error = translate(exc, operation=operation, secrets=self._secrets)
+        else:
+            try:
+                return parse(raw)
+            except Exception as exc:
+                error = self._unreadable(operation, exc)
+        raise error
+
+    def _unreadable(self, operation: str, exc: Exception) -> VenueError:
+        """An answer we could not read. After an order POST/DELETE the request may well have been applied."""
+        if isinstance(exc, parsing.HedgeModeError):
+            return VenueError(str(exc), source="HedgeMode", operation=operation)
+        detail = scrub(f"{type(exc).__name__}: {exc}", self._secrets).replace("\n", " ")[:_PARSE_DETAIL]
+        message = f"could not read the exchange's answer ({detail})"
+        cls = Ambiguous if operation in ORDER_CHANGING else VenueError
+        return cls(message, source="BadResponse", operation=operation)
 
     # ---- markets -----------------------------------------------------------------------------------
 
     async def load_markets(self) -> None:
-        markets = await self._call("read", lambda: self.exchange.load_markets())
-        for kind, symbol in (
-            (MarketKind.SPOT, self.settings.spot_symbol),
-            (MarketKind.PERP, self.settings.perp_symbol),
-        ):
-            market = markets.get(symbol)
+        """Load spot and USDⓈ-M markets and keep our two symbols' rules (VenueError if either is unknown)."""
+        markets: Any = await self._call(READ, lambda: self.exchange.load_markets(), lambda raw: raw)
+        rules: dict[MarketKind, MarketRules] = {}
+        for kind, wanted in ((MarketKind.SPOT, "spot"), (MarketKind.PERP, "swap")):
+            symbol = self.symbol(kind)
+            market = markets.get(symbol) if isinstance(markets, dict) else None
             if market is None:
-                raise VenueError(f"unknown symbol {symbol}", source="BadSymbol")
-            self._rules[kind] = self._parse_rules(kind, market)
-
-    @staticmethod
-    def _parse_rules(kind: MarketKind, m: dict[str, Any]) -> MarketRules:
-        filters = {f.get("filterType"): f for f in m.get("info", {}).get("filters", [])}
-        step = dec(m["precision"]["amount"]) or Decimal(0)
-        tick = dec(m["precision"]["price"]) or Decimal(0)
-        lot = filters.get("LOT_SIZE", {})
-        market_lot = filters.get("MARKET_LOT_SIZE", {})
-        min_qty = dec(lot.get("minQty")) or dec(m["limits"]["amount"].get("min")) or step
-        max_qty = dec(lot.get("maxQty")) or dec(m["limits"]["amount"].get("max"))
-        market_max = dec(market_lot.get("maxQty"))
-        if market_max is not None and market_max <= 0:
-            market_max = None
-        min_notional = dec(m["limits"].get("cost", {}).get("min")) or Decimal(0)
-        return MarketRules(
-            symbol=m["symbol"],
-            market_id=m["id"],
-            kind=kind,
-            base=m["base"],
-            quote=m["quote"],
-            tick=tick.normalize(),
-            step=step.normalize(),
-            min_qty=min_qty.normalize(),
-            max_qty=max_qty,
-            market_max_qty=market_max,
-            min_notional=min_notional,
-        )
+                raise VenueError(f"unknown symbol {symbol}", source="BadSymbol", operation=READ)
+            if market.get("type") != wanted or (kind is MarketKind.PERP and not market.get("linear")):
+                what = "a spot market" if kind is MarketKind.SPOT else "a linear (USDⓈ-M) perpetual"
+                raise VenueError(f"{symbol} is not {what}", source="BadSymbol", operation=READ)
+            try:
+                rules[kind] = parsing.parse_rules(kind, market)
+            except Exception as exc:
+                error = self._unreadable(READ, exc)
+            else:
+                continue
+            raise error
+        self._rules = rules
 
     def rules(self, kind: MarketKind) -> MarketRules:
-        return self._rules[kind]
+        """The trading rules of one leg (after :meth:`load_markets`)."""
+        try:
+            return self._rules[kind]
+        except KeyError:
+            raise VenueError("markets are not loaded", source="NotConnected") from None
 
     def symbol(self, kind: MarketKind) -> str:
+        """The unified ccxt symbol of one leg."""
         return self.settings.spot_symbol if kind is MarketKind.SPOT else self.settings.perp_symbol
 
     # ---- market data -------------------------------------------------------------------------------
 
-    def _book(self, kind: MarketKind, raw: dict[str, Any], limit: int) -> OrderBook:
-        return OrderBook(
-            symbol=self.symbol(kind),
-            market=kind,
-            bids=tuple((Decimal(str(p)), Decimal(str(q))) for p, q, *_ in raw["bids"][:limit]),
-            asks=tuple((Decimal(str(p)), Decimal(str(q))) for p, q, *_ in raw["asks"][:limit]),
-            update_id=raw.get("nonce"),
-            exchange_ts=raw.get("timestamp"),
-            received_at=time.monotonic(),
-        )
-
     async def fetch_order_book(self, kind: MarketKind, limit: int = 100) -> OrderBook:
-        raw = await self._call("read", lambda: self.exchange.fetch_order_book(self.symbol(kind), limit))
-        return self._book(kind, raw, limit)
+        """A REST snapshot of the top ``limit`` levels a side."""
+        symbol = self.symbol(kind)
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_order_book(symbol, limit),
+            lambda raw: parsing.parse_book(symbol, kind, raw, limit, self.clock()),
+        )
 
     async def watch_order_book(self, kind: MarketKind, limit: int = 100) -> OrderBook:
-        raw = await self._call("stream", lambda: self.exchange.watch_order_book(self.symbol(kind)))
-        return self._book(kind, raw, limit)
-
-    async def unwatch_order_book(self, kind: MarketKind) -> None:
-        try:
-            await self.exchange.un_watch_order_book(self.symbol(kind))
-        except Exception:  # unsubscribing a dead stream is not worth an error
-            log.debug("unwatch failed", exc_info=True)
-
-    async def fetch_ticker(self, kind: MarketKind) -> Ticker:
-        raw = await self._call("read", lambda: self.exchange.fetch_ticker(self.symbol(kind)))
-        return Ticker(
-            symbol=self.symbol(kind),
-            kind=kind,
-            last=dec(raw.get("last")),
-            bid=dec(raw.get("bid")),
-            ask=dec(raw.get("ask")),
-            timestamp=raw.get("timestamp"),
+        """The next update of the live book (ccxt.pro). Raises BookGap after a skipped diff (watch again to
+        resubscribe), Disconnected when the stream's connection is lost, other VenueErrors otherwise."""
+        symbol = self.symbol(kind)
+        return await self._call(
+            STREAM,
+            lambda: self.exchange.watch_order_book(symbol),
+            lambda raw: parsing.parse_book(symbol, kind, raw, limit, self.clock()),
         )
 
+    async def unwatch_order_book(self, kind: MarketKind) -> None:
+        """Stop the book stream of one leg (a dead stream is not worth an error)."""
+        try:
+            await self.exchange.un_watch_order_book(self.symbol(kind))
+        except Exception as exc:
+            log.debug("unwatch of the %s book failed: %s", kind.value, scrub(str(exc), self._secrets))
+
+    async def fetch_ticker(self, kind: MarketKind) -> Ticker:
+        """Last price and best bid/ask (the perp's 24h ticker has none: they come from its bookTicker)."""
+        symbol = self.symbol(kind)
+        if kind is MarketKind.SPOT:
+            return await self._call(
+                READ,
+                lambda: self.exchange.fetch_ticker(symbol),
+                lambda raw: parsing.parse_ticker(symbol, kind, raw),
+            )
+
+        async def both() -> tuple[Any, Any]:
+            # One after the other: a failure of either leaves no orphaned request behind.
+            ticker = await self.exchange.fetch_ticker(symbol)
+            quotes = await self.exchange.fetch_bids_asks([symbol])
+            return ticker, quotes.get(symbol)
+
+        return await self._call(READ, both, lambda raw: parsing.parse_ticker(symbol, kind, raw[0], raw[1]))
+
     async def fetch_funding(self) -> FundingInfo:
-        raw = await self._call("read", lambda: self.exchange.fetch_funding_rate(self.settings.perp_symbol))
-        return FundingInfo(
-            symbol=self.settings.perp_symbol,
-            rate=dec(raw.get("fundingRate")) or Decimal(0),
-            mark_price=dec(raw.get("markPrice")) or Decimal(0),
-            index_price=dec(raw.get("indexPrice")) or Decimal(0),
-            next_funding_ms=raw.get("fundingTimestamp"),
-            timestamp=raw.get("timestamp"),
+        """The perp's funding rate, mark and index price and next funding time."""
+        symbol = self.settings.perp_symbol
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_funding_rate(symbol),
+            lambda raw: parsing.parse_funding(symbol, raw),
         )
 
     # ---- accounts ----------------------------------------------------------------------------------
 
     async def fetch_spot_balances(self) -> dict[str, Balance]:
-        raw = await self._call("read", lambda: self.exchange.fetch_balance())
-        out: dict[str, Balance] = {}
-        for asset, entry in raw.items():
-            if not isinstance(entry, dict) or "free" not in entry or asset in ("info", "free", "used", "total"):
-                continue
-            out[asset] = Balance(
-                asset=asset,
-                free=dec(entry.get("free")) or Decimal(0),
-                used=dec(entry.get("used")) or Decimal(0),
-                total=dec(entry.get("total")) or Decimal(0),
-            )
-        return out
+        """Every spot asset's free, locked and total balance."""
+        return await self._call(READ, lambda: self.exchange.fetch_balance(), parsing.parse_spot_balances)
 
     async def fetch_futures_balance(self) -> FuturesBalance:
-        raw = await self._call("read", lambda: self.exchange.fetch_balance({"type": "swap"}))
-        info = raw.get("info", {})
+        """The USDⓈ-M wallet in the perp's margin asset."""
         quote = self.rules(MarketKind.PERP).quote
-        asset: dict[str, Any] = next((a for a in info.get("assets", []) if a.get("asset") == quote), {})
-        return FuturesBalance(
-            asset=quote,
-            wallet=dec(asset.get("walletBalance")) or Decimal(0),
-            margin_balance=dec(asset.get("marginBalance")) or Decimal(0),
-            available=dec(asset.get("availableBalance")) or Decimal(0),
-            initial_margin=dec(asset.get("initialMargin")) or Decimal(0),
-            maint_margin=dec(asset.get("maintMargin")) or Decimal(0),
-            unrealized_pnl=dec(asset.get("unrealizedProfit")) or Decimal(0),
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_balance({"type": "swap"}),
+            lambda raw: parsing.parse_futures_balance(raw, quote),
         )
 
     async def fetch_perp_position(self) -> PerpPosition:
+        """The one-way perp position, amount signed and 0 when flat (ccxt drops flat positions)."""
         symbol = self.settings.perp_symbol
-        raw = await self._call("read", lambda: self.exchange.fetch_positions([symbol]))
-        for p in raw:
-            if p.get("symbol") != symbol:
-                continue
-            info = p.get("info", {})
-            # The signed amount comes from Binance's own field: ccxt's contracts is unsigned.
-            amount = dec(info.get("positionAmt")) or Decimal(0)
-            leverage = p.get("leverage")
-            return PerpPosition(
-                symbol=symbol,
-                amount=amount,
-                entry_price=dec(p.get("entryPrice")),
-                mark_price=dec(p.get("markPrice")),
-                notional=dec(info.get("notional")) or Decimal(0),
-                unrealized_pnl=dec(p.get("unrealizedPnl")) or Decimal(0),
-                leverage=int(leverage) if leverage else None,
-                liquidation_price=dec(p.get("liquidationPrice")),
-                margin_mode=p.get("marginMode"),
-                timestamp=p.get("timestamp"),
-            )
-        # ccxt drops flat positions (entryPrice 0): absent means flat.
-        return PerpPosition(symbol=symbol, amount=Decimal(0))
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_positions([symbol]),
+            lambda raw: parsing.parse_position(symbol, raw),
+        )
 
     # ---- orders ------------------------------------------------------------------------------------
 
-    def _check_amount(self, kind: MarketKind, amount: Decimal) -> str:
-        step = self.rules(kind).step
-        if amount <= 0 or amount % step != 0:
-            # ccxt would silently truncate to the step: refuse instead, nothing is sent.
-            raise Rejected(f"amount {amount} is not a positive multiple of the step {step}", source="LocalCheck")
+    def _check_order(
+        self,
+        kind: MarketKind,
+        amount: Decimal,
+        client_order_id: str,
+        *,
+        reduce_only: bool,
+        market_order: bool,
+    ) -> str:
+        """Refuse locally what the exchange would refuse, or worse, what ccxt would silently alter.
+
+        ccxt truncates an amount to the step without a word: an amount off the step is refused here
+        instead, with nothing sent. Returns the amount as the plain decimal string ccxt is given.
+        """
+        rules = self.rules(kind)
+        if not CLIENT_ID_RE.fullmatch(client_order_id):
+            pattern = CLIENT_ID_RE.pattern
+            raise _local_reject(f"client order id {client_order_id!r} does not match Binance's {pattern}")
+        if not amount.is_finite() or amount <= 0:
+            raise _local_reject(f"amount {amount} must be positive")
+        if not rules.is_step_multiple(amount):
+            raise _local_reject(f"amount {amount} is not a multiple of the {rules.symbol} step {rules.step}")
+        if amount < rules.min_qty:
+            raise _local_reject(f"amount {amount} is under the {rules.symbol} minimum {rules.min_qty}")
+        maximum = rules.max_for(market_order=market_order)
+        if maximum is not None and amount > maximum:
+            raise _local_reject(f"amount {amount} is over the {rules.symbol} maximum {maximum}")
+        if reduce_only and kind is not MarketKind.PERP:
+            raise _local_reject("reduce-only exists only on the perp")
+        # A resend inside ccxt would duplicate an order POST: check again right before every send.
+        assert_no_retries(self.exchange)
         return format(amount, "f")
 
-    def _order(self, kind: MarketKind, raw: dict[str, Any]) -> OrderResult:
-        info = raw.get("info") or {}
-        exchange_status = info.get("status")
-        status = _STATUS.get(str(exchange_status)) if exchange_status else None
-        if status is None:
-            status = _UNIFIED_STATUS.get(str(raw.get("status")), OrderStatus.OPEN)
-        amount = dec(raw.get("amount")) or dec(info.get("origQty")) or Decimal(0)
-        filled = dec(raw.get("filled")) or dec(info.get("executedQty")) or Decimal(0)
-        cost = dec(raw.get("cost")) or Decimal(0)
-        average = dec(raw.get("average"))
-        if average is None and filled > 0 and cost > 0:
-            average = cost / filled
-        fees: list[Fee] = []
-        for f in raw.get("fees") or ([raw["fee"]] if raw.get("fee") else []):
-            if f and f.get("cost") is not None and f.get("currency"):
-                fees.append(Fee(cost=Decimal(str(f["cost"])), currency=str(f["currency"])))
-        client_id = info.get("origClientOrderId") or raw.get("clientOrderId")  # spot cancel: the order's own id
-        side = raw.get("side") or str(info.get("side", "")).lower()
-        return OrderResult(
-            order_id=str(raw.get("id") or info.get("orderId")),
-            client_order_id=client_id,
-            symbol=self.symbol(kind),
-            kind=kind,
-            side=Side(side),
-            type=str(raw.get("type") or info.get("type", "")).lower(),
-            amount=amount,
-            filled=filled,
-            remaining=max(Decimal(0), amount - filled),
-            average=average,
-            cost=cost,
-            status=status,
-            reduce_only=bool(raw.get("reduceOnly") or info.get("reduceOnly")),
-            fees=tuple(fees),
-            timestamp=raw.get("timestamp"),
-            exchange_status=str(exchange_status) if exchange_status else None,
-        )
+    async def _send(self, kind: MarketKind, operation: str, request: Request) -> OrderResult:
+        symbol = self.symbol(kind)
+        return await self._call(operation, request, lambda raw: parsing.parse_order(symbol, kind, raw))
 
     async def create_market_order(
-        self, kind: MarketKind, side: Side, amount: Decimal, client_order_id: str, *, reduce_only: bool = False
+        self,
+        kind: MarketKind,
+        side: Side,
+        amount: Decimal,
+        client_order_id: str,
+        *,
+        reduce_only: bool = False,
     ) -> OrderResult:
-        qty = self._check_amount(kind, amount)
+        """Send a market order with our client order id. Rejected (nothing sent) when the amount is off the
+        step or outside the limits; Ambiguous when the order may exist."""
+        qty = self._check_order(kind, amount, client_order_id, reduce_only=reduce_only, market_order=True)
         params: dict[str, Any] = {"clientOrderId": client_order_id}
         if reduce_only:
-            if kind is not MarketKind.PERP:
-                raise Rejected("reduce-only exists only on the perp", source="LocalCheck")
             params["reduceOnly"] = True
         symbol = self.symbol(kind)
         # price=None: a spot market order with a price would be sent as quoteOrderQty (spec §B5).
-        raw = await self._call(
-            "create", lambda: self.exchange.create_order(symbol, "market", side.value, qty, None, params)
+        return await self._send(
+            kind, CREATE, lambda: self.exchange.create_order(symbol, "market", side.value, qty, None, params)
         )
-        return self._order(kind, raw)
 
     async def create_limit_order(
         self,
@@ -414,76 +311,82 @@ class BinanceVenue:
         reduce_only: bool = False,
         time_in_force: str = "GTC",
     ) -> OrderResult:
-        qty = self._check_amount(kind, amount)
-        tick = self.rules(kind).tick
-        if price <= 0 or price % tick != 0:
-            raise Rejected(f"price {price} is not a positive multiple of the tick {tick}", source="LocalCheck")
+        """Send a limit order with our client order id (GTC, IOC, FOK; GTX post-only on the perp)."""
+        qty = self._check_order(kind, amount, client_order_id, reduce_only=reduce_only, market_order=False)
+        rules = self.rules(kind)
+        if not price.is_finite() or price <= 0 or not rules.is_tick_multiple(price):
+            raise _local_reject(f"price {price} is not a positive multiple of the tick {rules.tick}")
+        if time_in_force not in TIME_IN_FORCE[kind]:
+            allowed = ", ".join(sorted(TIME_IN_FORCE[kind]))
+            raise _local_reject(f"time in force {time_in_force!r} is not one of {allowed} on {rules.symbol}")
         params: dict[str, Any] = {"clientOrderId": client_order_id, "timeInForce": time_in_force}
         if reduce_only:
             params["reduceOnly"] = True
         symbol = self.symbol(kind)
-        raw = await self._call(
-            "create", lambda: self.exchange.create_order(symbol, "limit", side.value, qty, format(price, "f"), params)
+        px = format(price, "f")
+        return await self._send(
+            kind, CREATE, lambda: self.exchange.create_order(symbol, "limit", side.value, qty, px, params)
         )
-        return self._order(kind, raw)
+
+    @staticmethod
+    def _lookup(order_id: str | None, client_order_id: str | None) -> dict[str, Any]:
+        if order_id is None and client_order_id is None:
+            raise ValueError("give order_id or client_order_id")
+        # By client id ccxt sends origClientOrderId and ignores the id argument.
+        return {"clientOrderId": client_order_id} if order_id is None else {}
 
     async def fetch_order(
         self, kind: MarketKind, *, order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderResult:
-        if order_id is None and client_order_id is None:
-            raise ValueError("give order_id or client_order_id")
-        params = {"clientOrderId": client_order_id} if order_id is None else {}
+        """One order by exchange id or by our client id (NotFound when the exchange does not know it)."""
+        params = self._lookup(order_id, client_order_id)
         symbol = self.symbol(kind)
-        raw = await self._call("fetch", lambda: self.exchange.fetch_order(order_id, symbol, params))
-        return self._order(kind, raw)
+        return await self._send(kind, READ, lambda: self.exchange.fetch_order(order_id, symbol, params))
 
     async def fetch_open_orders(self, kind: MarketKind) -> list[OrderResult]:
+        """Every open order of one leg's symbol."""
         symbol = self.symbol(kind)
-        raw = await self._call("read", lambda: self.exchange.fetch_open_orders(symbol))
-        return [self._order(kind, o) for o in raw]
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_open_orders(symbol),
+            lambda raw: [parsing.parse_order(symbol, kind, o) for o in raw],
+        )
 
     async def cancel_order(
         self, kind: MarketKind, *, order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderResult:
-        if order_id is None and client_order_id is None:
-            raise ValueError("give order_id or client_order_id")
-        params = {"clientOrderId": client_order_id} if order_id is None else {}
+        """Cancel by exchange id or client id. NotFound when unknown or already final; Ambiguous when the
+        answer was lost (the cancel may have happened)."""
+        params = self._lookup(order_id, client_order_id)
         symbol = self.symbol(kind)
-        raw = await self._call("cancel", lambda: self.exchange.cancel_order(order_id, symbol, params))
-        return self._order(kind, raw)
+        assert_no_retries(self.exchange)
+        return await self._send(kind, CANCEL, lambda: self.exchange.cancel_order(order_id, symbol, params))
 
     async def fetch_order_trades(self, kind: MarketKind, order_id: str) -> list[TradeFill]:
+        """The fills of one order with their fees (spot myTrades, perp userTrades)."""
         symbol = self.symbol(kind)
-        if kind is MarketKind.PERP:
-            raw = await self._call(
-                "read", lambda: self.exchange.fetch_my_trades(symbol, None, None, {"orderId": order_id})
-            )
-        else:
-            raw = await self._call("read", lambda: self.exchange.fetch_order_trades(order_id, symbol))
-        fills = []
-        for t in raw:
-            fee = t.get("fee")
-            fills.append(
-                TradeFill(
-                    trade_id=str(t.get("id")),
-                    order_id=str(t.get("order") or order_id),
-                    price=Decimal(str(t["price"])),
-                    qty=Decimal(str(t["amount"])),
-                    fee=Fee(cost=Decimal(str(fee["cost"])), currency=str(fee["currency"]))
-                    if fee and fee.get("cost") is not None
-                    else None,
-                    timestamp=t.get("timestamp"),
-                    maker=t.get("takerOrMaker") == "maker" if t.get("takerOrMaker") else None,
-                )
-            )
-        return fills
+
+        async def request() -> Any:
+            if kind is MarketKind.PERP:
+                # Perp fees are only in userTrades (spec §B5).
+                return await self.exchange.fetch_my_trades(symbol, None, None, {"orderId": order_id})
+            return await self.exchange.fetch_order_trades(order_id, symbol)
+
+        return await self._call(READ, request, lambda raw: [parsing.parse_trade(t, order_id) for t in raw])
 
     async def resync_clock(self) -> int:
-        """Measure the exchange clock and set ccxt's timeDifference; returns the offset in ms."""
+        """Measure the exchange clock and set ccxt's ``timeDifference``; returns it in ms.
+
+        The value is local minus server time (ccxt signs with ``local - timeDifference``): positive when
+        the local clock runs ahead. The midpoint of the round trip stands for the moment the server read
+        its clock.
+        """
         before = int(time.time() * 1000)
-        server = await self._call("read", lambda: self.exchange.fetch_time())
+        server = await self._call(READ, lambda: self.exchange.fetch_time(), parsing.to_int)
         after = int(time.time() * 1000)
-        offset = (before + after) // 2 - int(server)
+        if server is None:
+            raise VenueError("the exchange did not say its time", source="BadResponse", operation=READ)
+        offset = (before + after) // 2 - server
         self.exchange.options["timeDifference"] = offset
         return offset
 

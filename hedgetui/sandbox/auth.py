@@ -1,4 +1,4 @@
-"""Signed-request checks, in Binance's order (spec §A6): key header, HMAC over the RAW query, timing."""
+"""Signed-request checks, in the order of spec §A6: key header, key, HMAC over the RAW query/body, timing."""
 
 from __future__ import annotations
 
@@ -8,29 +8,42 @@ from urllib.parse import parse_qsl
 
 from hedgetui.sandbox.model import SandboxError
 
+#: Binance refuses a wider window than this (-1131).
+MAX_RECV_WINDOW_MS = 60_000
+#: Binance's default when a signed request sends no ``recvWindow``.
+DEFAULT_RECV_WINDOW_MS = 5_000
+#: A request may claim to be this far ahead of the server and still be accepted.
+AHEAD_TOLERANCE_MS = 1_000
+
 
 def check_signed(
-    *, api_key_header: str | None, raw: str, api_key: str, api_secret: str, server_time: int
+    *, api_key_header: str | None, query: str, body: str, api_key: str, api_secret: str, server_time: int
 ) -> dict[str, str]:
     """Verify one signed request; return its decoded parameters (without the signature).
 
-    ``raw`` is the raw (percent-encoded) query string for GET/DELETE or the raw body for POST: aiohttp's
-    decoded ``query_string`` would break signatures over ids containing ``:`` or ``/``.
+    ``query`` is the raw (percent-encoded) query string and ``body`` the raw form body: aiohttp's decoded
+    ``query_string`` would break signatures over ids containing ``:`` or ``/``. As on Binance, the signed
+    payload is the query string immediately followed by the body, and the signature is its last parameter.
     """
     if not api_key_header:
         raise SandboxError(-2014, "API-key format invalid.", 401)
-    if not hmac.compare_digest(api_key_header, api_key):
+    if not hmac.compare_digest(api_key_header.encode(), api_key.encode()):
         raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-    payload, sep, signature = raw.rpartition("&signature=")
-    if not sep:
-        if raw.startswith("signature="):
-            payload, signature = "", raw[len("signature=") :]
-        else:
+    total = query + body
+    if total.startswith("signature="):
+        payload, signature = "", total[len("signature=") :]
+    else:
+        payload, sep, signature = total.rpartition("&signature=")
+        if not sep:
             raise SandboxError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
     expected = hmac.new(api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.split("&", 1)[0].lower()):
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise SandboxError(-1022, "Signature for this request is not valid.")
-    params = dict(parse_qsl(payload, keep_blank_values=True))
+    # The signature is stripped from whichever part carried it; the rest of both parts are parameters.
+    query_part = query if len(query) <= len(payload) else payload
+    body_part = payload[len(query_part) :]
+    params = dict(parse_qsl(query_part, keep_blank_values=True))
+    params.update(parse_qsl(body_part, keep_blank_values=True))
     try:
         timestamp = int(params["timestamp"])
     except (KeyError, ValueError):
@@ -38,11 +51,11 @@ def check_signed(
             -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
         ) from None
     try:
-        recv_window = int(params.get("recvWindow", "5000"))
+        recv_window = int(params.get("recvWindow", str(DEFAULT_RECV_WINDOW_MS)))
     except ValueError:
-        raise SandboxError(-1102, "Illegal characters found in parameter 'recvWindow'.") from None
-    if recv_window > 60000:
+        raise SandboxError(-1100, "Illegal characters found in parameter 'recvWindow'.") from None
+    if recv_window > MAX_RECV_WINDOW_MS:
         raise SandboxError(-1131, "recvWindow must be less than 60000")
-    if not (timestamp < server_time + 1000 and server_time - timestamp <= recv_window):
+    if not (timestamp < server_time + AHEAD_TOLERANCE_MS and server_time - timestamp <= recv_window):
         raise SandboxError(-1021, "Timestamp for this request is outside of the recvWindow.")
     return params

@@ -1,22 +1,51 @@
-"""The sandbox exchange's matching core: books, a moving market, accounts, orders, fees and margin.
+"""The sandbox exchange's matching core: moving books, orders, fills, fees, accounts, margin and control.
 
 Pure Python and deterministic: the same seed, the same calls and the same clock give the same books,
-prices and fills. No HTTP here; ``hedgetui.sandbox.server`` speaks Binance's API over it.
+prices and fills. No HTTP and no asyncio here; ``hedgetui.sandbox.server`` speaks Binance's API over it.
 
-Accounting rules (checked by property tests): every balance change comes from a trade or a fee; no balance
-goes negative (the order is rejected instead); a rejected request leaves no trace.
+Rules the property tests hold it to:
+
+- every balance change is a trade (user fills, liquidations and external adjustments) or a fee;
+- no balance goes negative: an order that would make one negative is rejected, never half-booked;
+- a rejected request leaves no trace (Binance does not store rejected orders);
+- every visible change of a book is exactly one :class:`DepthDiff` (update id + 1), so a client that
+  applies every diff after a snapshot holds exactly :meth:`ExchangeCore.depth`.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from hedgetui.sandbox.book import Book
+from hedgetui.sandbox.accounts import (
+    ZERO,
+    FuturesAccount,
+    MarginAccount,
+    PositionView,
+    SpotWallet,
+    fill_effect,
+    settle,
+)
+from hedgetui.sandbox.book import Book, BookSide
+from hedgetui.sandbox.filters import (
+    INSUFFICIENT_BALANCE,
+    LOT_SIZE,
+    MARGIN_INSUFFICIENT,
+    NOTIONAL,
+    REDUCE_ONLY_REJECTED,
+    check_client_id,
+    check_futures,
+    check_number,
+    check_spot,
+    mandatory,
+    not_required,
+    round_to,
+    steps_of,
+)
+from hedgetui.sandbox.matching import Fill, plan_quote, plan_taker, tail_notional, truncate
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
     DepthDiff,
@@ -24,301 +53,221 @@ from hedgetui.sandbox.model import (
     Order,
     OrderStatus,
     OrderType,
-    Position,
     SandboxError,
     Side,
     SymbolSpec,
     TimeInForce,
     Trade,
 )
+from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
+from hedgetui.sandbox.ticker import TickerStats
 
-ZERO = Decimal(0)
-BPS = Decimal(10_000)
-CID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+__all__ = ["CoreConfig", "ExchangeCore", "FuturesAccount", "PositionView"]
+
 FUNDING_INTERVAL_MS = 8 * 3600 * 1000
-#: Distance between synthetic levels, in USD, for every market (a realistic-looking ladder).
-LEVEL_SPACING_USD = Decimal("1")
+FIRST_ORDER_ID = 4_000_000_001
+FIRST_TRADE_ID = 900_001
+FIRST_BOOK_ID = 1_000_000
+#: Trades that did not come from an order (liquidations, control-API position changes) carry this id.
+EXTERNAL_ORDER_ID = -1
+MIN_LEVELS = 100
+#: An outward price beyond every level (a market order that exhausted the book reached all of it).
+UNREACHABLE = 1 << 62
+MARKETS = (Market.SPOT, Market.FUTURES)
 
 
 @dataclass
 class CoreConfig:
+    """Everything that defines a fresh exchange: symbols, seed, starting funds, fees and the market's feel."""
+
     symbols: tuple[str, ...] = ("BTCUSDT",)
     seed: int = 7
     spot_balances: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal("100000")})
-    futures_wallet: Decimal = Decimal("100000")
+    futures_wallet: Decimal = Decimal("100000")  # USDT
     spot_taker_fee: Decimal = Decimal("0.001")
     spot_maker_fee: Decimal = Decimal("0.001")
     futures_taker_fee: Decimal = Decimal("0.0005")
     futures_maker_fee: Decimal = Decimal("0.0002")
     default_leverage: int = 20
-    levels: int = 120
-    volatility_bps: Decimal = Decimal("1.5")
-    basis_bps: Decimal = Decimal("5")
+    levels: int = 120  # price levels per side per book (>= 100)
+    volatility_bps: Decimal = Decimal("1.5")  # stdev of the mid's per-tick log move, in bps
+    basis_bps: Decimal = Decimal("5")  # perp mid above spot mid (mean; it wanders a little)
     funding_rate: Decimal = Decimal("0.0001")
-    strict_client_ids: bool = False
-
-
-@dataclass(frozen=True)
-class FuturesAccount:
-    wallet_balance: Decimal
-    unrealized_pnl: Decimal
-    margin_balance: Decimal
-    position_initial_margin: Decimal
-    open_order_initial_margin: Decimal
-    initial_margin: Decimal
-    maint_margin: Decimal
-    available_balance: Decimal
-
-
-@dataclass(frozen=True)
-class PositionView:
-    symbol: str
-    amount: Decimal
-    entry_price: Decimal
-    mark_price: Decimal
-    unrealized_pnl: Decimal
-    notional: Decimal
-    leverage: int
-    initial_margin: Decimal
-    maint_margin: Decimal
-    liquidation_price: Decimal
-    update_time: int
-
-
-def _q(value: Decimal, step: Decimal, rounding: str = ROUND_DOWN) -> Decimal:
-    return (value / step).to_integral_value(rounding=rounding) * step
-
-
-def _is_multiple(value: Decimal, step: Decimal) -> bool:
-    return (value / step) == (value / step).to_integral_value()
+    strict_client_ids: bool = False  # True: also reject ids of finished orders (-2010 / -4116)
 
 
 class _SymbolMarket:
-    """The moving market of one symbol: a spot book, a perp book and the random walk behind both."""
+    """One symbol: its price walk and, per market, a book, the liquidity that shapes it and its ticker."""
 
-    def __init__(self, spec: SymbolSpec, cfg: CoreConfig, rng: random.Random) -> None:
+    def __init__(self, spec: SymbolSpec, config: CoreConfig, books: dict[Market, Book], now: int) -> None:
         self.spec = spec
-        self.cfg = cfg
-        self.rng = rng
-        self.mid = spec.start_price
-        self.basis_bps = cfg.basis_bps
-        self.funding = cfg.funding_rate
-        self.depth_factor = Decimal(1)
-        self.books = {Market.SPOT: Book(Market.SPOT, spec.symbol), Market.FUTURES: Book(Market.FUTURES, spec.symbol)}
-        # Target quantity per (market, side, price): consumed liquidity grows back towards it.
-        self.targets: dict[tuple[Market, str, Decimal], Decimal] = {}
-
-    def perp_mid(self) -> Decimal:
-        return self.mid * (1 + self.basis_bps / BPS)
-
-    def market_mid(self, market: Market) -> Decimal:
-        return self.mid if market is Market.SPOT else self.perp_mid()
-
-    def base_qty(self) -> Decimal:
-        return Decimal(1200) / self.spec.start_price  # ~$1,200 at the top level, growing with distance
-
-    def _fresh_qty(self, market: Market, index: int) -> Decimal:
-        raw = self.base_qty() * Decimal(1 + index / 8) * Decimal(str(round(self.rng.uniform(0.6, 1.4), 4)))
-        qty = _q(raw * self.depth_factor, self.spec.step(market))
-        return max(qty, self.spec.step(market))
-
-    def reshape(self, market: Market, full: bool = False) -> None:
-        """Move the ladder to the current mid: drop crossed levels, fill the ladder, regrow, jiggle the top."""
-        book = self.books[market]
-        tick = self.spec.tick(market)
-        spacing = max(tick, _q(LEVEL_SPACING_USD, tick))
-        mid = self.market_mid(market)
-        best_bid = _q(mid - tick, spacing)
-        if best_bid >= mid:
-            best_bid -= spacing
-        best_ask = _q(mid + tick, spacing, rounding="ROUND_UP")
-        if best_ask <= mid:
-            best_ask += spacing
-        n = self.cfg.levels
-        wanted = {
-            "bid": [best_bid - spacing * i for i in range(n)],
-            "ask": [best_ask + spacing * i for i in range(n)],
+        self.books = books
+        self.walk = PriceWalk(
+            spec.start_price,
+            config.volatility_bps,
+            config.basis_bps,
+            config.funding_rate,
+            # String seeds hash with SHA-512: stable across runs, and one stream per purpose so trading
+            # never changes the price path and one symbol never changes another's.
+            random.Random(f"{config.seed}:{spec.symbol}:walk"),
+        )
+        shape = LiquidityShape()
+        self.liquidity = {
+            m: Liquidity(books[m], shape, config.levels, random.Random(f"{config.seed}:{spec.symbol}:{m}"), Decimal(1))
+            for m in MARKETS
         }
-        for side, prices in wanted.items():
-            keep = set(prices)
-            for price in list(book.synthetic[side]):
-                if price not in keep:
-                    book.set_synthetic(side, price, ZERO)
-                    self.targets.pop((market, side, price), None)
-            for i, price in enumerate(prices):
-                key = (market, side, price)
-                if key not in self.targets or full:
-                    self.targets[key] = self._fresh_qty(market, i)
-                    book.set_synthetic(side, price, self.targets[key])
-                else:
-                    current = book.synthetic[side].get(price, ZERO)
-                    target = self.targets[key]
-                    if current < target:
-                        # Consumed liquidity comes back over a few ticks, not at once.
-                        grow = _q(
-                            max((target - current) * Decimal("0.4"), self.spec.step(market)), self.spec.step(market)
-                        )
-                        book.set_synthetic(side, price, min(target, current + grow))
-            # Jiggle a few levels near the top so the book lives even when the mid stands still.
-            for _ in range(3):
-                i = self.rng.randrange(min(10, n))
-                price = prices[i]
-                self.targets[(market, side, price)] = self._fresh_qty(market, i)
-                book.set_synthetic(side, price, self.targets[(market, side, price)])
+        self.stats: dict[Market, TickerStats] = {}
+        for m in MARKETS:
+            self.liquidity[m].rebuild(self.mid(m))
+            start = self.rounded_mid(m)
+            self.stats[m] = TickerStats(open=start, open_time=now, high=start, low=start)
 
-    def step_walk(self) -> None:
-        shock = Decimal(str(round(self.rng.gauss(0.0, 1.0), 6))) * self.cfg.volatility_bps / BPS
-        self.mid = max(self.spec.tick(Market.SPOT), self.mid * (1 + shock))
-        # The basis wanders around its mean; funding follows the basis loosely.
-        drift = Decimal(str(round(self.rng.gauss(0.0, 0.2), 4)))
-        self.basis_bps += drift - (self.basis_bps - self.cfg.basis_bps) * Decimal("0.05")
-        self.funding = (self.cfg.funding_rate + self.basis_bps * Decimal("0.000001")).quantize(Decimal("0.00000001"))
+    def mid(self, market: Market) -> Decimal:
+        return self.walk.spot_mid if market is Market.SPOT else self.walk.perp_mid
+
+    def rounded_mid(self, market: Market) -> Decimal:
+        return round_to(self.mid(market), self.spec.tick(market), ROUND_HALF_EVEN)
 
 
 class ExchangeCore:
-    """The exchange: markets for every configured symbol, spot balances, a USDⓈ-M wallet, orders."""
+    """The exchange: for every configured symbol a spot and a perp book on one price walk; spot balances,
+    a USDⓈ-M cross-margin wallet with one-way positions; orders, trades and the control operations."""
 
     def __init__(self, config: CoreConfig, clock: Callable[[], int] | None = None) -> None:
         unknown = [s for s in config.symbols if s not in KNOWN_SYMBOLS]
         if unknown:
             raise ValueError(f"unknown symbol {unknown[0]}")
+        if config.levels < MIN_LEVELS:
+            raise ValueError(f"levels must be at least {MIN_LEVELS}")
+        if not config.symbols:
+            raise ValueError("at least one symbol is needed")
         self.config = config
-        self._clock = clock or (lambda: int(time.time() * 1000))
         self.specs: dict[str, SymbolSpec] = {s: KNOWN_SYMBOLS[s] for s in config.symbols}
+        self._clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
         self._listeners: list[Callable[[DepthDiff], None]] = []
-        self._next_book_id = 1_000_000
-        self._init_state()
-
-    def _init_state(self) -> None:
-        self._rng = random.Random(self.config.seed)
-        previous = getattr(self, "markets", None)
-        self.markets: dict[str, _SymbolMarket] = {}
-        for symbol, spec in self.specs.items():
-            m = _SymbolMarket(spec, self.config, self._rng)
-            if previous is not None:
-                # Update ids never go back, so streaming clients see the reset as ordinary changes.
-                for market, book in m.books.items():
-                    old = previous[symbol].books[market]
-                    book.update_id = old.update_id
-                    book.synthetic = old.synthetic
-                    book.user = old.user
-                    for side in ("bid", "ask"):
-                        for price in list(book.user[side]):
-                            book.add_user(side, price, -book.user[side][price])
-            self.markets[symbol] = m
-        assets = {"USDT"} | {s.base for s in self.specs.values()} | set(self.config.spot_balances)
-        self._spot: dict[str, list[Decimal]] = {a: [self.config.spot_balances.get(a, ZERO), ZERO] for a in assets}
-        self._wallet = self.config.futures_wallet
-        self._positions: dict[str, Position] = {
-            s: Position(symbol=s, leverage=self.config.default_leverage) for s in self.specs
+        books = {
+            s: {m: Book(m, s, spec.tick(m), spec.step(m), FIRST_BOOK_ID) for m in MARKETS}
+            for s, spec in self.specs.items()
         }
+        self._start(books)
+        self._commit(self.now())
+
+    def _start(self, books: dict[str, dict[Market, Book]]) -> None:
+        """(Re)build the start state on these books (their update ids carry on)."""
+        now = self.now()
+        self._markets = {s: _SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
+        assets = {"USDT"} | {spec.base for spec in self.specs.values()} | {spec.quote for spec in self.specs.values()}
+        self._spot = SpotWallet(self.config.spot_balances, assets)
+        self._futures = MarginAccount(self.config.futures_wallet, self.specs, self.config.default_leverage)
         self._orders: list[Order] = []
+        self._by_id: dict[int, Order] = {}
+        self._by_client_id: dict[tuple[Market, str, str], list[Order]] = {}
+        self._open: dict[int, Order] = {}  # resting limit orders and held market orders, in arrival order
         self._trades: list[Trade] = []
-        self._order_ids = 4_000_000_001
-        self._trade_ids = 900_001
-        self._held_market_orders: set[int] = set()
-        self._resting: set[int] = set()  # limit orders resting in a book (their funds are locked)
-        self._start_ms = self.now()
-        for m in self.markets.values():
-            for market in (Market.SPOT, Market.FUTURES):
-                m.reshape(market, full=True)
-        self._commit_all()
+        self._order_ids = FIRST_ORDER_ID
+        self._trade_ids = FIRST_TRADE_ID
 
     # ---- time and listeners ------------------------------------------------------------------------
 
     def now(self) -> int:
+        """The exchange's clock in epoch milliseconds."""
         return int(self._clock())
 
     def add_depth_listener(self, cb: Callable[[DepthDiff], None]) -> None:
+        """Call ``cb`` synchronously with every DepthDiff of every book from now on."""
         self._listeners.append(cb)
 
     def remove_depth_listener(self, cb: Callable[[DepthDiff], None]) -> None:
         if cb in self._listeners:
             self._listeners.remove(cb)
 
-    def _commit_all(self) -> None:
-        now = self.now()
-        for m in self.markets.values():
-            for book in m.books.values():
+    def _commit(self, now: int) -> None:
+        for sym in self._markets.values():
+            for book in sym.books.values():
                 diff = book.commit(now)
                 if diff is not None:
                     for cb in list(self._listeners):
                         cb(diff)
 
-    def _spec(self, symbol: str) -> SymbolSpec:
-        spec = self.specs.get(symbol)
-        if spec is None:
+    def _market(self, symbol: str) -> _SymbolMarket:
+        sym = self._markets.get(symbol)
+        if sym is None:
             raise SandboxError(-1121, "Invalid symbol.")
-        return spec
-
-    def _book(self, market: Market, symbol: str) -> Book:
-        self._spec(symbol)
-        return self.markets[symbol].books[market]
+        return sym
 
     # ---- market data -------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One step of the walk for every symbol; books follow; crossed resting orders fill; diffs go out."""
-        for m in self.markets.values():
-            m.step_walk()
-            for market in (Market.SPOT, Market.FUTURES):
-                m.reshape(market)
-        self._fill_crossed_resting()
-        self._commit_all()
+        """One step of the walk for every symbol: both books follow their mids, resting orders the market
+        crossed fill as makers, under-margined accounts are liquidated; one diff per changed book."""
+        now = self.now()
+        for sym in self._markets.values():
+            sym.walk.step()
+            self._follow(sym, now)
+        self._liquidate_if_due(now)
+        self._commit(now)
+
+    def _follow(self, sym: _SymbolMarket, now: int) -> None:
+        for market in MARKETS:
+            mid = sym.mid(market)
+            liquidity = sym.liquidity[market]
+            self._fill_crossed(sym, market, *liquidity.top(mid), now)
+            liquidity.follow(mid)
+            sym.stats[market].see_price(sym.rounded_mid(market))
 
     def depth(
         self, market: Market, symbol: str, limit: int
     ) -> tuple[int, list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
-        book = self._book(market, symbol)
-        return book.update_id, book.side_levels("bid", limit), book.side_levels("ask", limit)
+        """``(last_update_id, bids best first, asks best first)``, at most ``limit`` levels a side,
+        resting user orders included."""
+        book = self._market(symbol).books[market]
+        return book.update_id, book.levels(True, limit), book.levels(False, limit)
 
     def best_bid_ask(self, market: Market, symbol: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        book = self._book(market, symbol)
-        bid = book.best("bid") or (ZERO, ZERO)
-        ask = book.best("ask") or (ZERO, ZERO)
-        return bid[0], bid[1], ask[0], ask[1]
+        """Best bid, its quantity, best ask, its quantity (0 for an empty side)."""
+        book = self._market(symbol).books[market]
+        bid, bid_qty = book.best(True)
+        ask, ask_qty = book.best(False)
+        return bid, bid_qty, ask, ask_qty
 
     def mid_price(self, market: Market, symbol: str) -> Decimal:
-        bid, _, ask, _ = self.best_bid_ask(market, symbol)
-        return (bid + ask) / 2
+        """The market's fair mid (the walk, not the book) rounded to the market's tick."""
+        return self._market(symbol).rounded_mid(market)
 
     def mark_price(self, symbol: str) -> Decimal:
-        spec = self._spec(symbol)
-        return _q(self.markets[symbol].perp_mid(), spec.perp_tick, ROUND_HALF_EVEN)
+        """The perp mid rounded to the perp tick."""
+        return self.mid_price(Market.FUTURES, symbol)
 
     def index_price(self, symbol: str) -> Decimal:
-        spec = self._spec(symbol)
-        return _q(self.markets[symbol].mid, spec.spot_tick, ROUND_HALF_EVEN)
+        """The spot mid rounded to the spot tick."""
+        return self.mid_price(Market.SPOT, symbol)
 
     def funding_rate(self, symbol: str) -> Decimal:
-        self._spec(symbol)
-        return self.markets[symbol].funding
+        return self._market(symbol).walk.funding
 
     def next_funding_time(self) -> int:
-        now = self.now()
-        return (now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+        """The next 00:00, 08:00 or 16:00 UTC after now, in ms."""
+        return (self.now() // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
 
     def ticker_24h(self, market: Market, symbol: str) -> dict[str, Decimal | int]:
-        spec = self._spec(symbol)
-        trades = [t for t in self._trades if t.market is market and t.symbol == symbol and t.order_id > 0]
-        mid = _q(self.mid_price(market, symbol), spec.tick(market), ROUND_HALF_EVEN)
-        prices = [t.price for t in trades] or [mid]
-        volume = sum((t.qty for t in trades), ZERO)
-        quote = sum((t.quote_qty for t in trades), ZERO)
+        """Rolling statistics since the core started: open, high, low, last, volumes, trade ids, count."""
+        sym = self._market(symbol)
+        stats = sym.stats[market]
+        last = stats.last if stats.last is not None else sym.rounded_mid(market)
         return {
-            "open": prices[0],
-            "high": max(prices),
-            "low": min(prices),
-            "last": prices[-1],
-            "last_qty": trades[-1].qty if trades else ZERO,
-            "volume": volume,
-            "quote_volume": quote,
-            "weighted_avg": quote / volume if volume else mid,
-            "open_time": self._start_ms,
+            "open": stats.open,
+            "high": max(stats.high, last),
+            "low": min(stats.low, last),
+            "last": last,
+            "last_qty": stats.last_qty,
+            "volume": stats.volume,
+            "quote_volume": stats.quote_volume,
+            "weighted_avg": stats.quote_volume / stats.volume if stats.volume else last,
+            "open_time": stats.open_time,
             "close_time": self.now(),
-            "first_trade_id": trades[0].trade_id if trades else -1,
-            "last_trade_id": trades[-1].trade_id if trades else -1,
-            "count": len(trades),
+            "first_trade_id": stats.first_trade_id,
+            "last_trade_id": stats.last_trade_id,
+            "count": stats.count,
         }
 
     # ---- orders ------------------------------------------------------------------------------------
@@ -338,34 +287,55 @@ class ExchangeCore:
         reduce_only: bool = False,
         fill_limit: Decimal | None = None,
     ) -> Order:
-        """Validate, then match. Raises SandboxError (and changes nothing) when Binance would reject."""
-        spec = self._spec(symbol)
-        if not CID_RE.match(client_order_id):
-            raise SandboxError(
-                -1100,
-                "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-                "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
-            )
-        self._check_duplicate(market, symbol, client_order_id)
-        book = self.markets[symbol].books[market]
-        step, tick = spec.step(market), spec.tick(market)
-        mid = self.mid_price(market, symbol)
-        if market is Market.SPOT and type is OrderType.MARKET and quantity is None:
-            if quote_order_qty is None or quote_order_qty <= 0:
-                raise SandboxError(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
-            quantity = self._qty_for_quote(book, side, quote_order_qty, step)
-            if quantity <= 0:
-                raise SandboxError(-1013, "Filter failure: LOT_SIZE")
-        if quantity is None:
-            raise SandboxError(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
-        if type is OrderType.LIMIT and (price is None or price <= 0):
-            raise SandboxError(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
-        self._check_filters(market, spec, type, quantity, price, mid, reduce_only, step, tick)
-        if market is Market.FUTURES and reduce_only:
-            self._check_reduce_only(symbol, side, quantity)
-        ref_price = price if type is OrderType.LIMIT and price is not None else mid
-        self._check_funds(market, symbol, spec, side, type, quantity, ref_price, reduce_only)
+        """Validate, then execute an order as Binance would; raises :class:`SandboxError` (and changes
+        nothing) when Binance would reject it.
 
+        MARKET orders walk the book (one trade per level) and expire what the book cannot fill. LIMIT
+        orders execute their marketable part as taker, then rest (GTC) or expire (IOC). ``fill_limit``
+        (MARKET only) executes at most that base quantity now and holds the order open for
+        :meth:`fill_rest` or :meth:`expire_order`.
+        """
+        sym = self._market(symbol)
+        spec = sym.spec
+        check_client_id(client_order_id)
+        self._check_params(market, type, quantity, quote_order_qty, price, reduce_only)
+        if fill_limit is not None and (type is not OrderType.MARKET or fill_limit < 0):
+            raise ValueError("fill_limit applies to MARKET orders and cannot be negative")
+        book = sym.books[market]
+        taken = book.asks if side is Side.BUY else book.bids
+        step = spec.step(market)
+        mid = sym.rounded_mid(market)
+        limit_price = price if type is OrderType.LIMIT else None
+        limit_u: int | None = None
+
+        if quote_order_qty is not None:
+            # Spot MARKET by quote amount: the quantity is what that amount buys (sells for) on the book.
+            if quote_order_qty < spec.spot_min_notional:
+                raise SandboxError(-1013, NOTIONAL)
+            whole = plan_quote(book, taken, quote_order_qty, side)
+            quantity = sum((f.qty for f in whole), ZERO)
+            if quantity < spec.spot_min_qty or quantity > spec.spot_market_max_qty:
+                raise SandboxError(-1013, LOT_SIZE)
+        assert quantity is not None
+        if market is Market.SPOT:
+            check_spot(spec, type, quantity, limit_price, mid)
+        else:
+            check_futures(spec, type, quantity, limit_price, mid, reduce_only)
+        self._check_duplicate(market, symbol, client_order_id)
+        if quote_order_qty is None:
+            steps = steps_of(quantity, step)
+            assert steps is not None  # the filters checked the step
+            if limit_price is not None:
+                limit_u = taken.sign * self._ticks(limit_price, spec.tick(market))
+            whole = plan_taker(book, taken, steps, limit_u)
+        now_limit = quantity if fill_limit is None else min(quantity, round_to(fill_limit, step, ROUND_DOWN))
+        immediate = truncate(whole, now_limit)
+        if market is Market.SPOT:
+            self._check_spot_funds(spec, side, quantity, limit_price, whole, quote_order_qty)
+        else:
+            self._check_futures_order(spec, side, quantity, limit_price, whole, immediate, reduce_only)
+
+        # ---- accepted: from here on the order exists and every change is booked ----
         now = self.now()
         order = Order(
             market=market,
@@ -374,8 +344,8 @@ class ExchangeCore:
             client_order_id=client_order_id,
             side=side,
             type=type,
-            time_in_force=time_in_force,
-            price=price if type is OrderType.LIMIT and price is not None else ZERO,
+            time_in_force=time_in_force if type is OrderType.LIMIT else TimeInForce.GTC,
+            price=limit_price if limit_price is not None else ZERO,
             orig_qty=quantity,
             executed_qty=ZERO,
             cum_quote=ZERO,
@@ -383,234 +353,169 @@ class ExchangeCore:
             reduce_only=reduce_only,
             time=now,
             update_time=now,
-            orig_quote_order_qty=quote_order_qty or ZERO,
+            orig_quote_order_qty=quote_order_qty if quote_order_qty is not None else ZERO,
         )
         self._order_ids += 1
         self._orders.append(order)
-        if type is OrderType.MARKET:
-            limit = quantity if fill_limit is None else min(quantity, _q(fill_limit, step))
-            self._take(order, limit, None)
-            if fill_limit is not None and order.executed_qty < order.orig_qty:
-                self._held_market_orders.add(order.order_id)
-                order.status = OrderStatus.PARTIALLY_FILLED if order.executed_qty > 0 else OrderStatus.NEW
-            elif order.executed_qty < order.orig_qty:
-                order.status = OrderStatus.EXPIRED  # the book ran out: Binance expires the rest
+        self._by_id[order.order_id] = order
+        self._by_client_id.setdefault((market, symbol, client_order_id), []).append(order)
+        filled_now = sum((f.qty for f in immediate), ZERO)
+        remainder = quantity - filled_now
+        # Self-trade prevention (Binance's default EXPIRE_MAKER): own resting orders this one meets are
+        # expired before it trades. It meets everything up to its last fill, up to its limit price if
+        # some of it is left (resting or expired at that price), and everything if the book ran out.
+        if remainder > 0 and fill_limit is None:
+            reach: int | None = limit_u if limit_u is not None else UNREACHABLE
         else:
-            assert price is not None
-            self._take(order, quantity, price)
-            if order.executed_qty < order.orig_qty:
-                if time_in_force is TimeInForce.IOC:
-                    order.status = OrderStatus.EXPIRED
-                else:
-                    self._rest(order)
-        self._commit_all()
+            reach = immediate[-1].u if immediate else None
+        if reach is not None:
+            self._expire_crossed_own(order, taken, reach, now)
+        self._take(order, taken, immediate, now)
+        if remainder > 0:
+            if fill_limit is not None:
+                self._open[order.order_id] = order  # held: the server finishes or expires it later
+            elif type is OrderType.LIMIT and time_in_force is TimeInForce.GTC:
+                self._rest(order)
+            else:
+                order.status = OrderStatus.EXPIRED  # IOC rest, or a market order the book ran out under
+        self._commit(now)
         return order
 
-    def _qty_for_quote(self, book: Book, side: Side, quote: Decimal, step: Decimal) -> Decimal:
-        remaining, qty = quote, ZERO
-        for price, level in book.synthetic_levels("ask" if side is Side.BUY else "bid"):
-            take = min(level, _q(remaining / price, step))
-            qty += take
-            remaining -= take * price
-            if take < level:
-                break
-        return qty
+    def _check_params(
+        self,
+        market: Market,
+        type: OrderType,
+        quantity: Decimal | None,
+        quote_order_qty: Decimal | None,
+        price: Decimal | None,
+        reduce_only: bool,
+    ) -> None:
+        """Parameter presence and combinations (-1102, -1106, -1128) and number grammar (-1100)."""
+        if market is Market.SPOT and reduce_only:
+            raise not_required("reduceOnly")
+        if quote_order_qty is not None:
+            if market is Market.FUTURES or type is not OrderType.MARKET:
+                raise not_required("quoteOrderQty")
+            if quantity is not None:
+                raise SandboxError(-1128, "Combination of optional parameters invalid.")
+        elif quantity is None:
+            raise mandatory("quantity")
+        if type is OrderType.LIMIT and price is None:
+            raise mandatory("price")
+        if type is OrderType.MARKET and price is not None and market is Market.SPOT:
+            raise not_required("price")
+        if market is Market.SPOT:
+            check_number("quantity", quantity)
+            check_number("price", price)
+        elif quantity is not None and not quantity.is_finite():
+            raise SandboxError(-1100, "Illegal characters found in parameter 'quantity'.")
+        elif price is not None and not price.is_finite():
+            raise SandboxError(-1100, "Illegal characters found in parameter 'price'.")
+        check_number("quoteOrderQty", quote_order_qty)
 
-    def _check_duplicate(self, market: Market, symbol: str, cid: str) -> None:
-        """Binance: a client id must be unique among OPEN orders; strict mode also refuses finished ones."""
-        for o in self._orders:
-            if o.market is not market or o.client_order_id != cid:
-                continue
-            if o.status.is_open:
+    def _check_duplicate(self, market: Market, symbol: str, client_order_id: str) -> None:
+        """Binance: a client id must be unique among OPEN orders; strict mode refuses any earlier one."""
+        for earlier in self._by_client_id.get((market, symbol, client_order_id), ()):
+            if earlier.status.is_open or self.config.strict_client_ids:
                 if market is Market.SPOT:
                     raise SandboxError(-2010, "Duplicate order sent.")
                 raise SandboxError(-4116, "ClientOrderId is duplicated.")
-            if self.config.strict_client_ids:
-                raise SandboxError(-2010, "Duplicate order sent.")
 
-    def _check_filters(
+    def _check_spot_funds(
         self,
-        market: Market,
-        spec: SymbolSpec,
-        type: OrderType,
-        qty: Decimal,
-        price: Decimal | None,
-        mid: Decimal,
-        reduce_only: bool,
-        step: Decimal,
-        tick: Decimal,
-    ) -> None:
-        if market is Market.SPOT:
-            max_qty = spec.spot_market_max_qty if type is OrderType.MARKET else spec.spot_max_qty
-            if qty < spec.spot_min_qty or qty > max_qty or not _is_multiple(qty, step):
-                raise SandboxError(-1013, "Filter failure: LOT_SIZE")
-            if (
-                price is not None
-                and type is OrderType.LIMIT
-                and (not _is_multiple(price, tick) or price < tick or price > Decimal("1000000"))
-            ):
-                raise SandboxError(-1013, "Filter failure: PRICE_FILTER")
-            ref = price if type is OrderType.LIMIT and price is not None else mid
-            if qty * ref < spec.spot_min_notional:
-                raise SandboxError(-1013, "Filter failure: NOTIONAL")
-            return
-        if qty <= 0:
-            raise SandboxError(-4003, "Quantity less than or equal to zero.")
-        if not _is_multiple(qty, step):
-            raise SandboxError(-1111, "Precision is over the maximum defined for this asset.")
-        max_qty = spec.perp_market_max_qty if type is OrderType.MARKET else spec.perp_max_qty
-        if qty < spec.perp_min_qty:
-            raise SandboxError(-4003, "Quantity less than or equal to zero.")
-        if qty > max_qty:
-            raise SandboxError(-4005, f"Quantity greater than max quantity. ({max_qty})")
-        if price is not None and type is OrderType.LIMIT:
-            if not _is_multiple(price, tick):
-                raise SandboxError(-4014, "Price not increased by tick size.")
-            if price < spec.perp_min_price or price > spec.perp_max_price:
-                raise SandboxError(-4016, "Limit price can't be higher than the maximum or lower than the minimum.")
-        ref = price if type is OrderType.LIMIT and price is not None else mid
-        if not reduce_only and qty * ref < spec.perp_min_notional:
-            raise SandboxError(
-                -4164,
-                f"Order's notional must be no smaller than {spec.perp_min_notional:f} (unless you choose reduce only).",
-            )
-
-    def _check_reduce_only(self, symbol: str, side: Side, qty: Decimal) -> None:
-        pos = self._positions[symbol].amount
-        pending = sum(
-            (
-                o.remaining
-                for o in self._orders
-                if o.market is Market.FUTURES
-                and o.symbol == symbol
-                and o.reduce_only
-                and o.status.is_open
-                and o.side is side
-            ),
-            ZERO,
-        )
-        if pos == 0 or (side is Side.SELL and pos < 0) or (side is Side.BUY and pos > 0) or qty + pending > abs(pos):
-            raise SandboxError(-2022, "ReduceOnly Order is rejected.")
-
-    def _check_funds(
-        self,
-        market: Market,
-        symbol: str,
         spec: SymbolSpec,
         side: Side,
-        type: OrderType,
-        qty: Decimal,
-        ref_price: Decimal,
+        quantity: Decimal,
+        price: Decimal | None,
+        whole: list[Fill],
+        quote_order_qty: Decimal | None,
+    ) -> None:
+        if side is Side.BUY:
+            if quote_order_qty is not None:
+                need = quote_order_qty
+            elif price is not None:
+                need = quantity * price  # Binance reserves the whole order at its limit price
+            else:
+                need = sum((f.price * f.qty for f in whole), ZERO)
+            if need > self._spot.free(spec.quote):
+                raise SandboxError(-2010, INSUFFICIENT_BALANCE)
+        elif quantity > self._spot.free(spec.base):
+            raise SandboxError(-2010, INSUFFICIENT_BALANCE)
+
+    def _check_futures_order(
+        self,
+        spec: SymbolSpec,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal | None,
+        whole: list[Fill],
+        immediate: list[Fill],
         reduce_only: bool,
     ) -> None:
-        if market is Market.SPOT:
-            if side is Side.BUY:
-                book = self.markets[symbol].books[Market.SPOT]
-                cost = self._walk_cost(book, "ask", qty, ref_price if type is OrderType.LIMIT else None)
-                if cost > self._spot[spec.quote][0]:
-                    raise SandboxError(-2010, "Account has insufficient balance for requested action.")
-            elif qty > self._spot[spec.base][0]:
-                raise SandboxError(-2010, "Account has insufficient balance for requested action.")
-            return
-        if reduce_only:
-            return
-        pos = self._positions[symbol]
-        increasing = pos.amount == 0 or (pos.amount > 0) == (side is Side.BUY)
-        if not increasing and qty <= abs(pos.amount):
-            return
-        opening = qty if increasing else qty - abs(pos.amount)
-        notional = opening * ref_price
-        need = notional / pos.leverage + notional * self.config.futures_taker_fee
-        if need > self.futures_account().available_balance:
-            raise SandboxError(-2019, "Margin is insufficient.")
+        """Reduce-only (-2022), initial margin for the part that opens exposure, and a wallet that the
+        order's own fills and fees cannot drive below zero (-2019)."""
+        pos = self._futures.positions[spec.symbol]
+        signed = quantity if side is Side.BUY else -quantity
+        reduces = pos.amount != 0 and (pos.amount > 0) != (signed > 0)
+        if reduce_only and (not reduces or quantity > abs(pos.amount)):
+            raise SandboxError(-2022, REDUCE_ONLY_REJECTED)
+        taker = self.config.futures_taker_fee
+        if not reduce_only:
+            opening = quantity - abs(pos.amount) if reduces else quantity
+            if opening > 0:
+                if price is not None:
+                    notional, open_notional = quantity * price, opening * price
+                else:
+                    notional = sum((f.price * f.qty for f in whole), ZERO)
+                    open_notional = tail_notional(whole, opening)
+                need = open_notional / pos.leverage + notional * taker
+                if need > self.futures_account().available_balance:
+                    raise SandboxError(-2019, MARGIN_INSUFFICIENT)
+        amount, entry, wallet = pos.amount, pos.entry_price, self._futures.wallet
+        for f in immediate:
+            effect = fill_effect(amount, entry, f.qty if side is Side.BUY else -f.qty, f.price)
+            amount, entry = effect.amount, effect.entry_price
+            wallet += effect.realized_pnl - settle(f.price * f.qty * taker)
+        if wallet < 0:
+            raise SandboxError(-2019, MARGIN_INSUFFICIENT)
 
-    def _walk_cost(self, book: Book, side: str, qty: Decimal, limit: Decimal | None) -> Decimal:
-        remaining, cost = qty, ZERO
-        for price, level in book.synthetic_levels(side):
-            if limit is not None and price > limit:
-                break
-            take = min(level, remaining)
-            cost += take * price
-            remaining -= take
-            if remaining <= 0:
-                break
-        if remaining > 0 and limit is not None:
-            cost += remaining * limit
-        return cost
+    # ---- planning and executing against the book ----------------------------------------------------
 
-    def _take(self, order: Order, qty: Decimal, limit: Decimal | None) -> None:
-        """Execute up to ``qty`` of ``order`` against synthetic liquidity, level by level (taker)."""
-        book = self.markets[order.symbol].books[order.market]
-        side = "ask" if order.side is Side.BUY else "bid"
-        remaining = qty - order.executed_qty if qty > order.executed_qty else ZERO
-        remaining = min(remaining, order.orig_qty - order.executed_qty)
-        for price, level in book.synthetic_levels(side):
-            if remaining <= 0:
-                break
-            if limit is not None and (
-                (order.side is Side.BUY and price > limit) or (order.side is Side.SELL and price < limit)
-            ):
-                break
-            take = min(level, remaining)
-            if not self._affordable(order, take, price):
-                break
-            book.set_synthetic(side, price, level - take)
-            self._execute(order, take, price, maker=False)
-            remaining -= take
+    @staticmethod
+    def _ticks(price: Decimal, tick: Decimal) -> int:
+        ticks = steps_of(price, tick)
+        assert ticks is not None  # the filters checked the tick
+        return ticks
 
-    def _affordable(self, order: Order, qty: Decimal, price: Decimal) -> bool:
+    def _take(self, order: Order, taken: BookSide, fills: list[Fill], now: int) -> None:
+        """Execute planned fills as taker: consume the synthetic levels, one trade per level."""
+        for f in fills:
+            taken.consume(f.u, f.steps)
+            self._trade(order, f.price, f.qty, maker=False, now=now)
+
+    def _trade(self, order: Order, price: Decimal, qty: Decimal, *, maker: bool, now: int) -> Trade:
+        """Book one execution of an order: balances or position and wallet, fee, the trade and the order."""
         spec = self.specs[order.symbol]
-        if order.market is Market.SPOT and order.side is Side.BUY:
-            return qty * price <= self._spot[spec.quote][0]
-        return True
-
-    def _execute(self, order: Order, qty: Decimal, price: Decimal, maker: bool) -> None:
-        """Book one trade: balances, fees, position, realised PnL."""
-        spec = self.specs[order.symbol]
-        quote = qty * price
-        now = self.now()
+        quote_qty = price * qty
+        buy = order.side is Side.BUY
         realized = ZERO
         if order.market is Market.SPOT:
             rate = self.config.spot_maker_fee if maker else self.config.spot_taker_fee
-            base_bal, quote_bal = self._spot[spec.base], self._spot[spec.quote]
-            resting = order.order_id in self._resting
-            if order.side is Side.BUY:
-                fee, fee_asset = _q(qty * rate, Decimal("0.00000001"), ROUND_HALF_EVEN), spec.base
-                if resting:
-                    reserved = qty * order.price
-                    quote_bal[1] -= reserved
-                    quote_bal[0] += reserved - quote
-                else:
-                    quote_bal[0] -= quote
-                base_bal[0] += qty - fee
-            else:
-                fee, fee_asset = _q(quote * rate, Decimal("0.00000001"), ROUND_HALF_EVEN), spec.quote
-                if resting:
-                    base_bal[1] -= qty
-                else:
-                    base_bal[0] -= qty
-                quote_bal[0] += quote - fee
+            fee = settle((qty if buy else quote_qty) * rate)
+            fee_asset = spec.base if buy else spec.quote
+            self._spot.book_trade(
+                base=spec.base,
+                quote=spec.quote,
+                buy=buy,
+                qty=qty,
+                quote_qty=quote_qty,
+                fee=fee,
+                from_locked=order.order_id in self._open and order.type is OrderType.LIMIT,
+            )
         else:
             rate = self.config.futures_maker_fee if maker else self.config.futures_taker_fee
-            fee, fee_asset = _q(quote * rate, Decimal("0.00000001"), ROUND_HALF_EVEN), "USDT"
-            pos = self._positions[order.symbol]
-            signed = qty if order.side is Side.BUY else -qty
-            if pos.amount == 0 or (pos.amount > 0) == (signed > 0):
-                new = pos.amount + signed
-                pos.entry_price = (pos.entry_price * abs(pos.amount) + price * qty) / abs(new)
-                pos.amount = new
-            else:
-                closing = min(qty, abs(pos.amount))
-                direction = Decimal(1) if pos.amount > 0 else Decimal(-1)
-                # Settled to 8 decimals like Binance, so the wallet equals the sum of its trades exactly.
-                realized = _q(closing * (price - pos.entry_price) * direction, Decimal("0.00000001"), ROUND_HALF_EVEN)
-                pos.amount += signed
-                if pos.amount == 0:
-                    pos.entry_price = ZERO
-                elif (pos.amount > 0) == (signed > 0):  # flipped through zero
-                    pos.entry_price = price
-            pos.update_time = now
-            self._wallet += realized - fee
+            fee, fee_asset = settle(quote_qty * rate), "USDT"
+            realized = self._futures.book_fill(order.symbol, qty if buy else -qty, price, fee, now)
         trade = Trade(
             market=order.market,
             symbol=order.symbol,
@@ -619,7 +524,7 @@ class ExchangeCore:
             side=order.side,
             price=price,
             qty=qty,
-            quote_qty=quote,
+            quote_qty=quote_qty,
             commission=fee,
             commission_asset=fee_asset,
             realized_pnl=realized,
@@ -628,153 +533,245 @@ class ExchangeCore:
         )
         self._trade_ids += 1
         self._trades.append(trade)
+        self._markets[order.symbol].stats[order.market].see_trade(trade)
         order.trades.append(trade)
         order.executed_qty += qty
-        order.cum_quote += quote
+        order.cum_quote += quote_qty
         order.update_time = now
         order.status = OrderStatus.FILLED if order.executed_qty >= order.orig_qty else OrderStatus.PARTIALLY_FILLED
+        return trade
+
+    def _external_trade(self, symbol: str, signed_qty: Decimal, price: Decimal, now: int) -> Trade:
+        """A position change that no order of ours made (liquidation, ADL, manual): no fee."""
+        realized = self._futures.book_fill(symbol, signed_qty, price, ZERO, now)
+        realized += self._futures.cover_shortfall()  # the insurance fund absorbs a loss beyond the wallet
+        qty = abs(signed_qty)
+        trade = Trade(
+            market=Market.FUTURES,
+            symbol=symbol,
+            trade_id=self._trade_ids,
+            order_id=EXTERNAL_ORDER_ID,
+            side=Side.BUY if signed_qty > 0 else Side.SELL,
+            price=price,
+            qty=qty,
+            quote_qty=price * qty,
+            commission=ZERO,
+            commission_asset="USDT",
+            realized_pnl=realized,
+            time=now,
+            is_maker=False,
+        )
+        self._trade_ids += 1
+        self._trades.append(trade)
+        return trade
+
+    # ---- resting orders -----------------------------------------------------------------------------
+
+    def _user_side(self, order: Order) -> tuple[BookSide, int]:
+        """The book side an order rests on and its price there in outward ticks."""
+        spec = self.specs[order.symbol]
+        book = self._markets[order.symbol].books[order.market]
+        side = book.bids if order.side is Side.BUY else book.asks
+        return side, side.sign * self._ticks(order.price, spec.tick(order.market))
 
     def _rest(self, order: Order) -> None:
+        """Put a limit order's remainder on the book and reserve its spot funds."""
         spec = self.specs[order.symbol]
-        remaining = order.remaining
+        side, u = self._user_side(order)
+        step = spec.step(order.market)
+        side.add_user(u, int(order.remaining / step))
         if order.market is Market.SPOT:
             if order.side is Side.BUY:
-                amount = remaining * order.price
-                bal = self._spot[spec.quote]
+                self._spot.lock(spec.quote, order.remaining * order.price)
             else:
-                amount = remaining
-                bal = self._spot[spec.base]
-            bal[0] -= amount
-            bal[1] += amount
-        side = "bid" if order.side is Side.BUY else "ask"
-        self.markets[order.symbol].books[order.market].add_user(side, order.price, remaining)
-        self._resting.add(order.order_id)
+                self._spot.lock(spec.base, order.remaining)
+        self._open[order.order_id] = order
 
-    def _unrest(self, order: Order) -> None:
-        """Release a resting limit order's book quantity and locked funds (cancel / expire)."""
+    def _close(self, order: Order, status: OrderStatus, now: int) -> None:
+        """Finish an open order (cancel, expire, or a reduce-only with nothing left to reduce)."""
+        if order.type is OrderType.LIMIT and order.order_id in self._open:
+            spec = self.specs[order.symbol]
+            side, u = self._user_side(order)
+            side.add_user(u, -int(order.remaining / spec.step(order.market)))
+            if order.market is Market.SPOT:
+                if order.side is Side.BUY:
+                    self._spot.unlock(spec.quote, order.remaining * order.price)
+                else:
+                    self._spot.unlock(spec.base, order.remaining)
+        self._open.pop(order.order_id, None)
+        order.status = status
+        order.update_time = now
+
+    def _expire_crossed_own(self, taker: Order, taken: BookSide, reach: int, now: int) -> None:
+        """Expire own resting orders on ``taken`` at or better than ``reach`` (EXPIRE_MAKER)."""
+        for order in list(self._open.values()):
+            if (
+                order.type is OrderType.LIMIT
+                and order.market is taker.market
+                and order.symbol == taker.symbol
+                and order.side is not taker.side
+                and self._user_side(order)[1] <= reach
+            ):
+                self._close(order, OrderStatus.EXPIRED, now)
+
+    def _fill_crossed(self, sym: _SymbolMarket, market: Market, bid: int, ask: int, now: int) -> None:
+        """Resting limit orders the synthetic market has moved through fill in full at their price (maker)."""
+        if not self._open:
+            return
+        tick = sym.spec.tick(market)
+        for order in list(self._open.values()):
+            if order.type is not OrderType.LIMIT or order.market is not market or order.symbol != sym.spec.symbol:
+                continue
+            ticks = self._ticks(order.price, tick)
+            if (ticks >= ask) if order.side is Side.BUY else (ticks <= bid):
+                self._maker_fill(order, now)
+
+    def _maker_fill(self, order: Order, now: int) -> None:
+        qty = order.remaining
+        if order.market is Market.FUTURES:
+            pos = self._futures.positions[order.symbol]
+            if order.reduce_only:
+                reduces = pos.amount != 0 and (pos.amount > 0) != (order.side is Side.BUY)
+                # Binance: a reduce-only order never opens; with nothing left to reduce it is expired.
+                qty = min(qty, abs(pos.amount)) if reduces else ZERO
+            if qty > 0:
+                signed = qty if order.side is Side.BUY else -qty
+                effect = fill_effect(pos.amount, pos.entry_price, signed, order.price)
+                fee = settle(order.price * qty * self.config.futures_maker_fee)
+                if self._futures.wallet + effect.realized_pnl - fee < 0:
+                    qty = ZERO  # the fill would overdraw the wallet: expire instead
+            if qty <= 0:
+                self._close(order, OrderStatus.EXPIRED, now)
+                return
         spec = self.specs[order.symbol]
-        remaining = order.remaining
-        if order.market is Market.SPOT:
-            if order.side is Side.BUY:
-                amount, bal = remaining * order.price, self._spot[spec.quote]
-            else:
-                amount, bal = remaining, self._spot[spec.base]
-            bal[1] -= amount
-            bal[0] += amount
-        side = "bid" if order.side is Side.BUY else "ask"
-        self.markets[order.symbol].books[order.market].add_user(side, order.price, -remaining)
-        self._resting.discard(order.order_id)
+        side, u = self._user_side(order)
+        side.add_user(u, -int(qty / spec.step(order.market)))
+        self._trade(order, order.price, qty, maker=True, now=now)
+        if order.remaining > 0:
+            self._close(order, OrderStatus.EXPIRED, now)  # reduce-only remainder beyond the position
+        else:
+            self._open.pop(order.order_id, None)
 
-    def _fill_crossed_resting(self) -> None:
-        for order in [o for o in self._orders if o.order_id in self._resting]:
-            book = self.markets[order.symbol].books[order.market]
-            opposite = book.synthetic_levels("ask" if order.side is Side.BUY else "bid")
-            if not opposite:
-                continue
-            best = opposite[0][0]
-            crossed = best <= order.price if order.side is Side.BUY else best >= order.price
-            if not crossed:
-                continue
-            if order.market is Market.FUTURES and order.reduce_only:
-                pos = self._positions[order.symbol].amount
-                if pos == 0 or (order.side is Side.BUY) == (pos > 0):
-                    self._unrest(order)
-                    order.status = OrderStatus.EXPIRED
-                    continue
-            remaining = order.remaining
-            side = "bid" if order.side is Side.BUY else "ask"
-            book.add_user(side, order.price, -remaining)
-            self._execute(order, remaining, order.price, maker=True)
-            self._resting.discard(order.order_id)
+    # ---- lookups, cancels, held orders --------------------------------------------------------------
 
     def get_order(
         self, market: Market, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
-        self._spec(symbol)
-        for o in reversed(self._orders):
-            if (
-                o.market is market
-                and o.symbol == symbol
-                and (
-                    (order_id is not None and o.order_id == order_id)
-                    or (order_id is None and client_order_id is not None and o.client_order_id == client_order_id)
-                )
-            ):
-                return o
+        """An order by id, or the most recent one with that client id; -2013 when there is none."""
+        self._market(symbol)
+        if order_id is not None:
+            order = self._by_id.get(order_id)
+            if order is not None and order.market is market and order.symbol == symbol:
+                return order
+        elif client_order_id is not None:
+            same = self._by_client_id.get((market, symbol, client_order_id))
+            if same:
+                return same[-1]
+        else:
+            raise SandboxError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
         raise SandboxError(-2013, "Order does not exist.")
 
     def cancel_order(
         self, market: Market, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
+        """Cancel an open order, releasing its funds; -2011 when unknown or already final."""
         try:
             order = self.get_order(market, symbol, order_id=order_id, client_order_id=client_order_id)
-        except SandboxError:
+        except SandboxError as exc:
+            if exc.code != -2013:
+                raise
             raise SandboxError(-2011, "Unknown order sent.") from None
         if not order.status.is_open:
             raise SandboxError(-2011, "Unknown order sent.")
-        if order.type is OrderType.LIMIT:
-            self._unrest(order)
-        self._held_market_orders.discard(order.order_id)
-        order.status = OrderStatus.CANCELED
-        order.update_time = self.now()
-        self._commit_all()
+        now = self.now()
+        self._close(order, OrderStatus.CANCELED, now)
+        self._commit(now)
         return order
 
     def _held(self, market: Market, order_id: int) -> Order:
-        for o in self._orders:
-            if o.market is market and o.order_id == order_id:
-                return o
-        raise SandboxError(-2013, "Order does not exist.")
-
-    def fill_rest(self, market: Market, order_id: int) -> Order:
-        """Execute the remainder of a held market order at the current book (the `partial` fault)."""
-        order = self._held(market, order_id)
-        if order.order_id not in self._held_market_orders or not order.status.is_open:
-            return order
-        self._held_market_orders.discard(order.order_id)
-        try:
-            if order.market is Market.FUTURES and order.reduce_only:
-                self._check_reduce_only_held(order)
-            self._take(order, order.orig_qty, None)
-        except SandboxError:
-            pass
-        if order.executed_qty < order.orig_qty:
-            order.status = OrderStatus.EXPIRED
-        self._commit_all()
+        order = self._by_id.get(order_id)
+        if order is None or order.market is not market:
+            raise SandboxError(-2013, "Order does not exist.")
         return order
 
-    def _check_reduce_only_held(self, order: Order) -> None:
-        pos = self._positions[order.symbol].amount
-        if pos == 0 or (order.side is Side.SELL and pos < 0) or (order.side is Side.BUY and pos > 0):
-            raise SandboxError(-2022, "ReduceOnly Order is rejected.")
-        order.orig_qty = min(order.orig_qty, order.executed_qty + abs(pos))
+    def fill_rest(self, market: Market, order_id: int) -> Order:
+        """Execute the remainder of a held MARKET order at the current book (the server's ``partial``).
+
+        What the book or the account cannot carry now (an empty book, funds spent meanwhile, a reduce-only
+        order whose position shrank) is expired, as Binance expires what a market order cannot fill.
+        A finished order (or a limit order) is returned unchanged.
+        """
+        order = self._held(market, order_id)
+        if order.type is not OrderType.MARKET or order.order_id not in self._open:
+            return order
+        spec = self.specs[order.symbol]
+        book = self._markets[order.symbol].books[market]
+        taken = book.asks if order.side is Side.BUY else book.bids
+        remaining = order.remaining
+        if market is Market.FUTURES and order.reduce_only:
+            pos = self._futures.positions[order.symbol].amount
+            reduces = pos != 0 and (pos > 0) != (order.side is Side.BUY)
+            remaining = min(remaining, abs(pos)) if reduces else ZERO
+        steps = int(remaining / spec.step(market))
+        fills = self._affordable(order, plan_taker(book, taken, steps, None))
+        now = self.now()
+        if fills:
+            self._expire_crossed_own(order, taken, fills[-1].u, now)
+        self._take(order, taken, fills, now)
+        if order.remaining > 0:
+            order.status = OrderStatus.EXPIRED
+            order.update_time = now
+        self._open.pop(order.order_id, None)
+        self._commit(now)
+        return order
+
+    def _affordable(self, order: Order, fills: list[Fill]) -> list[Fill]:
+        """The prefix of ``fills`` the account can pay for now, level by level."""
+        spec = self.specs[order.symbol]
+        out: list[Fill] = []
+        if order.market is Market.SPOT:
+            budget = self._spot.free(spec.quote if order.side is Side.BUY else spec.base)
+            for f in fills:
+                cost = f.price * f.qty if order.side is Side.BUY else f.qty
+                if cost > budget:
+                    break
+                budget -= cost
+                out.append(f)
+            return out
+        pos = self._futures.positions[order.symbol]
+        amount, entry, wallet = pos.amount, pos.entry_price, self._futures.wallet
+        for f in fills:
+            effect = fill_effect(amount, entry, f.qty if order.side is Side.BUY else -f.qty, f.price)
+            after = wallet + effect.realized_pnl - settle(f.price * f.qty * self.config.futures_taker_fee)
+            if after < 0:
+                break
+            amount, entry, wallet = effect.amount, effect.entry_price, after
+            out.append(f)
+        return out
 
     def expire_order(self, market: Market, order_id: int) -> Order:
+        """Expire an open (held) order, releasing what it holds; a finished order is returned unchanged."""
         order = self._held(market, order_id)
         if order.status.is_open:
-            if order.type is OrderType.LIMIT:
-                self._unrest(order)
-            self._held_market_orders.discard(order.order_id)
-            order.status = OrderStatus.EXPIRED
-            order.update_time = self.now()
-            self._commit_all()
+            now = self.now()
+            self._close(order, OrderStatus.EXPIRED, now)
+            self._commit(now)
         return order
 
     def open_orders(self, market: Market, symbol: str | None) -> list[Order]:
+        """Open orders of one market (one symbol, or all with ``None``), in arrival order."""
         if symbol is not None:
-            self._spec(symbol)
-        return [
-            o
-            for o in self._orders
-            if o.market is market and o.status.is_open and (symbol is None or o.symbol == symbol)
-        ]
+            self._market(symbol)
+        return [o for o in self._open.values() if o.market is market and (symbol is None or o.symbol == symbol)]
 
     def orders(self) -> list[Order]:
+        """Every order ever received (both markets) in arrival order; rejected requests are not orders."""
         return list(self._orders)
 
     def trades(
         self, market: Market | None = None, symbol: str | None = None, order_id: int | None = None
     ) -> list[Trade]:
+        """Every trade, optionally of one market, symbol or order, in execution order."""
         return [
             t
             for t in self._trades
@@ -786,134 +783,114 @@ class ExchangeCore:
     # ---- accounts ----------------------------------------------------------------------------------
 
     def spot_balances(self) -> dict[str, tuple[Decimal, Decimal]]:
-        return {a: (v[0], v[1]) for a, v in sorted(self._spot.items())}
+        """Every known asset -> (free, locked)."""
+        return self._spot.snapshot()
 
-    def position(self, symbol: str) -> PositionView:
-        spec = self._spec(symbol)
-        pos = self._positions[symbol]
-        mark = self.mark_price(symbol)
-        notional = pos.amount * mark
-        upnl = pos.amount * (mark - pos.entry_price) if pos.amount else ZERO
-        im = abs(notional) / pos.leverage
-        mm = abs(notional) * spec.maint_margin_ratio
-        liq = ZERO
-        if pos.amount != 0:
-            others = sum(
-                (
-                    p.amount * (self.mark_price(s) - p.entry_price)
-                    for s, p in self._positions.items()
-                    if s != symbol and p.amount
-                ),
-                ZERO,
-            )
-            wallet = self._wallet + others
-            denominator = abs(pos.amount) * spec.maint_margin_ratio - pos.amount
-            if denominator != 0:
-                value = (wallet - pos.amount * pos.entry_price) / denominator
-                liq = _q(value, spec.perp_tick, ROUND_HALF_EVEN) if value > 0 else ZERO
-        return PositionView(
-            symbol=symbol,
-            amount=pos.amount,
-            entry_price=pos.entry_price,
-            mark_price=mark,
-            unrealized_pnl=upnl,
-            notional=notional,
-            leverage=pos.leverage,
-            initial_margin=im,
-            maint_margin=mm,
-            liquidation_price=liq,
-            update_time=pos.update_time,
-        )
+    def _marks(self) -> dict[str, Decimal]:
+        return {s: self.mark_price(s) for s in self.specs}
 
-    def positions(self) -> list[PositionView]:
-        return [self.position(s) for s in self.specs]
-
-    def leverage(self, symbol: str) -> int:
-        self._spec(symbol)
-        return self._positions[symbol].leverage
-
-    def set_leverage(self, symbol: str, leverage: int) -> int:
-        spec = self._spec(symbol)
-        if not 1 <= leverage <= spec.max_leverage:
-            raise SandboxError(-4028, f"Leverage {leverage} is not valid")
-        self._positions[symbol].leverage = leverage
-        return leverage
+    def _open_order_margin(self, marks: dict[str, Decimal]) -> Decimal:
+        margin = ZERO
+        for o in self._open.values():
+            if o.market is Market.FUTURES and not o.reduce_only:
+                price = o.price if o.type is OrderType.LIMIT else marks[o.symbol]
+                margin += o.remaining * price / self._futures.positions[o.symbol].leverage
+        return margin
 
     def futures_account(self) -> FuturesAccount:
-        views = self.positions()
-        upnl = sum((v.unrealized_pnl for v in views), ZERO)
-        position_im = sum((v.initial_margin for v in views), ZERO)
-        mm = sum((v.maint_margin for v in views), ZERO)
-        order_im = ZERO
-        for o in self._orders:
-            if o.market is Market.FUTURES and o.type is OrderType.LIMIT and o.status.is_open and not o.reduce_only:
-                order_im += o.remaining * o.price / self._positions[o.symbol].leverage
-        margin_balance = self._wallet + upnl
-        im = position_im + order_im
-        return FuturesAccount(
-            wallet_balance=self._wallet,
-            unrealized_pnl=upnl,
-            margin_balance=margin_balance,
-            position_initial_margin=position_im,
-            open_order_initial_margin=order_im,
-            initial_margin=im,
-            maint_margin=mm,
-            available_balance=max(ZERO, margin_balance - im),
-        )
+        """The USDT cross-margin account at the current marks."""
+        marks = self._marks()
+        return self._futures.account(marks, self._open_order_margin(marks))
+
+    def position(self, symbol: str) -> PositionView:
+        """One symbol's position at the current mark (amount 0 when flat)."""
+        self._market(symbol)
+        return self._futures.view(symbol, self._marks())
+
+    def positions(self) -> list[PositionView]:
+        """Every configured symbol's position, flat ones included."""
+        marks = self._marks()
+        return [self._futures.view(s, marks) for s in self.specs]
+
+    def leverage(self, symbol: str) -> int:
+        self._market(symbol)
+        return self._futures.positions[symbol].leverage
+
+    def set_leverage(self, symbol: str, leverage: int) -> int:
+        """Change a symbol's leverage (``POST /fapi/v1/leverage``); refused if the margin would not carry it."""
+        spec = self._market(symbol).spec
+        if not 1 <= leverage <= spec.max_leverage:
+            raise SandboxError(-4028, f"Leverage {leverage} is not valid")
+        pos = self._futures.positions[symbol]
+        previous, pos.leverage = pos.leverage, leverage
+        account = self.futures_account()
+        if leverage < previous and account.margin_balance < account.initial_margin:
+            pos.leverage = previous
+            raise SandboxError(-2019, MARGIN_INSUFFICIENT)
+        return leverage
+
+    def _liquidate_if_due(self, now: int) -> None:
+        """Cross margin: when the margin balance falls below the maintenance margin, every position is
+        closed at the mark and every open futures order is cancelled, as Binance's liquidation does."""
+        if all(p.amount == 0 for p in self._futures.positions.values()):
+            return
+        account = self.futures_account()
+        if account.margin_balance >= account.maint_margin:
+            return
+        for order in [o for o in self._open.values() if o.market is Market.FUTURES]:
+            self._close(order, OrderStatus.CANCELED, now)
+        for symbol, pos in self._futures.positions.items():
+            if pos.amount:
+                self._external_trade(symbol, -pos.amount, self.mark_price(symbol), now)
 
     # ---- control -----------------------------------------------------------------------------------
 
     def set_position(self, symbol: str, amount: Decimal, price: Decimal | None = None) -> PositionView:
-        """Change a position from outside (liquidation, ADL, manual trade) as an adjustment trade."""
-        spec = self._spec(symbol)
-        amount = _q(amount, spec.perp_step)
-        pos = self._positions[symbol]
-        delta = amount - pos.amount
-        if delta != 0:
-            fill_price = price if price is not None else self.mark_price(symbol)
-            adj = Order(
-                market=Market.FUTURES,
-                symbol=symbol,
-                order_id=-1,
-                client_order_id="external",
-                side=Side.BUY if delta > 0 else Side.SELL,
-                type=OrderType.MARKET,
-                time_in_force=TimeInForce.GTC,
-                price=ZERO,
-                orig_qty=abs(delta),
-                executed_qty=ZERO,
-                cum_quote=ZERO,
-                status=OrderStatus.NEW,
-                reduce_only=False,
-                time=self.now(),
-                update_time=self.now(),
-            )
-            saved = self.config.futures_taker_fee
-            self.config.futures_taker_fee = ZERO  # an external change carries no fee of ours
-            try:
-                self._execute(adj, abs(delta), fill_price, maker=False)
-            finally:
-                self.config.futures_taker_fee = saved
+        """Change the perp position from outside (liquidation, ADL, a manual trade elsewhere).
+
+        Booked as one trade with order id -1 at ``price`` (default: the mark) and no fee, so realised PnL
+        reaches the wallet the same way as for any fill.
+        """
+        spec = self._market(symbol).spec
+        if not amount.is_finite() or steps_of(amount, spec.perp_step) is None:
+            raise SandboxError(-1111, "Precision is over the maximum defined for this asset.")
+        if price is not None and (not price.is_finite() or price <= 0):
+            raise SandboxError(-4001, "Price less than 0.")
+        delta = amount - self._futures.positions[symbol].amount
+        if delta:
+            now = self.now()
+            self._external_trade(symbol, delta, price if price is not None else self.mark_price(symbol), now)
         return self.position(symbol)
 
     def move_market(self, symbol: str, move_bps: Decimal) -> None:
-        self._spec(symbol)
-        m = self.markets[symbol]
-        m.mid = m.mid * (1 + move_bps / BPS)
-        for market in (Market.SPOT, Market.FUTURES):
-            m.reshape(market)
-        self._fill_crossed_resting()
-        self._commit_all()
+        """Move spot and perp by ``move_bps`` at once; crossed resting orders fill, margin is checked."""
+        sym = self._market(symbol)
+        if not move_bps.is_finite():
+            raise SandboxError(-1100, "Illegal characters found in parameter 'move_bps'.")
+        now = self.now()
+        sym.walk.jump(move_bps)
+        self._follow(sym, now)
+        self._liquidate_if_due(now)
+        self._commit(now)
 
     def set_depth_factor(self, symbol: str, factor: Decimal) -> None:
-        if factor <= 0:
-            raise ValueError("depth factor must be positive")
-        self._spec(symbol)
-        m = self.markets[symbol]
-        m.depth_factor = factor
-        for market in (Market.SPOT, Market.FUTURES):
-            m.reshape(market, full=True)
-        self._commit_all()
+        """Scale every level of both books by ``factor`` (> 0) relative to the normal shape; later ticks
+        keep it (1 restores the normal depth)."""
+        sym = self._market(symbol)
+        if not factor.is_finite() or factor <= 0:
+            raise SandboxError(-1100, "Illegal characters found in parameter 'depth_factor'; legal range is '> 0'.")
+        for liquidity in sym.liquidity.values():
+            liquidity.set_depth_factor(factor)
+        self._commit(self.now())
 
     def reset(self) -> None:
-        self._init_state()
+        """Back to the start state: balances, positions, orders, trades, prices (same seed), depth factor 1.
+        Book update ids carry on, so streaming clients see the reset as one more diff per book."""
+        books = {s: sym.books for s, sym in self._markets.items()}
+        for per_market in books.values():
+            for book in per_market.values():
+                for side in (book.bids, book.asks):
+                    for u, qty in list(side.user.items()):
+                        side.add_user(u, -qty)
+        self._start(books)
+        self._commit(self.now())

@@ -1,39 +1,64 @@
 """The sandbox's HTTP and websocket server: Binance's REST surface for ccxt, the control API, faults.
 
 ``SandboxServer`` binds loopback (port 0 picks a free port), runs the price walk every ``tick_ms`` and
-serves every route of ``binance-sandbox-spec.md`` §A1. ``serve_forever`` is what ``hedgetui sandbox``
-runs. The control API (``/sandbox/...``) is unsigned and documented in the README.
+serves every route of ``binance-sandbox-spec.md`` §A1 with the shapes of §A2-A5 and the errors of Part C.
+``serve_forever`` is what ``hedgetui sandbox`` runs. The control API (``/sandbox/...``, ``control.py``) is
+unsigned and documented in the README; fault rules (``faults.py``) are applied here, per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import itertools
 import json
 import logging
 import random
+import re
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from hedgetui.sandbox import shapes
 from hedgetui.sandbox.auth import check_signed
+from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
-from hedgetui.sandbox.faults import ACTIONS, FaultBook, FaultError, FaultRule
+from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.streams import DepthStreams
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", Side, OrderType, TimeInForce)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-FAPI_DEPTH_LIMITS = {5, 10, 20, 50, 100, 500, 1000}
+SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+
+FAPI_DEPTH_LIMITS = frozenset({5, 10, 20, 50, 100, 500, 1000})
+SPOT_DEPTH_MAX = 5000
+TRADES_LIMIT_MAX = 1000
+#: Binance's format for decimal parameters: no sign, no exponent.
+DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
+#: How often a held request (timeout faults) checks whether its client gave up.
+HOLD_POLL_S = 0.02
+DEFAULT_HOLD_MS = 60_000
+INTERNAL_ERROR = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+BACKEND_TIMEOUT = {
+    "code": -1007,
+    "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+}
+
 PARTIAL_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("partial", dict)
 VISIBILITY_KEY: web.RequestKey[float] = web.RequestKey("visibility_ms", float)
-REQUEST_ACTIONS = ACTIONS - {"ws_drop_diff", "ws_close"}  # the rest act on websocket streams
+
+#: The clock skew of the request being handled (``clock_skew_ms`` fault). A context variable, because
+#: aiohttp handles concurrent requests in separate tasks: a skewed request must not skew its neighbours.
+_SKEW_MS: contextvars.ContextVar[int] = contextvars.ContextVar("sandbox_skew_ms", default=0)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -44,68 +69,90 @@ def _error(exc: SandboxError) -> web.Response:
     return _json(exc.body(), exc.http_status)
 
 
-def _decimal(params: dict[str, str], name: str, required: bool = True) -> Decimal | None:
+def _body_response(body: Any, status: int) -> web.Response:
+    """A fault's answer body: a string goes out as text (an HTML error page, a gateway's text), else JSON."""
+    if isinstance(body, str):
+        return web.Response(text=body, status=status, content_type="text/html")
+    return _json(body, status)
+
+
+def _mandatory(name: str) -> SandboxError:
+    return SandboxError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+def _decimal(params: dict[str, str], name: str, required: bool) -> Decimal | None:
     raw = params.get(name)
     if raw is None or raw == "":
         if required:
-            raise SandboxError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+            raise _mandatory(name)
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
+    if not DECIMAL_RE.match(raw):
         raise SandboxError(
             -1100,
             f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.",
-        ) from None
-    if not value.is_finite():
-        raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'.")
-    return value
+        )
+    return Decimal(raw)
+
+
+def _int(params: dict[str, str] | Any, name: str, default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not INTEGER_RE.match(str(raw)):
+        raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+    return int(raw)
+
+
+def _not_required(name: str) -> SandboxError:
+    return SandboxError(-1106, f"Parameter '{name}' sent when not required.")
 
 
 class SandboxServer:
-    """The embedded Binance-compatible exchange, served over HTTP and websockets."""
+    """The embedded Binance-compatible exchange, served over HTTP and websockets on one port."""
 
     def __init__(self, options: SandboxOptions, clock: Callable[[], int] | None = None) -> None:
         self.options = options.validate()
         self._wall = clock or (lambda: int(time.time() * 1000))
-        self.skew_ms = 0
-        balances = {"USDT": options.spot_usdt, **options.spot_base}
         self.core = ExchangeCore(
             CoreConfig(
                 symbols=options.symbols,
                 seed=options.seed,
-                spot_balances=balances,
+                spot_balances={"USDT": options.spot_usdt, **options.spot_base},
                 futures_wallet=options.futures_usdt,
                 strict_client_ids=options.strict_client_ids,
             ),
             clock=self.now,
         )
         self.faults = FaultBook()
+        self.faults.on_ws_rule = self._apply_ws_rule
         self.streams = DepthStreams(self.core)
+        self.control = ControlApi(self.core, self.faults, default_symbol=options.symbols[0], on_reset=self.reset)
         self.api_key = options.api_key
         self.api_secret = options.api_secret
+        self.port = options.port
         self._jitter = random.Random(options.seed)
-        self._hidden: dict[tuple[Market, int], int] = {}
+        self._hidden: dict[tuple[Market, int], int] = {}  # order -> wall-clock ms until which it is invisible
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self._tick_task: asyncio.Task[None] | None = None
-        self._cancel_ids = 0
-        self.port = options.port
+        self._stopping = asyncio.Event()
+        self._auto_ids = itertools.count(1)
         self.app = self._build_app()
 
-    # ---- lifecycle ---------------------------------------------------------------------------------
+    # ---- clock and lifecycle -----------------------------------------------------------------------
 
     def now(self) -> int:
-        """The exchange's clock (wall clock plus any injected skew)."""
-        return self._wall() + self.skew_ms
+        """The exchange's clock in epoch ms: the wall clock plus the skew of the request being handled."""
+        return self._wall() + _SKEW_MS.get()
 
     @property
     def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (valid once started)."""
         return f"http://{self._host_for_url()}:{self.port}"
 
     @property
     def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT`` (valid once started)."""
         return f"ws://{self._host_for_url()}:{self.port}"
 
     def _host_for_url(self) -> str:
@@ -113,31 +160,36 @@ class SandboxServer:
         return f"[{host}]" if ":" in host else host
 
     async def start(self) -> None:
-        """Bind and start serving; raises OSError when the port cannot be bound."""
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
-        await self._runner.setup()
+        """Bind and start serving and ticking; raise OSError when the port cannot be bound."""
+        self._stopping.clear()
+        # A short shutdown timeout: held requests end on stop(), so nothing legitimate needs longer.
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
         # SO_REUSEADDR lets a restarted sandbox take its port back from TIME_WAIT; a live listener still blocks it.
-        self._site = web.TCPSite(self._runner, self.options.host, self.options.port, reuse_address=True)
+        site = web.TCPSite(runner, self.options.host, self.options.port, reuse_address=True)
         try:
-            await self._site.start()
+            await site.start()
         except OSError:
-            await self._runner.cleanup()
-            self._runner = None
+            await runner.cleanup()
             raise
-        sockets = getattr(self._site._server, "sockets", None) or []
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self._tick_task = asyncio.create_task(self._tick_loop(), name="sandbox-ticks")
 
     async def stop(self) -> None:
+        """Stop ticking, end held requests and pending partial fills, close websockets, release the port."""
+        self._stopping.set()
         if self._tick_task is not None:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick_task
             self._tick_task = None
-        for task in list(self._tasks):
-            task.cancel()
+        await self._cancel_tasks()
         await self.streams.close_all()
+        await self.streams.wait_kicks()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -149,7 +201,24 @@ class SandboxServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    async def reset(self) -> None:
+        """The start state: no faults, no pending partial fills or hidden orders, the core's start state."""
+        self.faults.clear()
+        self._hidden.clear()
+        self.streams.drop_next = dict.fromkeys(self.streams.drop_next, 0)
+        self.streams.close_next_connections = 0
+        await self._cancel_tasks()
+        self.core.reset()
+
+    async def _cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _tick_loop(self) -> None:
+        # Scheduled against absolute deadlines so rounding never accumulates into drift; after a stall the
+        # missed ticks are skipped, because a burst of walks would jump the market in one instant.
         loop = asyncio.get_running_loop()
         interval = self.options.tick_ms / 1000
         next_at = loop.time() + interval
@@ -161,8 +230,8 @@ class SandboxServer:
                 log.exception("tick failed")
             next_at += interval
             now = loop.time()
-            if next_at < now:  # fell behind: skip the missed ticks instead of bursting
-                next_at = now + interval
+            if next_at <= now:
+                next_at += ((now - next_at) // interval + 1) * interval
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -180,7 +249,7 @@ class SandboxServer:
         r.add_get("/api/v3/exchangeInfo", self._spot_info)
         r.add_get("/api/v3/depth", self._depth(Market.SPOT))
         r.add_get("/api/v3/ticker/24hr", self._ticker(Market.SPOT))
-        r.add_get("/api/v3/ticker/bookTicker", self._spot_book_ticker)
+        r.add_get("/api/v3/ticker/bookTicker", self._book_ticker(Market.SPOT))
         r.add_post("/api/v3/order", self._signed(self._create(Market.SPOT)))
         r.add_get("/api/v3/order", self._signed(self._query(Market.SPOT)))
         r.add_delete("/api/v3/order", self._signed(self._cancel(Market.SPOT)))
@@ -193,7 +262,7 @@ class SandboxServer:
         r.add_get("/fapi/v1/exchangeInfo", self._futures_info)
         r.add_get("/fapi/v1/depth", self._depth(Market.FUTURES))
         r.add_get("/fapi/v1/ticker/24hr", self._ticker(Market.FUTURES))
-        r.add_get("/fapi/v1/ticker/bookTicker", self._futures_book_ticker)
+        r.add_get("/fapi/v1/ticker/bookTicker", self._book_ticker(Market.FUTURES))
         r.add_get("/fapi/v1/premiumIndex", self._premium_index)
         r.add_post("/fapi/v1/order", self._signed(self._create(Market.FUTURES)))
         r.add_get("/fapi/v1/order", self._signed(self._query(Market.FUTURES)))
@@ -202,35 +271,29 @@ class SandboxServer:
         r.add_get("/fapi/v1/userTrades", self._signed(self._trades(Market.FUTURES)))
         r.add_get("/fapi/v1/leverageBracket", self._signed(self._leverage_bracket))
         r.add_post("/fapi/v1/leverage", self._signed(self._set_leverage))
-        r.add_get("/fapi/v2/account", self._signed(self._futures_account(v2=True)))
-        r.add_get("/fapi/v3/account", self._signed(self._futures_account(v2=False)))
-        r.add_get("/fapi/v2/positionRisk", self._signed(self._position_risk(v2=True)))
-        r.add_get("/fapi/v3/positionRisk", self._signed(self._position_risk(v2=False)))
+        for version in (2, 3):
+            r.add_get(f"/fapi/v{version}/account", self._signed(self._futures_account(v2=version == 2)))
+            r.add_get(f"/fapi/v{version}/positionRisk", self._signed(self._position_risk(v2=version == 2)))
         # websockets
         for path in ("/stream/ws", "/stream/ws/{n}", "/ws", "/ws/{n}"):
             r.add_get(path, self._ws(Market.SPOT))
-        for path in ("/fstream/ws", "/fstream/ws/{n}", "/fstream/{cat}/ws", "/fstream/{cat}/ws/{n}"):
+        for path in (
+            "/fstream/ws",
+            "/fstream/ws/{n}",
+            "/fstream/{category:public|market}/ws",
+            "/fstream/{category:public|market}/ws/{n}",
+        ):
             r.add_get(path, self._ws(Market.FUTURES))
-        # control
-        r.add_get("/sandbox/state", self._c_state)
-        r.add_get("/sandbox/faults", self._c_faults_list)
-        r.add_post("/sandbox/faults", self._c_faults_add)
-        r.add_delete("/sandbox/faults", self._c_faults_clear)
-        r.add_post("/sandbox/position", self._c_position)
-        r.add_post("/sandbox/market", self._c_market)
-        r.add_post("/sandbox/reset", self._c_reset)
+        self.control.register(r)
         return app
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        path = request.path
-        if path.startswith("/sandbox/"):
-            return await handler(request)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
+        if request.path.startswith("/sandbox/") or request.headers.get("Upgrade", "").lower() == "websocket":
             return await handler(request)
         # One-way latency: the request travels to the exchange, then the answer travels back.
         await self._one_way_delay()
-        rule = self.faults.take(request.method, path, REQUEST_ACTIONS)
+        rule = self.faults.take(request.method, request.path, REQUEST_ACTIONS)
         if rule is None:
             response = await self._run(handler, request)
         else:
@@ -248,54 +311,57 @@ class SandboxServer:
             return await handler(request)
         except SandboxError as exc:
             return _error(exc)
+        except web.HTTPException:
+            raise  # aiohttp's own answers (404, 405) stay as they are
+        except Exception:
+            # Binance answers its internal errors with -1001; the traceback is logged for whoever debugs it.
+            log.exception("sandbox handler failed: %s %s", request.method, request.path_qs)
+            return _json(INTERNAL_ERROR, 500)
 
     async def _hold(self, request: web.Request, hold_ms: float) -> None:
-        """Wait until the client gives up (closes the connection) or ``hold_ms`` passes."""
+        """Wait until the client gives up (closes the connection), ``hold_ms`` passes or the server stops."""
         deadline = time.monotonic() + hold_ms / 1000
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stopping.is_set():
             transport = request.transport
             if transport is None or transport.is_closing():
                 return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(HOLD_POLL_S)
 
     async def _apply_fault(self, rule: FaultRule, handler: Handler, request: web.Request) -> web.StreamResponse:
         a, p = rule.action, rule.params
-        if a == "latency":
-            await asyncio.sleep(float(p["ms"]) / 1000)
-            return await self._run(handler, request)
+        # Answers that never reach the exchange: nothing is processed.
         if a in ("http_500", "http_503"):
             status = 500 if a == "http_500" else 503
-            if "body" in p:
-                return _json(p["body"], status)
-            return web.Response(
-                text="<html><body><h1>Service Unavailable</h1></body></html>", status=status, content_type="text/html"
-            )
+            title = "500 Internal Server Error" if status == 500 else "503 Service Temporarily Unavailable"
+            return _body_response(p.get("body", f"<html><body><h1>{title}</h1></body></html>"), status)
         if a == "http_429":
-            return _json(
-                p.get("body", {"code": -1003, "msg": "Too many requests; current limit is 1200 requests per minute."}),
-                429,
+            body = p.get(
+                "body", {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."}
             )
+            return _body_response(body, 429)
         if a == "http_418":
-            return _json(
-                p.get("body", {"code": -1003, "msg": "Way too many requests; IP banned until 9999999999999."}), 418
+            until = self._wall() + 120_000
+            return _body_response(
+                p.get("body", {"code": -1003, "msg": f"Way too many requests; IP banned until {until}."}), 418
             )
         if a == "reject":
             status = int(p.get("status", 400))
             if "body" in p:  # an arbitrary answer: HTML from a proxy, text from a gateway, JSON with HTTP 200...
-                body = p["body"]
-                if isinstance(body, str):
-                    return web.Response(text=body, status=status, content_type="text/html")
-                return _json(body, status)
-            return _json({"code": p["code"], "msg": p.get("msg", "Rejected by fault rule.")}, status)
+                return _body_response(p["body"], status)
+            return _json({"code": p["code"], "msg": p.get("msg", "Rejected by a sandbox fault rule.")}, status)
         if a == "timeout_before_accept":
-            await self._hold(request, float(p.get("hold_ms", 60000)))
-            return web.Response(text="Gateway Timeout", status=504)
+            await self._hold(request, float(p.get("hold_ms", DEFAULT_HOLD_MS)))
+            return web.Response(text="504 Gateway Time-out", status=504)
+        # Faults that change how the request is processed.
+        if a == "latency":
+            await asyncio.sleep(float(p["ms"]) / 1000)
+            return await self._run(handler, request)
         if a == "clock_skew_ms":
-            self.skew_ms = int(p["ms"])
+            token = _SKEW_MS.set(int(p["ms"]))
             try:
                 return await self._run(handler, request)
             finally:
-                self.skew_ms = 0
+                _SKEW_MS.reset(token)
         if a == "visibility_delay_ms":
             request[VISIBILITY_KEY] = float(p["ms"])
         elif "visibility_ms" in p:  # an ambiguous answer AND late visibility (fault-matrix row 6)
@@ -303,37 +369,27 @@ class SandboxServer:
         if a == "partial":
             request[PARTIAL_KEY] = p
         response = await self._run(handler, request)
+        # Faults on the way back: the request was processed.
         if a == "timeout_after_accept":
-            await self._hold(request, float(p.get("hold_ms", 60000)))
+            await self._hold(request, float(p.get("hold_ms", DEFAULT_HOLD_MS)))
             return response
         if a == "drop_after_accept":
             if request.transport is not None:
-                request.transport.close()
+                request.transport.abort()
             return response
         if a == "accept_then":
-            body = p.get(
-                "body",
-                {
-                    "code": -1007,
-                    "msg": "Timeout waiting for response from backend server."
-                    " Send status unknown; execution status unknown.",
-                },
-            )
-            if isinstance(body, str):
-                return web.Response(text=body, status=int(p["status"]))
-            return _json(body, int(p["status"]))
+            return _body_response(p.get("body", BACKEND_TIMEOUT), int(p["status"]))
         return response
 
-    # ---- helpers -----------------------------------------------------------------------------------
+    # ---- request helpers ---------------------------------------------------------------------------
 
-    def _signed(self, handler: Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]) -> Handler:
+    def _signed(self, handler: SignedHandler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            raw = await request.text() if request.method == "POST" else request.rel_url.raw_query_string
-            if request.method == "POST" and request.rel_url.raw_query_string:
-                raw = request.rel_url.raw_query_string + ("&" + raw if raw else "")
+            body = await request.text() if request.method == "POST" else ""
             params = check_signed(
                 api_key_header=request.headers.get("X-MBX-APIKEY"),
-                raw=raw,
+                query=request.rel_url.raw_query_string,
+                body=body,
                 api_key=self.api_key,
                 api_secret=self.api_secret,
                 server_time=self.now(),
@@ -346,36 +402,36 @@ class SandboxServer:
         symbol = params.get("symbol")
         if not symbol:
             if required:
-                raise SandboxError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+                raise _mandatory("symbol")
             return None
         if symbol not in self.core.specs:
             raise SandboxError(-1121, "Invalid symbol.")
         return str(symbol)
 
+    def _required_symbol(self, params: dict[str, str] | Any) -> str:
+        symbol = self._symbol(params)
+        assert symbol is not None
+        return symbol
+
     def _visible(self, market: Market, order: Order) -> bool:
         until = self._hidden.get((market, order.order_id))
         if until is None:
             return True
-        if self.now() >= until:
+        if self._wall() >= until:
             del self._hidden[(market, order.order_id)]
             return True
         return False
 
     def _find(self, market: Market, params: dict[str, str], missing: SandboxError) -> Order:
-        symbol = self._symbol(params)
-        assert symbol is not None
-        order_id = params.get("orderId")
-        cid = params.get("origClientOrderId")
-        if not order_id and not cid:
+        symbol = self._required_symbol(params)
+        order_id = _int(params, "orderId")
+        cid = params.get("origClientOrderId") or None
+        if order_id is None and cid is None:
             raise SandboxError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
         try:
-            order = self.core.get_order(
-                market,
-                symbol,
-                order_id=int(order_id) if order_id else None,
-                client_order_id=cid if not order_id else None,
-            )
-        except (SandboxError, ValueError):
+            # Binance looks up by orderId when both are sent.
+            order = self.core.get_order(market, symbol, order_id=order_id, client_order_id=None if order_id else cid)
+        except SandboxError:
             raise missing from None
         if not self._visible(market, order):
             raise missing
@@ -397,17 +453,13 @@ class SandboxServer:
 
     def _depth(self, market: Market) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            symbol = self._symbol(request.query)
-            assert symbol is not None
-            raw = request.query.get("limit", "100")
-            try:
-                limit = int(raw)
-            except ValueError:
-                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'.") from None
+            symbol = self._required_symbol(request.query)
+            limit = _int(request.query, "limit", 100 if market is Market.SPOT else 500)
+            assert limit is not None
             if market is Market.FUTURES and limit not in FAPI_DEPTH_LIMITS:
                 raise SandboxError(-4021, "Invalid depth limit.")
-            if market is Market.SPOT and not 1 <= limit <= 5000:
-                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'.")
+            if market is Market.SPOT and not 1 <= limit <= SPOT_DEPTH_MAX:
+                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
             return _json(shapes.depth(self.core, market, symbol, limit))
 
         return handler
@@ -421,25 +473,14 @@ class SandboxServer:
 
         return handler
 
-    async def _spot_book_ticker(self, request: web.Request) -> web.StreamResponse:
-        symbol = self._symbol(request.query)
-        assert symbol is not None
-        bid, bq, ask, aq = self.core.best_bid_ask(Market.SPOT, symbol)
-        return _json(
-            {
-                "symbol": symbol,
-                "bidPrice": shapes.fmt(bid, 8),
-                "bidQty": shapes.fmt(bq, 8),
-                "askPrice": shapes.fmt(ask, 8),
-                "askQty": shapes.fmt(aq, 8),
-            }
-        )
+    def _book_ticker(self, market: Market) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            symbol = self._symbol(request.query, required=False)
+            if symbol is None:
+                return _json([shapes.book_ticker(self.core, s, market) for s in self.core.specs])
+            return _json(shapes.book_ticker(self.core, symbol, market))
 
-    async def _futures_book_ticker(self, request: web.Request) -> web.StreamResponse:
-        symbol = self._symbol(request.query, required=False)
-        if symbol is None:
-            return _json([shapes.book_ticker(self.core, s) for s in self.core.specs])
-        return _json(shapes.book_ticker(self.core, symbol))
+        return handler
 
     async def _premium_index(self, request: web.Request) -> web.StreamResponse:
         symbol = self._symbol(request.query, required=False)
@@ -449,37 +490,40 @@ class SandboxServer:
 
     # ---- orders ------------------------------------------------------------------------------------
 
-    def _create(self, market: Market) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _create(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._symbol(params)
-            assert symbol is not None
-            try:
-                side = Side(params.get("side", ""))
-            except ValueError:
-                raise SandboxError(-1117 if params.get("side") else -1102, "Invalid side.") from None
-            try:
-                otype = OrderType(params.get("type", ""))
-            except ValueError:
-                raise SandboxError(-1116 if params.get("type") else -1102, "Invalid orderType.") from None
+            symbol = self._required_symbol(params)
+            side = self._enum(params, "side", Side, -1117, "Invalid side.")
+            otype = self._enum(params, "type", OrderType, -1116, "Invalid orderType.")
             tif = TimeInForce.GTC
             if otype is OrderType.LIMIT:
-                try:
-                    tif = TimeInForce(params.get("timeInForce", ""))
-                except ValueError:
-                    raise SandboxError(
-                        -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."
-                    ) from None
-            quote_qty = _decimal(params, "quoteOrderQty", required=False) if market is Market.SPOT else None
-            quantity = _decimal(params, "quantity", required=quote_qty is None)
-            price = _decimal(params, "price", required=otype is OrderType.LIMIT) if otype is OrderType.LIMIT else None
-            reduce_only = params.get("reduceOnly", "false").lower() == "true"
-            if reduce_only and market is Market.SPOT:
-                raise SandboxError(-1104, "Not all sent parameters were read; read '8' parameter(s) but was sent '9'.")
-            cid = params.get("newClientOrderId") or f"sb{self.core._order_ids}"
+                tif = self._enum(params, "timeInForce", TimeInForce, -1115, "Invalid timeInForce.")
+            resp_types = ("ACK", "RESULT", "FULL") if market is Market.SPOT else ("ACK", "RESULT")
+            # Binance's defaults: spot MARKET/LIMIT answer FULL, fapi answers ACK (ccxt always asks RESULT there).
+            resp_type = params.get("newOrderRespType") or ("FULL" if market is Market.SPOT else "ACK")
+            if resp_type not in resp_types:
+                raise SandboxError(-1136, "Invalid newOrderRespType.")
+            quantity = _decimal(params, "quantity", required=False)
+            quote_qty = _decimal(params, "quoteOrderQty", required=False)
+            price = _decimal(params, "price", required=otype is OrderType.LIMIT)
+            if quote_qty is not None and (market is Market.FUTURES or otype is not OrderType.MARKET):
+                raise _not_required("quoteOrderQty")
+            if otype is OrderType.MARKET:
+                if market is Market.SPOT and price is not None:
+                    raise _not_required("price")
+                if quantity is not None and quote_qty is not None:
+                    raise SandboxError(-1128, "Combination of optional parameters invalid.")
+            if quantity is None and quote_qty is None:
+                raise _mandatory("quantity")
+            reduce_only = self._bool(params, "reduceOnly")
+            if "reduceOnly" in params and market is Market.SPOT:
+                raise _not_required("reduceOnly")
+            cid = params.get("newClientOrderId") or f"sandbox-auto-{next(self._auto_ids)}"
             partial = request.get(PARTIAL_KEY)
             fill_limit = None
             if partial is not None and otype is OrderType.MARKET and quantity is not None:
-                fill_limit = quantity * Decimal(str(partial.get("fill_ratio", 0.5)))
+                # The core rounds this down to the step.
+                fill_limit = quantity * Decimal(str(partial["fill_ratio"]))
             order = self.core.place_order(
                 market,
                 symbol,
@@ -493,16 +537,13 @@ class SandboxServer:
                 reduce_only=reduce_only,
                 fill_limit=fill_limit,
             )
-            if partial is not None and fill_limit is not None:
-                self._spawn(self._finish_partial(market, order.order_id, partial))
+            if fill_limit is not None and order.status.is_open:
+                self._spawn(self._finish_partial(market, order.order_id, partial or {}))
             visibility = request.get(VISIBILITY_KEY)
             if visibility:
-                self._hidden[(market, order.order_id)] = self.now() + int(visibility)
+                self._hidden[(market, order.order_id)] = self._wall() + int(visibility)
             if market is Market.FUTURES:
-                return _json(shapes.futures_order(order, self.core.specs[symbol]))
-            resp_type = params.get("newOrderRespType") or (
-                "FULL" if otype in (OrderType.MARKET, OrderType.LIMIT) else "ACK"
-            )
+                return _json(shapes.futures_order(order, self.core.specs[symbol], ack=resp_type == "ACK"))
             if resp_type == "ACK":
                 return _json(shapes.spot_order_ack(order))
             if resp_type == "RESULT":
@@ -511,14 +552,34 @@ class SandboxServer:
 
         return handler
 
+    @staticmethod
+    def _enum(params: dict[str, str], name: str, kind: type[E], code: int, msg: str) -> E:
+        raw = params.get(name)
+        if not raw:
+            raise _mandatory(name)
+        try:
+            return kind(raw)
+        except ValueError:
+            raise SandboxError(code, msg) from None
+
+    @staticmethod
+    def _bool(params: dict[str, str], name: str) -> bool:
+        raw = params.get(name, "false")
+        if raw not in ("true", "false", "TRUE", "FALSE", "True", "False"):
+            raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'; legal range is 'true|false'.")
+        return raw.lower() == "true"
+
     async def _finish_partial(self, market: Market, order_id: int, params: dict[str, Any]) -> None:
         await asyncio.sleep(float(params.get("rest_after_ms", 0)) / 1000)
-        if params.get("expire"):
-            self.core.expire_order(market, order_id)
-        else:
-            self.core.fill_rest(market, order_id)
+        try:
+            if params.get("expire"):
+                self.core.expire_order(market, order_id)
+            else:
+                self.core.fill_rest(market, order_id)
+        except SandboxError as exc:  # e.g. the sandbox was reset meanwhile: nothing left to finish
+            log.info("partial fault: order %s not finished: %s", order_id, exc.msg)
 
-    def _query(self, market: Market) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _query(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             order = self._find(market, params, SandboxError(-2013, "Order does not exist."))
             if market is Market.FUTURES:
@@ -527,19 +588,19 @@ class SandboxServer:
 
         return handler
 
-    def _cancel(self, market: Market) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _cancel(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             order = self._find(market, params, SandboxError(-2011, "Unknown order sent."))
             canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id)
             if market is Market.FUTURES:
                 return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
-            self._cancel_ids += 1
-            cancel_id = params.get("newClientOrderId") or f"sbcancel{self._cancel_ids:010d}"
+            # Live spot: the answer's clientOrderId names the CANCEL request (generated unless sent).
+            cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
             return _json(shapes.spot_cancel(canceled, cancel_id, self.now()))
 
         return handler
 
-    def _open_orders(self, market: Market) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _open_orders(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             symbol = self._symbol(params, required=False)
             orders = [o for o in self.core.open_orders(market, symbol) if self._visible(market, o)]
@@ -549,51 +610,63 @@ class SandboxServer:
 
         return handler
 
-    def _trades(self, market: Market) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _trades(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._symbol(params)
-            order_id = params.get("orderId")
-            trades = self.core.trades(market, symbol, int(order_id) if order_id else None)
-            trades = [t for t in trades if t.order_id > 0]
-            limit = int(params.get("limit", "500"))
-            trades = trades[-limit:]
+            symbol = self._required_symbol(params)
+            order_id = _int(params, "orderId")
+            limit = _int(params, "limit", 500)
+            assert limit is not None
+            if not 1 <= limit <= TRADES_LIMIT_MAX:
+                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
+            from_id, start, end = _int(params, "fromId"), _int(params, "startTime"), _int(params, "endTime")
+            # External position changes (order id -1) are the control API's, not an order's trades.
+            trades = [
+                t
+                for t in self.core.trades(market, symbol, order_id)
+                if t.order_id > 0
+                and (from_id is None or t.trade_id >= from_id)
+                and (start is None or t.time >= start)
+                and (end is None or t.time <= end)
+            ]
+            # Binance returns the oldest `limit` trades from fromId/startTime, else the most recent ones.
+            trades = trades[:limit] if from_id is not None or start is not None else trades[-limit:]
             if market is Market.FUTURES:
                 return _json([shapes.futures_trade(t) for t in trades])
             return _json([shapes.spot_trade(t) for t in trades])
 
         return handler
 
+    # ---- accounts ----------------------------------------------------------------------------------
+
     async def _spot_account(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         return _json(shapes.spot_account(self.core))
 
-    def _futures_account(self, v2: bool) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _futures_account(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             return _json(shapes.futures_account(self.core, v2))
 
         return handler
 
-    def _position_risk(self, v2: bool) -> Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]:
+    def _position_risk(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+            symbol = self._symbol(params, required=False)
             rows = shapes.position_risk(self.core, v2)
-            symbol = params.get("symbol")
-            if symbol:
-                rows = [r for r in rows if r["symbol"] == symbol]
-            return _json(rows)
+            return _json([r for r in rows if symbol is None or r["symbol"] == symbol])
 
         return handler
 
     async def _leverage_bracket(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        return _json(shapes.leverage_brackets(self.core))
+        symbol = self._symbol(params, required=False)
+        brackets = shapes.leverage_brackets(self.core)
+        if symbol is not None:  # Binance answers one object (not a list) when a symbol is given
+            return _json(next(b for b in brackets if b["symbol"] == symbol))
+        return _json(brackets)
 
     async def _set_leverage(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        symbol = self._symbol(params)
-        assert symbol is not None
-        try:
-            leverage = int(params.get("leverage", ""))
-        except ValueError:
-            raise SandboxError(
-                -1102, "Mandatory parameter 'leverage' was not sent, was empty/null, or malformed."
-            ) from None
+        symbol = self._required_symbol(params)
+        leverage = _int(params, "leverage")
+        if leverage is None:
+            raise _mandatory("leverage")
         self.core.set_leverage(symbol, leverage)
         return _json({"leverage": leverage, "maxNotionalValue": "300000", "symbol": symbol})
 
@@ -605,113 +678,38 @@ class SandboxServer:
 
         return handler
 
+    def _apply_ws_rule(self, rule: FaultRule) -> None:
+        """A ``WS *`` rule acts as soon as it is added (however it was added)."""
+        self.faults.rules.remove(rule)
+        if rule.action == "ws_drop_diff":
+            market = rule.params.get("market")
+            for m in [Market(market)] if market else list(Market):
+                self.streams.drop_next[m] += rule.times
+        else:
+            # One closure now; the later uses close the next connections as soon as they open.
+            self.streams.close_next_connections += rule.times - 1
+            self._spawn(self.streams.close_all())
+
     async def _ws_faults(self) -> None:
-        """Apply armed websocket rules now (called when such a rule is added)."""
-        while (rule := self.faults.take("WS", "*", {"ws_drop_diff", "ws_close"})) is not None:
-            if rule.action == "ws_drop_diff":
-                market = rule.params.get("market")
-                targets = [Market(market)] if market else [Market.SPOT, Market.FUTURES]
-                for m in targets:
-                    self.streams.drop_next[m] += 1
-            else:
-                await self.streams.close_all()
-
-    # ---- control API -------------------------------------------------------------------------------
-
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
-            ) from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
-            )
-        return body
-
-    @staticmethod
-    def _bad(message: str) -> web.Response:
-        return _json({"error": message}, 400)
-
-    async def _c_state(self, request: web.Request) -> web.Response:
-        return _json(shapes.state(self.core))
-
-    async def _c_faults_list(self, request: web.Request) -> web.Response:
-        return _json(self.faults.describe())
-
-    async def _c_faults_add(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        try:
-            rule = self.faults.add(body)
-        except FaultError as exc:
-            return self._bad(str(exc))
-        if rule.action in ("ws_drop_diff", "ws_close"):
-            if rule.method != "WS":
-                self.faults.rules.remove(rule)
-                return self._bad("websocket actions match 'WS *'")
-            await self._ws_faults()
-        return _json({"id": rule.id})
-
-    async def _c_faults_clear(self, request: web.Request) -> web.Response:
-        self.faults.clear()
-        return _json({"cleared": True})
-
-    async def _c_position(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        symbol = body.get("symbol", self.options.symbols[0])
-        if symbol not in self.core.specs:
-            return self._bad(f"unknown symbol {symbol!r}")
-        try:
-            amount = Decimal(str(body["amount"]))
-            price = Decimal(str(body["price"])) if body.get("price") is not None else None
-        except (KeyError, InvalidOperation):
-            return self._bad("amount (and optional price) must be numbers")
-        view = self.core.set_position(symbol, amount, price)
-        return _json(
-            {"symbol": symbol, "positionAmt": shapes.fmt(view.amount), "entryPrice": shapes.fmt(view.entry_price)}
-        )
-
-    async def _c_market(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        symbol = body.get("symbol", self.options.symbols[0])
-        if symbol not in self.core.specs:
-            return self._bad(f"unknown symbol {symbol!r}")
-        if "move_bps" not in body and "depth_factor" not in body:
-            return self._bad("give move_bps and/or depth_factor")
-        try:
-            if "depth_factor" in body:
-                factor = Decimal(str(body["depth_factor"]))
-                if factor <= 0:
-                    return self._bad("depth_factor must be positive")
-                self.core.set_depth_factor(symbol, factor)
-            if "move_bps" in body:
-                self.core.move_market(symbol, Decimal(str(body["move_bps"])))
-        except InvalidOperation:
-            return self._bad("move_bps and depth_factor must be numbers")
-        return _json({"symbol": symbol, "mid": shapes.fmt(self.core.mid_price(Market.SPOT, symbol))})
-
-    async def _c_reset(self, request: web.Request) -> web.Response:
-        self.faults.clear()
-        self._hidden.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        self.core.reset()
-        return _json({"reset": True})
+        """Let pending websocket closures run (WS rules themselves act as soon as they are added)."""
+        await asyncio.sleep(0)
 
 
 async def serve_forever(options: SandboxOptions, on_ready: Callable[[SandboxServer], None]) -> None:
-    """Run a sandbox until cancelled, SIGINT or SIGTERM; then stop cleanly."""
+    """Run a sandbox until cancelled, SIGINT or SIGTERM; then stop it cleanly."""
     server = SandboxServer(options)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
     try:
         on_ready(server)
         await stop.wait()
     finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
         await server.stop()

@@ -25,7 +25,8 @@ def fmt(value: Decimal | int, places: int | None = None) -> str:
     return text
 
 
-def _places(step: Decimal) -> int:
+def decimal_places(step: Decimal) -> int:
+    """How many decimals a tick or step size has (``0.001`` -> 3, ``1`` -> 0)."""
     exponent = step.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
@@ -34,6 +35,7 @@ def _places(step: Decimal) -> int:
 
 
 def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
+    """``GET /api/v3/exchangeInfo`` (spec §A2): the fields and filters ccxt needs, Binance's real values."""
     return {
         "timezone": "UTC",
         "serverTime": server_time,
@@ -87,6 +89,7 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
 
 
 def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
+    """``GET /fapi/v1/exchangeInfo`` (spec §A2): ``contractType`` and ``marginAsset`` make ccxt see perps."""
     return {
         "timezone": "UTC",
         "serverTime": server_time,
@@ -105,8 +108,8 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                 "marginAsset": s.quote,
                 "baseAsset": s.base,
                 "quoteAsset": s.quote,
-                "pricePrecision": _places(s.perp_tick),
-                "quantityPrecision": _places(s.perp_step),
+                "pricePrecision": decimal_places(s.perp_tick),
+                "quantityPrecision": decimal_places(s.perp_step),
                 "baseAssetPrecision": 8,
                 "quotePrecision": 8,
                 "underlyingType": "COIN",
@@ -125,7 +128,7 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                         "filterType": "PRICE_FILTER",
                         "minPrice": fmt(s.perp_min_price),
                         "maxPrice": fmt(s.perp_max_price),
-                        "tickSize": fmt(s.perp_tick, _places(s.perp_tick)),
+                        "tickSize": fmt(s.perp_tick, decimal_places(s.perp_tick)),
                     },
                     {
                         "filterType": "LOT_SIZE",
@@ -152,13 +155,15 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
 
 
 def levels(rows: list[tuple[Decimal, Decimal]], price_places: int, qty_places: int) -> list[list[str]]:
+    """Book levels as Binance's ``[["price", "qty"], ...]`` with fixed decimals."""
     return [[fmt(p, price_places), fmt(q, qty_places)] for p, q in rows]
 
 
 def depth(core: ExchangeCore, market: Market, symbol: str, limit: int) -> dict[str, Any]:
+    """``/api/v3/depth`` (no time) or ``/fapi/v1/depth`` (``E``/``T``) at the core's current update id."""
     spec = core.specs[symbol]
     update_id, bids, asks = core.depth(market, symbol, limit)
-    pp, qp = _places(spec.tick(market)), _places(spec.step(market))
+    pp, qp = decimal_places(spec.tick(market)), decimal_places(spec.step(market))
     body: dict[str, Any] = {"lastUpdateId": update_id}
     if market is Market.FUTURES:
         now = core.now()
@@ -170,9 +175,10 @@ def depth(core: ExchangeCore, market: Market, symbol: str, limit: int) -> dict[s
 
 
 def ticker_24h(core: ExchangeCore, market: Market, symbol: str) -> dict[str, Any]:
+    """``ticker/24hr``; the futures one has no ``bid*``/``ask*``/``prevClosePrice``, as on Binance."""
     spec = core.specs[symbol]
     t = core.ticker_24h(market, symbol)
-    pp, qp = _places(spec.tick(market)), _places(spec.step(market))
+    pp, qp = decimal_places(spec.tick(market)), decimal_places(spec.step(market))
     body: dict[str, Any] = {
         "symbol": symbol,
         "priceChange": fmt(Decimal(t["last"]) - Decimal(t["open"]), pp),
@@ -203,23 +209,29 @@ def ticker_24h(core: ExchangeCore, market: Market, symbol: str) -> dict[str, Any
     return body
 
 
-def book_ticker(core: ExchangeCore, symbol: str) -> dict[str, Any]:
+def book_ticker(core: ExchangeCore, symbol: str, market: Market = Market.FUTURES) -> dict[str, Any]:
+    """``ticker/bookTicker`` for one symbol; the futures one adds ``time`` and ``lastUpdateId``."""
     spec = core.specs[symbol]
-    bid, bid_qty, ask, ask_qty = core.best_bid_ask(Market.FUTURES, symbol)
-    pp, qp = _places(spec.perp_tick), _places(spec.perp_step)
-    update_id, _, _ = core.depth(Market.FUTURES, symbol, 1)
-    return {
+    bid, bid_qty, ask, ask_qty = core.best_bid_ask(market, symbol)
+    pp, qp = decimal_places(spec.tick(market)), decimal_places(spec.step(market))
+    if market is Market.SPOT:
+        pp, qp = 8, 8  # spot prints every price and quantity with 8 decimals
+    body: dict[str, Any] = {
         "symbol": symbol,
         "bidPrice": fmt(bid, pp),
         "bidQty": fmt(bid_qty, qp),
         "askPrice": fmt(ask, pp),
         "askQty": fmt(ask_qty, qp),
-        "time": core.now(),
-        "lastUpdateId": update_id,
     }
+    if market is Market.FUTURES:
+        update_id, _, _ = core.depth(Market.FUTURES, symbol, 1)
+        body["time"] = core.now()
+        body["lastUpdateId"] = update_id
+    return body
 
 
 def premium_index(core: ExchangeCore, symbol: str) -> dict[str, Any]:
+    """``GET /fapi/v1/premiumIndex`` for one symbol: mark, index, funding rate, next funding time."""
     return {
         "symbol": symbol,
         "markPrice": fmt(core.mark_price(symbol), 8),
@@ -254,6 +266,7 @@ def _spot_order_common(order: Order) -> dict[str, Any]:
 
 
 def spot_order_ack(order: Order) -> dict[str, Any]:
+    """Spot ``newOrderRespType=ACK``: ids and time only."""
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
@@ -264,6 +277,7 @@ def spot_order_ack(order: Order) -> dict[str, Any]:
 
 
 def spot_order_result(order: Order) -> dict[str, Any]:
+    """Spot ``newOrderRespType=RESULT``: the order without its fills."""
     body = _spot_order_common(order)
     body["transactTime"] = order.time
     body["workingTime"] = order.time
@@ -272,6 +286,7 @@ def spot_order_result(order: Order) -> dict[str, Any]:
 
 
 def spot_order_full(order: Order) -> dict[str, Any]:
+    """Spot ``newOrderRespType=FULL``: RESULT plus one ``fills`` entry per trade (the only order-level fee)."""
     body = spot_order_result(order)
     body["fills"] = [
         {
@@ -287,6 +302,7 @@ def spot_order_full(order: Order) -> dict[str, Any]:
 
 
 def spot_order_query(order: Order) -> dict[str, Any]:
+    """``GET /api/v3/order`` and ``openOrders`` items."""
     body = _spot_order_common(order)
     body.update(
         {
@@ -312,8 +328,13 @@ def spot_cancel(order: Order, cancel_client_id: str, now: int) -> dict[str, Any]
     return body
 
 
-def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False) -> dict[str, Any]:
-    pp, qp = _places(spec.perp_tick), _places(spec.perp_step)
+def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False, ack: bool = False) -> dict[str, Any]:
+    """A ``/fapi/v1/order`` answer (RESULT; GET/DELETE add ``time``).
+
+    ``ack``: fapi's ``newOrderRespType=ACK`` answers before matching, so even a filled market order shows
+    ``NEW`` with nothing executed (spec §A4); the truth needs a later GET.
+    """
+    pp, qp = decimal_places(spec.perp_tick), decimal_places(spec.perp_step)
     avg = order.avg_price
     body: dict[str, Any] = {
         "orderId": order.order_id,
@@ -343,10 +364,17 @@ def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False) ->
     }
     if with_time:
         body["time"] = order.time
+    if ack:
+        zero_qty = fmt(ZERO, qp)
+        body.update(
+            {"status": "NEW", "avgPrice": "0.00", "executedQty": zero_qty, "cumQty": zero_qty, "cumQuote": "0.00000"}
+        )
+        body["updateTime"] = order.time
     return body
 
 
 def spot_trade(t: Trade) -> dict[str, Any]:
+    """One ``/api/v3/myTrades`` item."""
     return {
         "symbol": t.symbol,
         "id": t.trade_id,
@@ -365,6 +393,7 @@ def spot_trade(t: Trade) -> dict[str, Any]:
 
 
 def futures_trade(t: Trade) -> dict[str, Any]:
+    """One ``/fapi/v1/userTrades`` item (the perp's only fee source)."""
     return {
         "symbol": t.symbol,
         "id": t.trade_id,
@@ -388,6 +417,7 @@ def futures_trade(t: Trade) -> dict[str, Any]:
 
 
 def spot_account(core: ExchangeCore) -> dict[str, Any]:
+    """``GET /api/v3/account``: every known asset with free and locked."""
     return {
         "makerCommission": 10,
         "takerCommission": 10,
@@ -419,7 +449,7 @@ def _position(v: PositionView, spec: SymbolSpec, v2: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "symbol": v.symbol,
         "positionSide": "BOTH",
-        "positionAmt": fmt(v.amount, _places(spec.perp_step)),
+        "positionAmt": fmt(v.amount, decimal_places(spec.perp_step)),
         "entryPrice": fmt(v.entry_price, 8),
         "breakEvenPrice": fmt(v.entry_price, 8),
         "markPrice": fmt(v.mark_price, 8),
@@ -451,10 +481,12 @@ def _position(v: PositionView, spec: SymbolSpec, v2: bool) -> dict[str, Any]:
 
 
 def position_risk(core: ExchangeCore, v2: bool) -> list[dict[str, Any]]:
+    """``positionRisk`` rows for every configured symbol (v2 adds leverage and margin type)."""
     return [_position(v, core.specs[v.symbol], v2) for v in core.positions()]
 
 
 def futures_account(core: ExchangeCore, v2: bool) -> dict[str, Any]:
+    """``GET /fapi/v2|v3/account``: the USDT wallet, margins and positions (``updateTime`` never 0)."""
     acc: FuturesAccount = core.futures_account()
     now = core.now()
     asset = {
@@ -507,6 +539,7 @@ def futures_account(core: ExchangeCore, v2: bool) -> dict[str, Any]:
 
 
 def leverage_brackets(core: ExchangeCore) -> list[dict[str, Any]]:
+    """``GET /fapi/v1/leverageBracket``: one bracket per symbol with its maintenance margin ratio."""
     return [
         {
             "symbol": s.symbol,

@@ -1,9 +1,10 @@
 """Websocket depth diff streams that ccxt.pro's ``watch_order_book`` keeps in sync (spec §A7).
 
-One stream per market and symbol (``btcusdt@depth@100ms``). Each core DepthDiff becomes one
-``depthUpdate`` event to every connection subscribed to it, with ``U`` = previous ``u`` + 1 (and ``pu`` on
-futures). A slow client is never silently skipped: its bounded queue overflowing closes its connection,
-so ccxt resubscribes and resnapshots. Only the ``ws_drop_diff`` fault drops a diff (a gap on purpose).
+One stream per market and symbol (``btcusdt@depth`` / ``btcusdt@depth@100ms``). Each core DepthDiff becomes
+one ``depthUpdate`` event to every connection subscribed to it, with ``U`` = previous ``u`` + 1 (and ``pu`` on
+futures); the sandbox sends every change at once whatever update speed the name asks for. A slow client is
+never silently skipped: when its bounded queue overflows its connection is closed, so ccxt resubscribes and
+resnapshots. Only the ``ws_drop_diff`` fault drops a diff (a gap on purpose).
 """
 
 from __future__ import annotations
@@ -13,54 +14,106 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.model import DepthDiff, Market
-from hedgetui.sandbox.shapes import _places, levels
+from hedgetui.sandbox.shapes import decimal_places, levels
 
 log = logging.getLogger(__name__)
-QUEUE_LIMIT = 20_000
+#: Events a connection may have waiting before it counts as too slow. A book changes a few times per
+#: tick, so this is minutes of backlog at the default tick: only a stuck client reaches it.
+QUEUE_LIMIT = 10_000
+#: How long a polite close may take before the TCP connection is simply aborted.
+CLOSE_TIMEOUT_S = 1.0
+SPEEDS = frozenset({"100ms", "250ms", "500ms", "1000ms"})
+
+
+class Socket(Protocol):
+    """What the streams need of a websocket (``aiohttp.web.WebSocketResponse`` in the server)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def send_str(self, data: str, compress: int | None = None) -> None: ...
+
+    async def close(self, *, code: int = ..., message: bytes = ..., drain: bool = ...) -> bool: ...
+
+
+class Aborter(Protocol):
+    """The connection's transport, aborted when a close cannot get through."""
+
+    def abort(self) -> None: ...
 
 
 @dataclass(eq=False)
 class Connection:
-    ws: web.WebSocketResponse
+    """One websocket client: its market (from the URL), its streams and its outgoing queue."""
+
+    ws: Socket
     market: Market
-    streams: set[str] = field(default_factory=set)
-    queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    transport: Aborter | None = None
+    queue_limit: int = QUEUE_LIMIT
+    #: normalised stream name (``btcusdt@depth``) -> the name as the client subscribed it
+    streams: dict[str, str] = field(default_factory=dict)
+    queue: asyncio.Queue[str] = field(init=False)
+    writer: asyncio.Task[None] | None = None
     overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_limit)
+
+
+def stream_key(name: str, known_symbols: set[str] | dict[str, Any]) -> str | None:
+    """``btcusdt@depth`` for a depth diff stream name of a known symbol, else None."""
+    parts = name.lower().split("@")
+    if parts[0].upper() not in known_symbols or len(parts) not in (2, 3) or parts[1] != "depth":
+        return None
+    if len(parts) == 3 and parts[2] not in SPEEDS:
+        return None
+    return f"{parts[0]}@depth"
 
 
 class DepthStreams:
     """Owns the websocket connections and fans the core's depth diffs out to them."""
 
-    def __init__(self, core: ExchangeCore) -> None:
+    def __init__(self, core: ExchangeCore, queue_limit: int = QUEUE_LIMIT) -> None:
         self.core = core
+        self.queue_limit = queue_limit
         self.connections: set[Connection] = set()
+        #: diffs still to drop per market (the ``ws_drop_diff`` fault)
         self.drop_next: dict[Market, int] = {Market.SPOT: 0, Market.FUTURES: 0}
+        #: connections still to close as soon as they open (the later uses of a ``ws_close`` rule)
+        self.close_next_connections = 0
+        self._kicks: set[asyncio.Task[None]] = set()
         core.add_depth_listener(self.on_diff)
 
     def stop(self) -> None:
+        """Stop listening to the core (the server is shutting down)."""
         self.core.remove_depth_listener(self.on_diff)
 
-    @staticmethod
-    def stream_name(symbol: str) -> str:
-        return f"{symbol.lower()}@depth"
-
     def on_diff(self, diff: DepthDiff) -> None:
+        """The core's depth listener: one event to every connection subscribed to the diff's stream."""
         if self.drop_next[diff.market] > 0:
             self.drop_next[diff.market] -= 1
             return
-        targets = [
-            c for c in self.connections if c.market is diff.market and self.stream_name(diff.symbol) in c.streams
-        ]
+        key = f"{diff.symbol.lower()}@depth"
+        targets = [c for c in self.connections if c.market is diff.market and key in c.streams and not c.overflowed]
         if not targets:
             return
+        text = json.dumps(self.event(diff), separators=(",", ":"))
+        for conn in targets:
+            try:
+                conn.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                self._overflow(conn)
+
+    def event(self, diff: DepthDiff) -> dict[str, Any]:
+        """Binance's ``depthUpdate`` event for one diff (spot: e,E,s,U,u,b,a; futures adds T and pu)."""
         spec = self.core.specs[diff.symbol]
-        pp, qp = _places(spec.tick(diff.market)), _places(spec.step(diff.market))
+        pp, qp = decimal_places(spec.tick(diff.market)), decimal_places(spec.step(diff.market))
         event: dict[str, Any] = {"e": "depthUpdate", "E": diff.event_time}
         if diff.market is Market.FUTURES:
             event["T"] = diff.event_time
@@ -69,30 +122,56 @@ class DepthStreams:
             event["pu"] = diff.prev_last_id
         event["b"] = levels(list(diff.bids), pp, qp)
         event["a"] = levels(list(diff.asks), pp, qp)
-        text = json.dumps(event, separators=(",", ":"))
-        for conn in targets:
-            if conn.overflowed:
-                continue
-            try:
-                conn.queue.put_nowait(text)
-            except asyncio.QueueFull:
-                conn.overflowed = True
-                log.warning("websocket client too slow: closing it so it resynchronises")
-                with contextlib.suppress(asyncio.QueueFull):
-                    conn.queue.put_nowait(None)
+        return event
+
+    def _overflow(self, conn: Connection) -> None:
+        # Skipping diffs would leave the client's book silently wrong; closing makes ccxt resynchronise.
+        log.warning("websocket client too slow (%d events queued): closing it", conn.queue.qsize())
+        conn.overflowed = True
+        while not conn.queue.empty():
+            conn.queue.get_nowait()
+        self._spawn_kick(conn, b"client too slow")
+
+    def _spawn_kick(self, conn: Connection, reason: bytes) -> None:
+        task = asyncio.ensure_future(self._kick(conn, reason))
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
+    async def _kick(self, conn: Connection, reason: bytes) -> None:
+        """Close one connection: politely if the client still reads, else abort its TCP connection."""
+        if conn.writer is not None:
+            conn.writer.cancel()
+        try:
+            await asyncio.wait_for(
+                conn.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=reason, drain=False), CLOSE_TIMEOUT_S
+            )
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if conn.transport is not None:
+                conn.transport.abort()
 
     async def close_all(self) -> int:
+        """Close every connection now (the ``ws_close`` fault, and shutdown); return how many there were."""
         conns = list(self.connections)
-        for conn in conns:
-            await conn.ws.close()
+        await asyncio.gather(*(self._kick(c, b"closed by the sandbox") for c in conns), return_exceptions=True)
         return len(conns)
 
+    async def wait_kicks(self) -> None:
+        """Wait for pending closes of overflowed connections (shutdown)."""
+        if self._kicks:
+            await asyncio.gather(*self._kicks, return_exceptions=True)
+
     async def handle(self, request: web.Request, market: Market) -> web.WebSocketResponse:
+        """Serve one websocket connection until either side closes it."""
+        # autoping answers the client's PINGs (ccxt's keepalive); the server sends none of its own.
         ws = web.WebSocketResponse(autoping=True, heartbeat=None)
         await ws.prepare(request)
-        conn = Connection(ws, market)
+        conn = Connection(ws, market, request.transport, self.queue_limit)
+        if self.close_next_connections > 0:
+            self.close_next_connections -= 1
+            await self._kick(conn, b"closed by the sandbox")
+            return ws
         self.connections.add(conn)
-        writer = asyncio.create_task(self._writer(conn))
+        conn.writer = asyncio.create_task(self._writer(conn))
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -101,16 +180,15 @@ class DepthStreams:
                     break
         finally:
             self.connections.discard(conn)
-            writer.cancel()
+            conn.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await writer
+                await conn.writer
         return ws
 
     async def _writer(self, conn: Connection) -> None:
         while True:
             text = await conn.queue.get()
-            if text is None or conn.ws.closed:
-                await conn.ws.close()
+            if conn.ws.closed:
                 return
             try:
                 await conn.ws.send_str(text)
@@ -118,29 +196,34 @@ class DepthStreams:
                 return
 
     async def _on_message(self, conn: Connection, data: str) -> None:
+        # Control frames go straight out, ahead of queued diffs: ccxt needs the ack before it snapshots.
         try:
             frame = json.loads(data)
         except ValueError:
             await conn.ws.send_str(json.dumps({"error": {"code": 3, "msg": "Invalid JSON"}, "id": None}))
             return
-        method, ident, params = frame.get("method"), frame.get("id"), frame.get("params") or []
+        if not isinstance(frame, dict):
+            await conn.ws.send_str(json.dumps({"error": {"code": 3, "msg": "Invalid request"}, "id": None}))
+            return
+        method, ident, params = frame.get("method"), frame.get("id"), frame.get("params", [])
         if method == "LIST_SUBSCRIPTIONS":
-            await conn.ws.send_str(json.dumps({"result": sorted(conn.streams), "id": ident}))
+            await conn.ws.send_str(json.dumps({"result": sorted(conn.streams.values()), "id": ident}))
             return
         if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
             await conn.ws.send_str(json.dumps({"error": {"code": 2, "msg": f"Invalid request: {method}"}, "id": ident}))
             return
-        names = []
+        keys: dict[str, str] = {}
         for name in params:
-            parts = str(name).lower().split("@")
-            symbol = parts[0].upper()
-            if len(parts) < 2 or not parts[1].startswith("depth") or symbol not in self.core.specs:
+            key = stream_key(str(name), self.core.specs)
+            if key is None:
                 await conn.ws.send_str(json.dumps({"error": {"code": 2, "msg": f"Invalid stream {name}"}, "id": ident}))
                 return
-            names.append(self.stream_name(symbol))
+            keys[key] = str(name)
         if method == "SUBSCRIBE":
-            conn.streams.update(names)  # a re-SUBSCRIBE is acknowledged, never doubled
+            for key, name in keys.items():
+                conn.streams.setdefault(key, name)  # a re-SUBSCRIBE is acknowledged, never doubled
         else:
-            conn.streams.difference_update(names)
+            for key in keys:
+                conn.streams.pop(key, None)
         # The ack is mandatory: ccxt creates the book and requests the snapshot when it arrives.
         await conn.ws.send_str(json.dumps({"result": None, "id": ident}))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import ccxt.pro as ccxtpro
@@ -76,6 +80,8 @@ async def client(sandbox: SandboxServer) -> AsyncIterator[Factory]:
             }
         )
         ex.urls["api"] = urls(sandbox.base_url, sandbox.ws_url)
+        # ccxt waits 250 ms on close() to let TLS transports shut down; plain loopback HTTP has none.
+        ex.timeout_on_exit = 0
         if patched:
             patch_errors(ex)
         made.append(ex)
@@ -98,3 +104,43 @@ async def control(sandbox: SandboxServer, method: str, path: str, body: dict[str
 
 async def fault(sandbox: SandboxServer, match: str, action: str, **params: Any) -> int:
     return int((await control(sandbox, "POST", "/sandbox/faults", {"match": match, "action": action, **params}))["id"])
+
+
+async def signed(
+    sandbox: SandboxServer,
+    method: str,
+    path: str,
+    params: dict[str, Any] | None = None,
+    *,
+    timestamp: int | None = None,
+    secret: str | None = None,
+    key: str | None = None,
+) -> tuple[int, Any]:
+    """A hand-signed Binance request (as ccxt would send it): the status and the decoded JSON (or text)."""
+    query = urlencode({**(params or {}), "timestamp": timestamp or sandbox.now(), "recvWindow": 10000})
+    signature = hmac.new((secret or sandbox.api_secret).encode(), query.encode(), hashlib.sha256).hexdigest()
+    payload = f"{query}&signature={signature}"
+    headers = {"X-MBX-APIKEY": key or sandbox.api_key}
+    url = sandbox.base_url + path
+    async with aiohttp.ClientSession() as session:
+        if method == "POST":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            request = session.post(url, data=payload, headers=headers)
+        else:
+            request = session.request(method, f"{url}?{payload}", headers=headers)
+        async with request as resp:
+            text = await resp.text()
+            try:
+                return resp.status, json.loads(text)
+            except ValueError:
+                return resp.status, text
+
+
+async def public(sandbox: SandboxServer, path: str, **params: Any) -> tuple[int, Any]:
+    """An unsigned GET: the status and the decoded JSON (or text)."""
+    async with aiohttp.ClientSession() as session, session.get(sandbox.base_url + path, params=params) as resp:
+        text = await resp.text()
+        try:
+            return resp.status, json.loads(text)
+        except ValueError:
+            return resp.status, text

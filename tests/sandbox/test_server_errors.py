@@ -119,6 +119,13 @@ async def test_invalid_symbol_and_client_id_regex(client: Factory) -> None:
     ("action", "params", "expected"),
     [
         ("reject", {"code": -2010, "msg": "Market is closed."}, ccxt.MarketClosed),
+        (
+            "reject",
+            {"code": -2010, "msg": "Account has insufficient balance for requested action."},
+            ccxt.InsufficientFunds,
+        ),
+        ("reject", {"code": -2014, "msg": "API-key format invalid.", "status": 401}, ccxt.AuthenticationError),
+        ("reject", {"code": -1100, "msg": "Illegal characters found in parameter."}, ccxt.BadRequest),
         ("reject", {"code": -1121, "msg": "Invalid symbol."}, ccxt.BadSymbol),
         ("reject", {"code": -2019, "msg": "Margin is insufficient."}, ccxt.InsufficientFunds),
         ("reject", {"code": -4116, "msg": "ClientOrderId is duplicated."}, ccxt.InvalidOrder),
@@ -219,3 +226,14 @@ async def test_unpatched_loopback_degrades_fapi_codes_as_the_spec_says(client: F
     with pytest.raises(ccxt.ExchangeError) as info:
         await sell_perp(ex)
     assert type(info.value) is ccxt.ExchangeError
+
+
+async def test_recv_window_too_wide_maps_per_market(client: Factory, sandbox: SandboxServer) -> None:
+    """-1131 (spec: "not checked"): ccxt's spot table has it (BadRequest), its linear table does not."""
+    ex = await client()
+    ex.options["recvWindow"] = 70000
+    with pytest.raises(ccxt.BadRequest):
+        await ex.fetch_balance()
+    with pytest.raises(ccxt.ExchangeError) as info:
+        await ex.fetch_balance({"type": "swap"})
+    assert type(info.value) is ccxt.ExchangeError and "-1131" in str(info.value)
