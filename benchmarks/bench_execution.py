@@ -26,7 +26,7 @@ from hedgetui.domain.stages import Stage, StageState
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.events import StageEvent
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.pipelines import EngineSettings, LegMode
+from hedgetui.engine.settings import EngineSettings, LegMode
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer

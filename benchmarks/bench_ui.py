@@ -24,7 +24,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.health import FeedHealth, FeedSource
 from hedgetui.domain.slots import Slot
 from hedgetui.domain.venue import MarketKind, VenueMode
-from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataService
 from hedgetui.ui.app import DashboardSettings, HedgeApp
 from hedgetui.ui.widgets.order_book import OrderBookView

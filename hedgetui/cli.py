@@ -56,12 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text, parents=[common])
         p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         p.add_argument("--json", action="store_true", help="print the ExecutionResult as JSON")
+        if name == "correct":
+            p.add_argument("--option", type=int, default=1, help="which option of a pending proposal to send")
     st = sub.add_parser("status", help="positions, breaker and trading state (sends nothing)", parents=[common])
     st.add_argument("--json", action="store_true", help="print JSON")
     hist = sub.add_parser("history", help="the latest intents from the journal", parents=[common])
     hist.add_argument("--limit", type=int, default=20, help="how many intents")
     hist.add_argument("--json", action="store_true", help="print JSON")
-    sub.add_parser("reconcile", help="reconcile the journal with the exchange now", parents=[common])
+    rec = sub.add_parser(
+        "reconcile",
+        help="resolve every order, compare both legs on the exchange, propose (never trades)",
+        parents=[common],
+    )
+    rec.add_argument("--yes", action="store_true", help="accept the proposal's option (sends it)")
+    rec.add_argument("--option", type=int, default=1, help="which option of the proposal to accept")
+    rec.add_argument("--json", action="store_true", help="print the correction's ExecutionResult as JSON")
     sub.add_parser("tui", help="open the dashboard on the configured venue (the default command)", parents=[common])
 
     demo = sub.add_parser("demo", help="open the dashboard on a fresh embedded sandbox")
@@ -242,6 +251,7 @@ def _cmd_trading(args: argparse.Namespace) -> int:
                 size_text=getattr(args, "size_usd", None),
                 yes=getattr(args, "yes", False),
                 as_json=getattr(args, "json", False),
+                option=getattr(args, "option", 1),
             )
         )
     except commands.UsageError as exc:

@@ -19,12 +19,15 @@ from hedgetui.config.model import AppConfig
 from hedgetui.config.secrets import SecretsError, resolve_credentials
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.quantity import QuantityReason
-from hedgetui.domain.risk import RiskLimits
-from hedgetui.domain.venue import MarketKind, VenueMode
+from hedgetui.domain.risk import RiskLimits, TradingState
+from hedgetui.domain.venue import VenueMode
+from hedgetui.engine.clock import RealClock
+from hedgetui.engine.correct import Choice
 from hedgetui.engine.engine import Engine
+from hedgetui.engine.hedge import HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
-from hedgetui.engine.pipelines import EngineSettings, LegMode, OnLegFailure
+from hedgetui.engine.settings import EngineSettings, LegMode, OnLegFailure
 from hedgetui.exchange.errors import VenueError
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
@@ -46,6 +49,8 @@ def engine_settings(config: AppConfig) -> EngineSettings:
         leg_mode=LegMode(config.hedge.leg_mode),
         on_leg_failure=OnLegFailure(config.hedge.on_leg_failure),
         slippage_max_bps=config.slippage.max_bps,
+        slippage_alert_bps=config.slippage.alert_difference_bps,
+        spot_reserve=config.hedge.spot_reserve,
         liquidity_multiple=config.slippage.liquidity_multiple,
         drift_tolerance_bps=config.drift.tolerance_bps,
         risk=RiskLimits(
@@ -163,34 +168,64 @@ async def run_trading_command(
     size_text: str | None = None,
     yes: bool = False,
     as_json: bool = False,
+    option: int = 1,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
-    """enter / exit / correct / reconcile. Returns the exit code."""
+    """enter / exit / correct / reconcile. Returns the exit code.
+
+    Every command starts with reconciliation, which only proposes. ``reconcile`` prints what it found;
+    with ``--yes`` it accepts option ``--option`` of a pending proposal (or, when the legs match, lifts a
+    HALT). ``correct`` sends the pending proposal's option, or the drift correction when none is pending.
+    """
     size = parse_size(size_text, config) if command == "enter" else None
     vsettings = venue_settings(config, env)
+    mode = config.venue.mode.value.upper()
     async with Session(config, vsettings) as session:
         engine = session.engine
         assert engine is not None
         report = await engine.start()
-        if command == "reconcile" or not report.complete or report.halted:
-            stream = stdout if command == "reconcile" else stderr
-            stream.write(f"reconcile: {report.summary()}\n")
-            if report.halted or not report.complete:
-                return EXIT_HALTED
-            if command == "reconcile":
-                return EXIT_OK
+        if command == "reconcile":
+            stdout.write(f"reconcile: {report.summary()}\n")
+            if report.proposal is not None:
+                stdout.write(report.proposal.describe() + "\n")
+        if not report.complete:
+            if command != "reconcile":
+                stderr.write(f"reconcile: {report.summary()}\n")
+            return EXIT_HALTED
+        proposal = engine.proposal
         run: Callable[[], Any]
-        if command == "enter":
+        if command == "reconcile" and proposal is None:
+            if engine.trading_state is TradingState.HALTED:
+                if not yes and not confirm(
+                    config.venue.mode, f"the legs match on {mode}: lift the HALT ({engine.halt_reason})?", stdin, stdout
+                ):
+                    return EXIT_HALTED
+                await engine.set_trading_state(TradingState.ACTIVE, "reconciled by the operator: legs match")
+                stdout.write("trading ACTIVE: the legs match on the exchange\n")
+            return EXIT_OK
+        if command in ("reconcile", "correct") and proposal is not None:
+            if not 1 <= option <= len(proposal.options):
+                stderr.write(f"{command}: the proposal has {len(proposal.options)} option(s); --option {option}\n")
+                return EXIT_USAGE if proposal.options else EXIT_HALTED
+            chosen = proposal.options[option - 1]
+            plan_text = f"{proposal.describe()}\nsend option [{option}] on {mode}: {chosen.describe()}"
+
+            def run() -> Any:
+                return engine.correct(Choice.of(chosen.correction))
+        elif command != "correct" and engine.trading_state is TradingState.HALTED:
+            stderr.write(f"{command} refused: trading is HALTED: {engine.halt_reason}\n")
+            return EXIT_HALTED
+        elif command == "enter":
             assert size is not None
-            plan = await engine.plan_entry(size)
+            plan = await engine.preview(size)
             if plan.denial is not None:
                 stderr.write(f"enter refused: {plan.denial_code}: {plan.denial}\n")
                 return EXIT_USAGE if plan.denial_code in BAD_INPUT_CODES else EXIT_FAILED
             text = [
                 f"enter: short {plan.quantity} {config.pair.perp} and buy {plan.quantity} {config.pair.spot}"
-                f" (about {size} USD) on {config.venue.mode.value.upper()}",
+                f" (about {size} USD) on {mode}, legs {config.hedge.leg_mode}",
                 f"risk: {plan.risk.summary()}",
             ]
             for label, est in (("spot buy", plan.spot), ("perp sell", plan.perp)):
@@ -204,16 +239,21 @@ async def run_trading_command(
                 assert size is not None
                 return engine.enter(size)
         elif command == "exit":
-            position = await session.venue.fetch_perp_position()  # type: ignore[union-attr]
+            legs = engine.hedge.legs or await engine.hedge.read()
             plan_text = (
-                f"exit: sell {engine.hedge.spot_qty} {config.pair.spot} and buy back {-position.amount}"
-                f" {config.pair.perp} reduce-only on {config.venue.mode.value.upper()}"
+                f"exit: sell {legs.spot_qty} {config.pair.spot} and buy back {-legs.perp_qty}"
+                f" {config.pair.perp} reduce-only on {mode} ({legs.describe()})"
             )
 
             def run() -> Any:
                 return engine.exit()
         else:
-            plan_text = f"correct drift on {config.venue.mode.value.upper()} (one order on the larger leg)"
+            legs = await engine.hedge.read()
+            drift = engine.hedge.drift(legs)
+            if not drift.needs_correction:
+                stdout.write(f"correct: nothing to send: {drift.describe()} [{legs.describe()}]\n")
+                return EXIT_OK
+            plan_text = f"correct drift on {mode}: {drift.describe()} [{legs.describe()}]"
 
             def run() -> Any:
                 return engine.correct()
@@ -236,16 +276,19 @@ async def run_trading_command(
 
 
 async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, stdout: TextIO) -> int:
-    """What the journal and the exchange say now (sends nothing, reconciles nothing)."""
+    """Both legs as the exchange holds them, the journal's account beside them (sends nothing)."""
     vsettings = venue_settings(config, env)
     venue = await BinanceVenue.connect(vsettings)
     try:
         assert config.journal.path is not None
         async with Journal(config.journal.path) as journal:
-            position = await venue.fetch_perp_position()
+            hedge = HedgeState(
+                venue, RealClock(), reserve=config.hedge.spot_reserve, tolerance_bps=config.drift.tolerance_bps
+            )
+            legs = await hedge.read()
             balances = await venue.fetch_spot_balances()
-            spot_rules = venue.rules(MarketKind.SPOT)
-            hedge_spot = await journal.hedge_spot_qty(spot_rules.base)
+            drift = hedge.drift(legs)
+            account = await hedge.compare(journal, legs)
             breaker = await journal.latest_state("breaker") or {"state": "closed", "failures": 0}
             trading = await journal.latest_state("trading_state") or {"state": "ACTIVE"}
             unfinished = [i.intent_id for i in await journal.unfinished_intents()]
@@ -254,8 +297,13 @@ async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, s
     status: dict[str, Any] = {
         "venue": config.venue.mode.value,
         "pair": [config.pair.spot, config.pair.perp],
-        "perp_position": format(position.amount, "f"),
-        "hedge_spot_qty": format(hedge_spot, "f"),
+        "perp_position": format(legs.perp_qty, "f"),
+        "hedge_spot_qty": format(legs.spot_qty, "f"),
+        "spot_reserve": format(legs.spot_total - legs.spot_qty, "f"),
+        "drift_bps": format(drift.drift_bps, "f"),
+        "drift": drift.describe(),
+        "journal_spot_qty": format(account.spot_qty, "f"),
+        "discrepancy": format(account.difference, "f") if hedge.is_discrepancy(account) else None,
         "spot_balance": {a: format(b.total, "f") for a, b in balances.items() if b.total},
         "breaker": breaker,
         "trading_state": trading,
@@ -265,7 +313,11 @@ async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, s
         stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         stdout.write(f"{status['venue'].upper()} {config.pair.spot} / {config.pair.perp}\n")
-        stdout.write(f"perp {status['perp_position']}  hedge spot {status['hedge_spot_qty']}\n")
+        stdout.write(f"{legs.describe()}\n{drift.describe()}\n")
+        if status["discrepancy"] is not None:
+            stdout.write(
+                f"discrepancy: the journal accounts for {status['journal_spot_qty']} spot; the exchange is used\n"
+            )
         stdout.write(
             f"breaker {breaker.get('state')} (failures {breaker.get('failures', 0)})  trading {trading.get('state')}\n"
         )

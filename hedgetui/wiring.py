@@ -20,7 +20,7 @@ from hedgetui.config.model import AppConfig
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataService, MarketDataSettings
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue

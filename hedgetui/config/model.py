@@ -176,6 +176,8 @@ class HedgeConfig(_Section):
     size_usd: Decimal = Field(default=Decimal("2000"), gt=0)
     leg_mode: Literal["concurrent", "perp_first"] = "concurrent"
     on_leg_failure: Literal["unwind", "complete"] = "unwind"
+    # Base-asset inventory the desk holds outside the hedge: the spot leg is the balance less this.
+    spot_reserve: Decimal = Field(default=Decimal("0"), ge=0)
 
 
 class RiskConfig(_Section):
@@ -195,6 +197,8 @@ class SlippageConfig(_Section):
 
     max_bps: Decimal = Field(default=Decimal("15"), gt=0, le=10_000)
     liquidity_multiple: Decimal = Field(default=Decimal("3"), ge=1, le=1_000)
+    # Realised slippage this far above the pre-trade estimate raises an alert.
+    alert_difference_bps: Decimal = Field(default=Decimal("5"), ge=0, le=10_000)
 
 
 class DriftConfig(_Section):

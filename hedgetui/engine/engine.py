@@ -1,9 +1,13 @@
-"""The engine facade: owns the pipeline tasks, the breaker, the trading state and the journal.
+"""The engine facade: owns the pipeline tasks, the breaker, the trading state, the hedge state and the journal.
 
 The UI and the headless commands observe it and call it; they never own an order flow. One pipeline runs
 at a time (``Busy`` otherwise), as an ``asyncio.Task`` held by the engine, so quitting the dashboard or a
 cancelled UI worker can never cut a hedge between its legs: :meth:`shutdown` waits for the running
 pipeline to reach its end state.
+
+What the screen and the confirmations show comes from the same calls the pipelines decide with:
+:meth:`preview` (quantity, both legs' slippage and depth, risk, the first refusal) and :meth:`why_refused`.
+Recovery only proposes (:attr:`proposal`); :meth:`start_correct` with the accepted option sends it.
 """
 
 from __future__ import annotations
@@ -17,16 +21,26 @@ from typing import Any
 
 from hedgetui.domain.client_ids import new_intent_id
 from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.stages import PipelineKind
-from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.breaker import BreakerOpen, BreakerSnapshot, BreakerState, HedgeBreaker
 from hedgetui.engine.clock import Clock, RealClock
-from hedgetui.engine.events import AlertEvent, EventBus, Level, StateEvent, journal_and_publish
+from hedgetui.engine.correct import Choice, correct
+from hedgetui.engine.enter import enter
+from hedgetui.engine.events import EventBus, Level, StateEvent
+from hedgetui.engine.exit import exit_hedge
+from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.pipelines import Denied, EngineSettings, EntryPlan, HedgeBook, Pipelines
+from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.preview import Preview, estimate_hedge, first_refusal
+from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reconcile import Reconciler, ReconcileReport
+from hedgetui.engine.reporter import Reporter
+from hedgetui.engine.settings import Denied, EngineSettings
+from hedgetui.engine.snapshot import read_snapshot
+from hedgetui.engine.state import EngineState
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +55,15 @@ class EngineStatus:
     breaker: BreakerSnapshot
     busy: PipelineKind | None
     reconciled: bool
-    hedge_spot_qty: Decimal
     halt_reason: str | None
+    legs: ExchangeLegs | None
+    spot_reserve: Decimal
+    account: JournalAccount | None
+    proposal: Proposal | None
 
 
 class Engine:
-    """Facade over pipelines, breaker, trading state, journal and reconciliation."""
+    """Facade over pipelines, breaker, trading state, hedge state, journal and reconciliation."""
 
     def __init__(
         self,
@@ -67,27 +84,23 @@ class Engine:
         self.settings = settings
         self.clock = clock or RealClock()
         self.bus = bus or EventBus()
-        self.hedge = HedgeBook()
+        self.report = Reporter(journal, self.bus, self.clock)
+        self.hedge = HedgeState(
+            venue, self.clock, reserve=settings.spot_reserve, tolerance_bps=settings.drift_tolerance_bps
+        )
         self.trading_state = TradingState.HALTED  # until reconciliation has run
         self.halt_reason: str | None = "startup reconciliation pending"
         self.reconciled = False
+        self.proposal: Proposal | None = None
         self._fail_max = fail_max
         self._reset_timeout_s = reset_timeout_s
-        self.breaker = HedgeBreaker(
-            fail_max, reset_timeout_s, on_change=self._breaker_changed, persist=self._persist_breaker
-        )
+        self.breaker = HedgeBreaker(fail_max, reset_timeout_s, on_change=self._breaker_changed)
+        self._breaker_rows: list[tuple[str, str, dict[str, Any]]] = []
         self._task: asyncio.Task[ExecutionResult] | None = None
         self._running: PipelineKind | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self.pipelines = Pipelines(
-            venue,
-            journal,
-            self.bus,
-            self.clock,
-            settings,
-            self.hedge,
-            risk_context=self._risk_context,
-            before_send=before_send,
+        self.kit = PipelineKit(
+            venue, journal, self.bus, self.clock, settings, self.hedge, state=self.state, before_send=before_send
         )
         self.last_reconcile: ReconcileReport | None = None
         self.started_ms = self.clock.wall_ms()  # journal rows before this belong to earlier sessions
@@ -95,6 +108,14 @@ class Engine:
         # pipeline reads fresh data itself, because the operator decided on what the screen showed.
         self.stale_data = stale_data
         self._intent_ids = intent_ids
+
+    @property
+    def spot_rules(self) -> MarketRules:
+        return self.kit.spot_rules
+
+    @property
+    def perp_rules(self) -> MarketRules:
+        return self.kit.perp_rules
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -104,44 +125,45 @@ class Engine:
         restored = await self.journal.latest_state("breaker")
         if restored:
             self.breaker = HedgeBreaker(
-                self._fail_max,
-                self._reset_timeout_s,
-                on_change=self._breaker_changed,
-                persist=self._persist_breaker,
-                restored=restored,
+                self._fail_max, self._reset_timeout_s, on_change=self._breaker_changed, restored=restored
             )
         trading = await self.journal.latest_state("trading_state")
-        return await self.reconcile(previous=TradingState(trading["state"]) if trading else TradingState.ACTIVE)
+        previous = TradingState(trading["state"]) if trading else TradingState.ACTIVE
+        if previous is TradingState.HALTED and trading:
+            self.halt_reason = trading.get("reason") or self.halt_reason
+        return await self.reconcile(previous=previous)
 
-    async def reconcile(self, previous: TradingState | None = None) -> ReconcileReport:
-        """Run reconciliation (also the ``hedgetui reconcile`` command). Blocks intents while it runs."""
+    async def reconcile(self, previous: TradingState | None = None, *, operator: bool = False) -> ReconcileReport:
+        """Run reconciliation (at start, and ``hedgetui reconcile``). Blocks intents while it runs.
+
+        It never sends an order. A complete reconciliation with matching legs restores the previous trading
+        state; asked by the operator (``operator``), it also lifts a HALT the legs no longer justify.
+        Otherwise trading is HALTED with the proposal (or the unresolved order) as the reason.
+        """
         if self._task is not None and not self._task.done():
             raise Busy("a pipeline is running")
         self.reconciled = False
         self._running = PipelineKind.RECONCILE
         try:
             report = await Reconciler(
-                self.venue,
-                self.journal,
-                self.bus,
-                self.clock,
-                self.settings.timeouts,
-                self.settings.drift_tolerance_bps,
+                self.venue, self.journal, self.bus, self.clock, self.settings.timeouts, self.hedge
             ).run()
         finally:
             self._running = None
         self.last_reconcile = report
-        self.hedge.spot_qty = await self.journal.hedge_spot_qty(self.venue.rules(MarketKind.SPOT).base)
+        self.proposal = report.proposal
         if not report.complete:
             await self._set_state(TradingState.HALTED, report.summary())
-        elif report.halted:
-            await self._set_state(TradingState.HALTED, report.messages[-1] if report.messages else "halted")
-            self.reconciled = True
-        else:
-            self.reconciled = True
-            target = previous or TradingState.ACTIVE
-            reason = "restored after reconciliation" if target is not TradingState.HALTED else self.halt_reason
-            await self._set_state(target, reason or "reconciled")
+            return report
+        self.reconciled = True
+        if report.proposal is not None:
+            await self._set_state(TradingState.HALTED, "proposal pending: " + report.proposal.summary())
+            return report
+        target = previous or self.trading_state
+        if target is TradingState.HALTED and operator:
+            target = TradingState.ACTIVE
+        reason = "reconciled: legs match on the exchange" if target is not TradingState.HALTED else self.halt_reason
+        await self._set_state(target, reason or "reconciled")
         return report
 
     async def shutdown(self) -> None:
@@ -157,9 +179,20 @@ class Engine:
             await asyncio.shield(self._task)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self._save_breaker()
         await self.journal.record_event("SHUTDOWN", "engine stopped")
 
     # ---- state -------------------------------------------------------------------------------------
+
+    def state(self) -> EngineState:
+        """The engine's state as the risk check reads it."""
+        snap = self.breaker.snapshot()
+        return EngineState(
+            trading_state=self.trading_state,
+            breaker_open=snap.state is BreakerState.OPEN,
+            breaker_reopens_in_s=snap.reopens_in_s,
+            reconciled=self.reconciled,
+        )
 
     def status(self) -> EngineStatus:
         return EngineStatus(
@@ -167,8 +200,11 @@ class Engine:
             breaker=self.breaker.snapshot(),
             busy=self._running,
             reconciled=self.reconciled,
-            hedge_spot_qty=self.hedge.spot_qty,
             halt_reason=self.halt_reason if self.trading_state is TradingState.HALTED else None,
+            legs=self.hedge.legs,
+            spot_reserve=self.settings.spot_reserve,
+            account=self.hedge.account,
+            proposal=self.proposal,
         )
 
     @property
@@ -196,50 +232,35 @@ class Engine:
             )
         )
 
-    def reset_breaker(self) -> None:
+    async def reset_breaker(self) -> None:
+        """The operator closes the breaker by hand; the new state is saved before this returns."""
         self.breaker.reset()
-
-    def _risk_context(self) -> dict[str, object]:
-        snap = self.breaker.snapshot()
-        return {
-            "trading_state": self.trading_state,
-            "breaker_open": snap.state is BreakerState.OPEN,
-            "breaker_reopens_in_s": snap.reopens_in_s,
-            "reconciled": self.reconciled,
-        }
+        await self._save_breaker()
 
     def _breaker_changed(self, snap: BreakerSnapshot, previous: BreakerState | None) -> None:
-        # Runs inside pybreaker's transition: only enqueue, never block or raise.
+        # Runs inside pybreaker's transition: only publish and queue the journal row; _save_breaker writes it.
         opened = snap.state is BreakerState.OPEN
-        self.bus.publish(
-            AlertEvent(
-                ts_ms=self.clock.wall_ms(),
-                kind="BREAKER",
-                message=f"breaker {previous.value if previous else '?'} → {snap.state.value}"
-                + (f", half-open in {snap.reopens_in_s:.0f} s" if snap.reopens_in_s else ""),
-                level=Level.ERROR if opened else Level.INFO,
-                code="BREAKER_OPEN" if opened else "BREAKER_CLOSED",
-                sticky=opened,
-                data=snap.to_dict(),
-            )
+        text = f"{previous.value if previous else '?'} → {snap.state.value}"
+        self.report.publish(
+            "BREAKER",
+            f"breaker {text}" + (f", half-open in {snap.reopens_in_s:.0f} s" if snap.reopens_in_s else ""),
+            level=Level.ERROR if opened else Level.INFO,
+            data=snap.to_dict(),
         )
-        self._spawn(
-            self.journal.record_event(
-                "BREAKER",
-                f"{previous.value if previous else '?'} → {snap.state.value}",
-                level="error" if opened else "info",
-                data=snap.to_dict(),
-            )
-        )
+        if opened:
+            self.report.alert_now("BREAKER_OPEN", f"circuit breaker open: {text}", level=Level.ERROR)
+        self._breaker_rows.append(("error" if opened else "info", text, snap.to_dict()))
 
-    def _persist_breaker(self, snap: BreakerSnapshot) -> None:
-        self._spawn(self.journal.record_state("breaker", snap.to_dict()))
+    async def _save_breaker(self) -> None:
+        """Journal the breaker's transitions and its current state (awaited: it survives a crash after)."""
+        rows, self._breaker_rows = self._breaker_rows, []
+        for level, text, data in rows:
+            await self.journal.record_event("BREAKER", text, level=level, data=data)
+        await self.journal.record_state("breaker", self.breaker.snapshot().to_dict())
 
     def note(self, kind: str, message: str, data: dict[str, Any] | None = None, level: Level = Level.WARN) -> None:
         """Journal and show an event from outside the pipelines (e.g. BOOK_STALE from market data)."""
-        self._spawn(
-            journal_and_publish(self.journal, self.bus, self.clock.wall_ms(), kind, message, level=level, data=data)
-        )
+        self._spawn(self.report.event(kind, message, level=level, data=data))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         try:
@@ -250,37 +271,92 @@ class Engine:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def guard(self, action: ActionKind) -> None:
-        """Raise :class:`Denied` if the engine's state forbids ``action`` now (pipeline GUARDS stage)."""
+    # ---- what is allowed ---------------------------------------------------------------------------
+
+    def refusal(self, action: ActionKind) -> tuple[str, str] | None:
+        """(code, reason) if the engine's state forbids ``action`` now, else None. Sends nothing."""
+        if self._running is not None:
+            return "BUSY", f"{self._running.value} is running"
         if not self.reconciled:
-            raise Denied("RECONCILE_PENDING", "startup reconciliation has not finished")
-        if self.trading_state is TradingState.HALTED:
-            raise Denied("TRADING_HALTED", f"trading is HALTED: {self.halt_reason or 'operator'}")
+            return "RECONCILE_PENDING", "reconciliation has not finished (an order's fate is unknown)"
+        correcting = action in (ActionKind.CORRECT_REDUCING, ActionKind.CORRECT_INCREASING)
+        if self.trading_state is TradingState.HALTED and not correcting:
+            # A correction is what resolves a halt (the operator accepting a proposal); nothing else runs.
+            return "TRADING_HALTED", f"trading is HALTED: {self.halt_reason or 'operator'}"
         if self.trading_state is TradingState.REDUCING and not action.reduces_exposure:
-            raise Denied("TRADING_REDUCING", "trading is REDUCING: only exits and reducing corrections")
-        if not action.reduces_exposure:
+            return "TRADING_REDUCING", "trading is REDUCING: only exits and reducing corrections"
+        if not action.reduces_exposure and not correcting:
+            snap = self.breaker.snapshot()
+            if snap.state is BreakerState.OPEN:
+                return "BREAKER_OPEN", f"breaker open, half-open in {snap.reopens_in_s or 0:.0f} s"
+            stale = self.stale_data() if self.stale_data is not None else None
+            if stale:
+                return "STALE_BOOK", stale
+        return None
+
+    def why_refused(self, action: ActionKind) -> str | None:
+        """Why ``action`` is refused now, in one line (None when allowed): the footer, palette and help say this."""
+        refused = self.refusal(action)
+        return f"{refused[0]}: {refused[1]}" if refused else None
+
+    def guard(self, action: ActionKind) -> None:
+        """Raise :class:`Denied` if the engine's state forbids ``action`` now (the GUARDS stage)."""
+        refused = self._refusal_running(action)
+        if refused is not None:
+            raise Denied(*refused)
+        if action is ActionKind.ENTER:
             try:
                 self.breaker.admit()
             except BreakerOpen as exc:
                 raise Denied("BREAKER_OPEN", str(exc)) from exc
-            stale = self.stale_data() if self.stale_data is not None else None
-            if stale:
-                raise Denied("STALE_BOOK", stale)
+
+    def _refusal_running(self, action: ActionKind) -> tuple[str, str] | None:
+        # Inside a pipeline the engine is busy with that very pipeline: judge everything but the busy flag.
+        running, self._running = self._running, None
+        try:
+            return self.refusal(action)
+        finally:
+            self._running = running
+
+    # ---- previews ----------------------------------------------------------------------------------
+
+    async def preview(self, size_usd: Decimal) -> Preview:
+        """What an entry of ``size_usd`` would do now (risk phase 1, quantity, slippage). Sends nothing."""
+        snap = await read_snapshot(self.venue, self.clock, self.settings.book_depth)
+        self.kit.legs(snap)
+        s = self.settings
+        estimate = estimate_hedge(
+            size_usd,
+            snap.spot_book,
+            snap.perp_book,
+            self.spot_rules,
+            self.perp_rules,
+            max_bps=s.slippage_max_bps,
+            liquidity_multiple=s.liquidity_multiple,
+        )
+        risk = self.kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
+        refused = first_refusal(estimate, risk, self.refusal(ActionKind.ENTER))
+        return Preview(estimate, risk, refused[1] if refused else None, refused[0] if refused else None)
+
+    plan_entry = preview
 
     # ---- pipelines ---------------------------------------------------------------------------------
 
-    async def plan_entry(self, size_usd: Decimal) -> EntryPlan:
-        """Phase 1: what an entry would do now (sends nothing)."""
-        return await self.pipelines.plan_entry(size_usd, self.guard)
-
     def start_enter(self, size_usd: Decimal) -> asyncio.Task[ExecutionResult]:
-        return self._start(PipelineKind.ENTER, lambda iid: self.pipelines.enter(iid, size_usd, self.guard))
+        return self._start(PipelineKind.ENTER, lambda iid: enter(self.kit, iid, size_usd, self._inner_guard))
 
     def start_exit(self) -> asyncio.Task[ExecutionResult]:
-        return self._start(PipelineKind.EXIT, lambda iid: self.pipelines.exit(iid, self.guard))
+        return self._start(PipelineKind.EXIT, lambda iid: exit_hedge(self.kit, iid, self._inner_guard))
 
-    def start_correct(self) -> asyncio.Task[ExecutionResult]:
-        return self._start(PipelineKind.CORRECT, lambda iid: self.pipelines.correct(iid, self.guard))
+    def start_correct(self, choice: Choice | None = None) -> asyncio.Task[ExecutionResult]:
+        """Correct drift; ``choice`` names the proposal option the operator accepted (default: the first)."""
+        return self._start(PipelineKind.CORRECT, lambda iid: correct(self.kit, iid, self._inner_guard, choice))
+
+    def accept_proposal(self, index: int = 0) -> asyncio.Task[ExecutionResult]:
+        """Send option ``index`` of the pending proposal (the operator has confirmed it)."""
+        if self.proposal is None or not 0 <= index < len(self.proposal.options):
+            raise Denied("NO_PROPOSAL", "no such proposal option")
+        return self.start_correct(Choice.of(self.proposal.options[index].correction))
 
     async def enter(self, size_usd: Decimal) -> ExecutionResult:
         return await asyncio.shield(self.start_enter(size_usd))
@@ -288,8 +364,11 @@ class Engine:
     async def exit(self) -> ExecutionResult:
         return await asyncio.shield(self.start_exit())
 
-    async def correct(self) -> ExecutionResult:
-        return await asyncio.shield(self.start_correct())
+    async def correct(self, choice: Choice | None = None) -> ExecutionResult:
+        return await asyncio.shield(self.start_correct(choice))
+
+    def _inner_guard(self, action: ActionKind) -> None:
+        self.guard(action)
 
     def _start(
         self, kind: PipelineKind, run: Callable[[str], Coroutine[Any, Any, ExecutionResult]]
@@ -304,31 +383,51 @@ class Engine:
         self, kind: PipelineKind, run: Callable[[str], Coroutine[Any, Any, ExecutionResult]]
     ) -> ExecutionResult:
         try:
+            halted_before = self.trading_state is TradingState.HALTED
             result = await run(self._intent_ids())
-            if not result.aborted:
-                # Hedge-level outcome: anything but the intended end is one breaker failure.
+            if kind is PipelineKind.ENTER and not result.aborted:
+                # Only entries are the breaker's trials: an exit or a correction reduces exposure and must
+                # neither close an open breaker nor be blocked by it.
                 self.breaker.record(result.success)
-            if result.end_state is EndState.HALTED:
-                await self._set_state(TradingState.HALTED, result.reason)
-            self.hedge.spot_qty = await self.journal.hedge_spot_qty(self.venue.rules(MarketKind.SPOT).base)
+                await self._save_breaker()
+            await self._after(kind, result, halted_before)
             return result
         except Exception as exc:
             # A bug or an unreadable exchange mid-pipeline: stop trading loudly, never silently.
             log.exception("pipeline %s crashed", kind.value)
             message = f"{kind.value} pipeline failed unexpectedly: {type(exc).__name__}: {exc}"
-            self.bus.publish(
-                AlertEvent(
-                    ts_ms=self.clock.wall_ms(),
-                    kind="ALERT",
-                    message=message,
-                    level=Level.CRITICAL,
-                    code="PIPELINE_CRASH",
-                    sticky=True,
-                )
-            )
-            await self.journal.record_event("ALERT", message, level="critical", data={"code": "PIPELINE_CRASH"})
-            self.breaker.record(False)
+            await self.report.alert("PIPELINE_CRASH", message)
+            if kind is PipelineKind.ENTER:
+                self.breaker.record(False)
+                await self._save_breaker()
+            self.reconciled = False  # orders may be in flight: reconcile before anything else
             await self._set_state(TradingState.HALTED, message)
             raise
         finally:
             self._running = None
+
+    async def _after(self, kind: PipelineKind, result: ExecutionResult, halted_before: bool) -> None:
+        """Trading state and proposal after a run, from the exchange's legs."""
+        if result.end_state is EndState.HALTED:
+            if await self.journal.open_submits():
+                self.reconciled = False  # an order's fate is unknown: no correction until reconciled
+            self.proposal = await self._propose("the pipeline halted")
+            await self._set_state(TradingState.HALTED, result.reason)
+            return
+        if kind is PipelineKind.CORRECT and result.success and not result.aborted and halted_before:
+            self.proposal = None
+            await self._set_state(TradingState.ACTIVE, "correction accepted by the operator: legs match")
+        elif kind is PipelineKind.CORRECT and result.success:
+            self.proposal = None
+
+    async def _propose(self, reason: str) -> Proposal | None:
+        try:
+            legs = await self.hedge.read()
+        except Exception:  # the halt alert already says the exchange could not be read
+            return None
+        drift = self.hedge.drift(legs)
+        if not drift.needs_correction:
+            return None
+        proposal = await build_proposal(self.venue, legs, drift, reason)
+        await self.report.alert("PROPOSAL", proposal.describe(), level=Level.ERROR)
+        return proposal

@@ -487,14 +487,29 @@ class Journal:
         rows = await self._fetchall(sql + " ORDER BY created_ms, cid", params)
         return [self._submit_row(r) for r in rows]
 
-    async def not_placed_submits(self, intent_id: str) -> list[SubmitRow]:
-        """Submissions this intent concluded were never placed (a late-visible order may still exist)."""
+    async def not_placed_submits(self, intent_id: str | None = None) -> list[SubmitRow]:
+        """Submissions concluded never placed (a late-visible order may still exist); all intents if None."""
+        where = "s.intent_id = ? AND " if intent_id is not None else ""
         rows = await self._fetchall(
-            "SELECT s.* FROM order_submits s WHERE s.intent_id = ? AND (SELECT u.status FROM order_updates u"
+            f"SELECT s.* FROM order_submits s WHERE {where}(SELECT u.status FROM order_updates u"
             " WHERE u.cid = s.cid ORDER BY u.seq DESC LIMIT 1) = 'not_placed' ORDER BY s.created_ms, s.cid",
-            (intent_id,),
+            (intent_id,) if intent_id is not None else (),
         )
         return [self._submit_row(r) for r in rows]
+
+    async def filled_without_fills(self) -> list[tuple[SubmitRow, str]]:
+        """Finished orders that filled but have no fill rows (a crash between the two writes), with order ids."""
+        rows = await self._fetchall(
+            "SELECT s.*, u.order_id FROM order_submits s JOIN order_updates u ON u.cid = s.cid"
+            " WHERE u.seq = (SELECT MAX(seq) FROM order_updates WHERE cid = s.cid AND terminal = 1)"
+            " AND CAST(u.filled AS REAL) > 0 AND u.order_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM fills f WHERE f.cid = s.cid) ORDER BY s.created_ms, s.cid"
+        )
+        return [(self._submit_row(r[:11]), str(r[11])) for r in rows]
+
+    async def intent_count(self) -> int:
+        """How many intents the journal holds (0: a new journal)."""
+        return await self.raw_count("intents")
 
     async def submits(self, intent_id: str) -> list[SubmitRow]:
         rows = await self._fetchall(

@@ -28,13 +28,15 @@ from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFil
 from hedgetui.domain.stages import PipelineKind
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
-from hedgetui.engine.events import AlertEvent, EngineEvent, EventBus, FillEvent, Level, journal_and_publish
-from hedgetui.engine.journal import Journal
+from hedgetui.engine.events import EventBus, FillEvent, Level
+from hedgetui.engine.journal import Journal, SubmitRow
 from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.reporter import Reporter
 from hedgetui.exchange.errors import (
     Ambiguous,
     AuthFailed,
     ClockSkew,
+    Disconnected,
     DuplicateOrder,
     NotFound,
     RateLimited,
@@ -144,6 +146,20 @@ class LegFill:
             self.status = LegStatus.PARTIAL
 
 
+def halt_if_fatal(exc: VenueError, doing: str, cid: str | None = None) -> None:
+    """Raise :class:`HaltRequired` for errors no retry can cure: bad credentials and an IP ban."""
+    if isinstance(exc, AuthFailed):
+        raise HaltRequired("AUTH", f"authentication failed ({exc.code}) {doing}: {exc.exchange_message}", cid) from exc
+    if isinstance(exc, RateLimited) and exc.banned:
+        raise HaltRequired("IP_BANNED", f"the exchange banned this IP {doing}: {exc.exchange_message}", cid) from exc
+
+
+#: Errors a poll may wait out: the answer was lost or late, the order is not visible yet, or the exchange is
+#: briefly unavailable. Anything else (a rejection of the lookup itself, bad credentials, a ban) is not
+#: cured by asking again.
+TRANSIENT = (Ambiguous, NotFound, Disconnected)
+
+
 class OrderExecutor:
     """Runs single orders to a confirmed end, journaling every step and publishing events."""
 
@@ -164,10 +180,9 @@ class OrderExecutor:
         self.clock = clock
         self.timeouts = timeouts
         self.pipeline = pipeline
+        self.report = Reporter(journal, bus, clock, pipeline)
         # Test hook: called with the cid just before the request goes out (crash tests kill here).
         self.before_send = before_send
-
-    # ---- events ------------------------------------------------------------------------------------
 
     async def _event(
         self,
@@ -178,29 +193,7 @@ class OrderExecutor:
         level: Level = Level.INFO,
         data: dict[str, object] | None = None,
     ) -> None:
-        await journal_and_publish(
-            self.journal,
-            self.bus,
-            self.clock.wall_ms(),
-            kind,
-            message,
-            intent_id=intent_id,
-            pipeline=self.pipeline,
-            level=level,
-            data=data,
-        )
-
-    def _publish(self, kind: str, message: str, intent_id: str | None, *, data: dict[str, object]) -> None:
-        self.bus.publish(
-            EngineEvent(
-                ts_ms=self.clock.wall_ms(),
-                kind=kind,
-                message=message,
-                intent_id=intent_id,
-                pipeline=self.pipeline,
-                data=dict(data),
-            )
-        )
+        await self.report.event(kind, message, intent_id, level=level, data=data)
 
     async def _record(self, cid: str, order: OrderResult) -> None:
         await self.journal.record_update(
@@ -230,7 +223,7 @@ class OrderExecutor:
         )
         # The order_submits row is the journal's record of this; the event is for the live log only, so the
         # request is not delayed by a second commit.
-        self._publish(
+        self.report.publish(
             "SUBMIT",
             f"{req.kind.value} {req.side.value.upper()} {req.quantity} @ market cid {cid}"
             + (" reduce-only" if req.reduce_only else ""),
@@ -416,11 +409,8 @@ class OrderExecutor:
                 )
                 await self._resync_clock(intent_id)
                 delay = interval
-            except AuthFailed as exc:
-                raise HaltRequired("AUTH", f"authentication failed ({exc.code}) while looking up {cid}", cid) from exc
             except VenueError as exc:
-                if isinstance(exc, RateLimited) and exc.banned:
-                    raise HaltRequired("IP_BANNED", f"IP banned while looking up {cid}", cid) from exc
+                halt_if_fatal(exc, f"while looking up {cid}", cid)
                 await self._event(
                     "LOOKUP",
                     f"{cid} lookup error {exc.source}",
@@ -471,15 +461,26 @@ class OrderExecutor:
         retrying = AsyncRetrying(
             stop=stop,
             wait=wait,
-            retry=retry_if_exception_type(VenueError) | retry_if_result(lambda o: not o.status.is_terminal),
+            # Only what waiting can cure is retried: a lost answer, late visibility, a brief outage. Bad
+            # credentials or a ban halt at once instead of polling until the deadline.
+            retry=retry_if_exception_type(TRANSIENT) | retry_if_result(lambda o: not o.status.is_terminal),
             retry_error_callback=lambda rs: None,
             sleep=self.clock.sleep,
             reraise=False,
         )
+        result: OrderResult | None
         try:
-            result: OrderResult | None = await retrying(poll)
-        except AuthFailed as exc:
-            raise HaltRequired("AUTH", f"authentication failed while polling {cid}", cid) from exc
+            result = await retrying(poll)
+        except VenueError as exc:
+            halt_if_fatal(exc, f"while polling {cid}", cid)
+            await self._event(
+                "FILL_TIMEOUT",
+                f"polling {cid} refused ({exc.source} {exc.code}): cancelling",
+                intent_id,
+                level=Level.WARN,
+                data={"cid": cid, "error": exc.source},
+            )
+            return await self.cancel_and_confirm(kind, cid, intent_id)
         if result is not None and result.status.is_terminal:
             return result
         await self._event(
@@ -514,8 +515,7 @@ class OrderExecutor:
             try:
                 order = await self.venue.fetch_order(kind, client_order_id=cid)
             except VenueError as exc:
-                if isinstance(exc, AuthFailed):
-                    raise HaltRequired("AUTH", f"authentication failed confirming {cid}", cid) from exc
+                halt_if_fatal(exc, f"confirming {cid}", cid)
                 order = None
             if order is not None:
                 await self._record(cid, order)
@@ -612,17 +612,10 @@ class OrderExecutor:
                 attempt += 1
                 continue
             if placement.resolution is Resolution.UNRESOLVED:
-                self.bus.publish(
-                    AlertEvent(
-                        ts_ms=self.clock.wall_ms(),
-                        kind="ALERT",
-                        level=Level.CRITICAL,
-                        code="UNRESOLVED_ORDER",
-                        message=f"cannot tell whether order {placement.cid} exists; nothing will be resent",
-                        intent_id=req.intent_id,
-                        pipeline=self.pipeline,
-                        sticky=True,
-                    )
+                self.report.alert_now(
+                    "UNRESOLVED_ORDER",
+                    f"cannot tell whether order {placement.cid} exists; nothing will be resent",
+                    req.intent_id,
                 )
                 raise HaltRequired("UNRESOLVED_ORDER", f"order {placement.cid} could not be resolved", placement.cid)
             return placement
@@ -647,14 +640,7 @@ class OrderExecutor:
             )
         final = await self.await_terminal(req.kind, placement.order, placement.cid, req.intent_id)
         trades, fees = await self.collect_fills(req, final, placement.cid)
-        if final.filled >= req.quantity:
-            status = LegStatus.FILLED
-        elif final.filled > 0:
-            status = LegStatus.PARTIAL
-        elif final.status is OrderStatus.REJECTED:
-            status = LegStatus.REJECTED
-        else:
-            status = LegStatus.NONE
+        status = leg_status(final, req.quantity)
         cost = final.cost if final.cost > 0 else (final.average or Decimal(0)) * final.filled
         return LegFill(
             req,
@@ -669,59 +655,87 @@ class OrderExecutor:
             last_attempt=placement.attempt,
         )
 
-    async def sweep_not_placed(self, intent_id: str) -> list[LegFill]:
-        """Look once more for every order of this intent that was concluded "not placed".
+    async def adopt(self, submit: SubmitRow, order: OrderResult, *, late: bool = False) -> LegFill:
+        """Take an order found by its client id as ours: journal it, run it to its end, collect its fills.
+
+        The one way a found order joins the hedge's record, shared by the late-visibility sweep and
+        reconciliation. A live order is cancelled (it was sent by an earlier run, whose plan is void now);
+        the re-fetch after the cancel, not the cancel's answer, says what filled.
+        """
+        kind = MarketKind(submit.market)
+        await self._event(
+            "ADOPT",
+            f"{'late ' if late else ''}order {submit.cid} found as {order.order_id} ({order.status.value})",
+            submit.intent_id,
+            level=Level.WARN if late else Level.INFO,
+            data={"cid": submit.cid, "order_id": order.order_id, "late": late},
+        )
+        await self._record(submit.cid, order)
+        if not order.status.is_terminal:
+            order = await self.cancel_and_confirm(kind, submit.cid, submit.intent_id)
+        req = request_of(submit)
+        trades, fees = await self.collect_fills(req, order, submit.cid)
+        return LegFill(
+            req,
+            leg_status(order, submit.quantity),
+            filled=order.filled,
+            cost=order.cost if order.cost > 0 else (order.average or Decimal(0)) * order.filled,
+            fees=fees or list(order.fees),
+            orders=[order],
+            cids=[submit.cid],
+            trades=trades,
+            last_attempt=submit.attempt,
+        )
+
+    async def sweep(self, submits: list[SubmitRow], *, final: bool = False) -> list[LegFill]:
+        """Look once more for orders concluded "not placed"; adopt any that became visible since.
 
         An order can become visible after the grace window; finding it here turns a silent exposure into
-        a known fill that the drift check then corrects.
+        a known fill. With ``final`` (reconciliation, long after the send) an order still absent is
+        recorded as ``absent`` and never looked up again.
         """
         found: list[LegFill] = []
-        for submit in await self.journal.not_placed_submits(intent_id):
-            kind = MarketKind(submit.market)
+        for submit in submits:
             try:
-                order = await self.venue.fetch_order(kind, client_order_id=submit.cid)
+                order = await self.venue.fetch_order(MarketKind(submit.market), client_order_id=submit.cid)
             except NotFound:
+                if final:
+                    await self.journal.record_update(
+                        submit.cid,
+                        status="absent",
+                        filled=Decimal(0),
+                        terminal=True,
+                        message="still not found at reconciliation",
+                    )
                 continue
-            except AuthFailed as exc:
-                raise HaltRequired("AUTH", f"authentication failed sweeping {submit.cid}", submit.cid) from exc
             except VenueError as exc:
+                halt_if_fatal(exc, f"sweeping {submit.cid}", submit.cid)
                 raise HaltRequired(
                     "UNRESOLVED_ORDER", f"cannot re-check {submit.cid} ({exc.source})", submit.cid
                 ) from exc
-            await self._event(
-                "ADOPT",
-                f"late order {submit.cid} found as {order.order_id} ({order.status.value})",
-                intent_id,
-                level=Level.WARN,
-                data={"cid": submit.cid, "order_id": order.order_id, "late": True},
-            )
-            await self._record(submit.cid, order)
-            if not order.status.is_terminal:
-                order = await self.cancel_and_confirm(kind, submit.cid, intent_id)
-            parsed = parse_client_order_id(submit.cid)
-            leg = parsed[1] if parsed else Leg.PERP_OPEN
-            req = LegOrder(intent_id, leg, kind, Side(submit.side), submit.quantity, submit.reduce_only)
-            trades, fees = await self.collect_fills(req, order, submit.cid)
-            status = (
-                LegStatus.FILLED
-                if order.filled >= submit.quantity
-                else (LegStatus.PARTIAL if order.filled > 0 else LegStatus.NONE)
-            )
-            found.append(
-                LegFill(
-                    req,
-                    status,
-                    filled=order.filled,
-                    cost=order.cost,
-                    fees=fees,
-                    orders=[order],
-                    cids=[submit.cid],
-                    trades=trades,
-                    last_attempt=submit.attempt,
-                )
-            )
+            found.append(await self.adopt(submit, order, late=True))
         return found
 
     async def execute(self, req: LegOrder, first_attempt: int = 1) -> LegFill:
         """Place ``req`` and run it to a confirmed end."""
         return await self.confirm(req, await self.place(req, first_attempt))
+
+
+def request_of(submit: SubmitRow) -> LegOrder:
+    """The order a journaled submission asked for."""
+    parsed = parse_client_order_id(submit.cid)
+    leg = parsed[1] if parsed else Leg(submit.leg)
+    return LegOrder(
+        submit.intent_id, leg, MarketKind(submit.market), Side(submit.side), submit.quantity, submit.reduce_only
+    )
+
+
+def leg_status(order: OrderResult, target: Decimal) -> LegStatus:
+    """How far one order got towards ``target``, as the exchange reports it."""
+    if order.filled >= target:
+        return LegStatus.FILLED
+    if order.filled > 0:
+        return LegStatus.PARTIAL
+    if order.status is OrderStatus.REJECTED:
+        return LegStatus.REJECTED
+    return LegStatus.NONE

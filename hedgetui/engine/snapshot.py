@@ -11,6 +11,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.risk import ActionKind, RiskInputs, TradingState
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
+from hedgetui.engine.hedge import ExchangeLegs, legs_from
 from hedgetui.engine.ports import VenuePort
 
 BPS = Decimal(10_000)
@@ -18,7 +19,8 @@ BPS = Decimal(10_000)
 
 @dataclass(frozen=True)
 class MarketSnapshot:
-    """Books, balances, position and funding read together at ``taken_at`` (monotonic seconds)."""
+    """Books, balances, position and funding read together; ``taken_at`` (monotonic seconds) is when the
+    reads were sent, so the data's age at a decision includes however long the exchange took to answer."""
 
     spot_book: OrderBook
     perp_book: OrderBook
@@ -44,6 +46,10 @@ class MarketSnapshot:
     def free(self, asset: str) -> Decimal:
         bal = self.spot_balances.get(asset)
         return bal.free if bal is not None else Decimal(0)
+
+    def legs(self, base: str, reserve: Decimal, read_ms: int) -> ExchangeLegs:
+        """Both hedge legs as this snapshot read them from the exchange."""
+        return legs_from(base, reserve, self.spot_balances, self.position, self.funding, read_ms)
 
     def liquidation_distance_pct(self) -> Decimal | None:
         liq = self.position.liquidation_price
@@ -93,6 +99,7 @@ class MarketSnapshot:
 
 async def read_snapshot(venue: VenuePort, clock: Clock, depth: int = 100) -> MarketSnapshot:
     """Read books, balances, position and funding concurrently (one round trip of latency)."""
+    sent_at = clock.monotonic()
     spot_book, perp_book, balances, futures, position, funding = await asyncio.gather(
         venue.fetch_order_book(MarketKind.SPOT, depth),
         venue.fetch_order_book(MarketKind.PERP, depth),
@@ -101,4 +108,4 @@ async def read_snapshot(venue: VenuePort, clock: Clock, depth: int = 100) -> Mar
         venue.fetch_perp_position(),
         venue.fetch_funding(),
     )
-    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, clock.monotonic())
+    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at)

@@ -28,16 +28,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from hedgetui.config.model import DEFAULT_KEYS
-from hedgetui.domain.book import OrderBook
-from hedgetui.domain.drift import HedgeDrift, assess_drift
+from hedgetui.domain.drift import HedgeDrift
 from hedgetui.domain.execution import ExecutionResult
-from hedgetui.domain.quantity import hedge_quantity
 from hedgetui.domain.risk import TradingState
-from hedgetui.domain.slippage import SlippageEstimate, TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.breaker import BreakerState
 from hedgetui.engine.engine import Busy, Engine
 from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent, StateEvent
+from hedgetui.engine.hedge import ExchangeLegs, legs_from
+from hedgetui.engine.preview import estimate_hedge
 from hedgetui.ui.commands import HedgeCommands
 from hedgetui.ui.feed import DashboardFeed
 from hedgetui.ui.formatting import fmt_bps, fmt_duration_hms, fmt_pct
@@ -147,7 +146,7 @@ class HedgeApp(App[None]):
         wanted = settings.theme or (remembered_theme() if settings.remember_theme_choice else None)
         fallback = DEFAULT_THEME if DEFAULT_THEME in loaded.themes else "textual-dark"
         self.theme = wanted if wanted in loaded.themes else fallback
-        base = engine.pipelines.spot_rules.base
+        base = engine.spot_rules.base
         self.status_bar = StatusBar(settings.mode, f"{settings.spot_symbol} ⇄ {settings.perp_symbol}")
         self.spot_pane = BookPane(
             f"Spot {settings.spot_symbol}",
@@ -241,36 +240,32 @@ class HedgeApp(App[None]):
                 self.size_usd, None, (None, None), (None, None), s.slippage_max_bps, "waiting for both books"
             )
             return
-        q = hedge_quantity(
+        est = estimate_hedge(
             self.size_usd,
-            spot.value.best_ask,
-            perp.value.best_bid,
-            self.engine.pipelines.spot_rules,
-            self.engine.pipelines.perp_rules,
+            spot.value,
+            perp.value,
+            self.engine.spot_rules,
+            self.engine.perp_rules,
+            max_bps=s.slippage_max_bps,
+            liquidity_multiple=s.liquidity_multiple,
         )
-        if q.quantity is None:
-            self.slippage_pane.show(self.size_usd, None, (None, None), (None, None), s.slippage_max_bps, q.message)
-            return
-
-        qty = q.quantity
-
-        def est(book: OrderBook, side: TakerSide) -> SlippageEstimate:
-            return estimate_slippage(
-                book, side, qty, max_bps=s.slippage_max_bps, liquidity_multiple=s.liquidity_multiple
+        if est.entry is None or est.exit is None:
+            self.slippage_pane.show(
+                self.size_usd, None, (None, None), (None, None), s.slippage_max_bps, est.quantity_message
             )
-
+            return
         self.slippage_pane.show(
             self.size_usd,
-            q.quantity,
-            (est(spot.value, TakerSide.BUY), est(perp.value, TakerSide.SELL)),
-            (est(spot.value, TakerSide.SELL), est(perp.value, TakerSide.BUY)),
+            est.quantity,
+            (est.entry.spot, est.entry.perp),
+            (est.exit.spot, est.exit.perp),
             s.slippage_max_bps,
         )
 
     def _spot_market_line(self) -> str:
         funding = self.feed.funding.latest()
         balances = self.feed.spot_balances.latest()
-        rules = self.engine.pipelines.spot_rules
+        rules = self.engine.spot_rules
         parts = ["index —" if funding is None else f"index {funding.value.index_price:,.2f}"]
         if balances is not None:
             quote = balances.value.get(rules.quote)
@@ -304,23 +299,36 @@ class HedgeApp(App[None]):
         status = self.engine.status()
         self.breaker_pane.show(status.breaker, status.trading_state, status.halt_reason)
         pnl, liq = self._position_figures()
-        self.hedge_pane.show(self._drift(), unrealized_pnl=pnl, liquidation_distance_pct=liq)
+        status = self.engine.status()
+        notes = []
+        if status.spot_reserve:
+            notes.append(f"reserve {status.spot_reserve} {self.engine.spot_rules.base} held outside the hedge")
+        if status.account is not None and self.engine.hedge.is_discrepancy(status.account):
+            notes.append(f"journal accounts for {status.account.spot_qty} spot: exchange used")
+        if status.proposal is not None:
+            notes.append("PROPOSAL PENDING: press d to review")
+        self.hedge_pane.show(self._drift(), unrealized_pnl=pnl, liquidation_distance_pct=liq, note=" · ".join(notes))
         self.refresh_bindings()
 
-    def _drift(self) -> HedgeDrift | None:
+    def _legs(self) -> ExchangeLegs | None:
+        """Both legs as the exchange holds them (streamed balances and position; the spot leg less the reserve)."""
         position = self.feed.perp_position.latest()
         funding = self.feed.funding.latest()
-        if position is None or funding is None:
+        balances = self.feed.spot_balances.latest()
+        if position is None or funding is None or balances is None:
             return None
-        p = self.engine.pipelines
-        return assess_drift(
-            spot_qty=self.engine.hedge.spot_qty,
-            perp_qty=position.value.amount,
-            mark_price=funding.value.mark_price,
-            tolerance_bps=self.engine.settings.drift_tolerance_bps,
-            spot_rules=p.spot_rules,
-            perp_rules=p.perp_rules,
+        return legs_from(
+            self.engine.spot_rules.base,
+            self.engine.settings.spot_reserve,
+            balances.value,
+            position.value,
+            funding.value,
+            self.settings.wall_clock_ms(),
         )
+
+    def _drift(self) -> HedgeDrift | None:
+        legs = self._legs()
+        return self.engine.hedge.drift(legs) if legs is not None else None
 
     def _position_figures(self) -> tuple[Decimal | None, Decimal | None]:
         """Unrealized PnL and the distance to liquidation in % of the mark."""
@@ -464,14 +472,21 @@ class HedgeApp(App[None]):
         )
 
     def _exit_plan_text(self) -> Text:
-        position = self.feed.perp_position.latest()
-        perp = position.value.amount if position else None
-        text = Text(f"Sell hedge spot {self.engine.hedge.spot_qty} {self.engine.pipelines.spot_rules.base}\n")
-        text.append(f"Buy back perp {'—' if perp is None else -perp} (reduce-only)\n")
+        legs = self._legs()
+        spot = "—" if legs is None else f"{legs.spot_qty}"
+        perp = "—" if legs is None else f"{-legs.perp_qty}"
+        text = Text(f"Sell hedge spot {spot} {self.engine.spot_rules.base} (exchange balance less reserve)\n")
+        text.append(f"Buy back perp {perp} (reduce-only)\n")
         text.append("Then verify both legs are flat on the exchange.")
         return text
 
     def action_correct(self) -> None:
+        proposal = self.engine.proposal
+        if proposal is not None and proposal.options:
+            self._confirm_simple(
+                "Accept the proposal (option 1)", Text(proposal.describe()), lambda: self.engine.accept_proposal(0)
+            )
+            return
         drift = self._drift()
         text = Text(drift.describe() if drift else "no position data yet")
         self._confirm_simple("Correct drift", text, lambda: self.engine.start_correct())
@@ -510,7 +525,7 @@ class HedgeApp(App[None]):
     def action_reset_breaker(self) -> None:
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                self.engine.reset_breaker()
+                self.run_worker(self.engine.reset_breaker(), group="breaker")
                 self._log_line(self.settings.wall_clock_ms(), "warn", "OPERATOR", "", "breaker reset by the operator")
                 self._refresh_engine_panes()
 

@@ -10,7 +10,7 @@ from hedgetui.engine.clock import ManualClock
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
-from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.engine.settings import EngineSettings
 from tests.engine.simvenue import SimVenue
 
 FAST = ExecTimeouts(order_ack_s=10, fill_s=20, partial_fill_retries=3, lookup_grace_s=3, max_resubmits=1)
@@ -34,3 +34,9 @@ async def engine(tmp_path: Path, venue: SimVenue) -> AsyncIterator[Engine]:
         await eng.start()
         yield eng
         await eng.shutdown()
+
+
+def venue_spot(core: object, asset: str = "BTC") -> Decimal:
+    """The sandbox's own spot balance of ``asset`` (free + locked): the venue's record, not the engine's."""
+    free, locked = core.spot_balances().get(asset, (Decimal(0), Decimal(0)))  # type: ignore[attr-defined]
+    return Decimal(free) + Decimal(locked)

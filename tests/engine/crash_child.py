@@ -20,7 +20,7 @@ from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
-from hedgetui.engine.pipelines import EngineSettings, LegMode
+from hedgetui.engine.settings import EngineSettings, LegMode
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET

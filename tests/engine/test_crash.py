@@ -18,7 +18,8 @@ from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
-from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.engine.settings import EngineSettings
+from tests.engine.conftest import venue_spot
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxOptions
@@ -55,6 +56,7 @@ async def restart_and_check(server: SandboxServer, journal_path: Path) -> Engine
             timeout_ms=1500,
         )
     )
+    sent_before = len(server.core.orders())
     try:
         async with Journal(journal_path) as journal:
             engine = Engine(
@@ -63,10 +65,14 @@ async def restart_and_check(server: SandboxServer, journal_path: Path) -> Engine
             report = await engine.start()
             assert report.complete, report.summary()
             assert await journal.unfinished_intents() == []
+            # Judged by the venue's record: the sandbox's own spot balance and perp position.
             position = server.core.position("BTCUSDT").amount
-            spot = engine.hedge.spot_qty
+            spot = venue_spot(server.core)
+            assert len(server.core.orders()) == sent_before, "reconciliation must never send an order"
             if engine.trading_state is TradingState.HALTED:
-                assert report.halted  # HALTED only with the reconciliation's alert
+                # HALTED only with a proposal that states the exchange's true residual.
+                assert report.proposal is not None
+                assert report.proposal.legs.spot_qty == spot and report.proposal.legs.perp_qty == position
             else:
                 hedge = max(abs(spot), abs(position))
                 if hedge * 60000 >= 5:  # not dust: the two legs must match within tolerance

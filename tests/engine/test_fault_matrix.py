@@ -15,7 +15,8 @@ from hedgetui.domain.risk import TradingState
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
-from hedgetui.engine.pipelines import EngineSettings
+from hedgetui.engine.settings import EngineSettings
+from tests.engine.conftest import venue_spot
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
@@ -75,7 +76,7 @@ async def row(tmp_path: Path) -> AsyncIterator[Row]:
 
 @pytest.fixture
 async def perp_first(tmp_path: Path) -> AsyncIterator[Row]:
-    from hedgetui.engine.pipelines import LegMode
+    from hedgetui.engine.settings import LegMode
 
     async for r in make_row(tmp_path, leg_mode=LegMode.PERP_FIRST):
         yield r
@@ -200,7 +201,7 @@ async def test_14_spot_partial_is_completed(row: Row) -> None:
 
 async def test_15_unwind_rejected_too_halts_with_the_residual(perp_first: Row) -> None:
     perp_first.fault("POST /api/v3/order", "reject", code=-2010, msg="Account has insufficient balance.")
-    perp_first.engine.pipelines.before_send = lambda cid: (
+    perp_first.engine.kit.before_send = lambda cid: (
         perp_first.fault("POST /fapi/v1/order", "reject", code=-2019, msg="Margin is insufficient.")
         if "PU" in cid
         else None
@@ -217,7 +218,7 @@ async def test_16_price_jump_between_legs_still_hedges(perp_first: Row) -> None:
         if "SO" in cid:
             perp_first.server.core.move_market("BTCUSDT", D("80"))
 
-    perp_first.engine.pipelines.before_send = jump
+    perp_first.engine.kit.before_send = jump
     result = await perp_first.engine.enter(D("2000"))
     hedged(result)
     assert "SLIPPAGE" in await perp_first.kinds()
@@ -238,7 +239,7 @@ async def test_18_spot_fee_in_btc_is_drift_within_tolerance(row: Row) -> None:
     result = await row.engine.enter(D("2000"))
     hedged(result)
     assert result.drift is not None and result.drift.drift_bps == D("-10")
-    assert row.engine.hedge.spot_qty == result.quantity * D("0.999")  # type: ignore[operator]
+    assert venue_spot(row.server.core) == result.quantity * D("0.999")  # type: ignore[operator]
 
 
 async def test_19_remainder_below_the_minimum_becomes_drift(row: Row) -> None:

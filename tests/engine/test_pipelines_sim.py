@@ -17,7 +17,7 @@ async def test_enter_then_exit(engine: Engine, venue: SimVenue) -> None:
     assert result.quantity == D("0.033")
     assert venue.position == D("-0.033")
     assert venue.spot["BTC"] == D("0.033") - D("0.000033")  # fee in BTC
-    assert engine.hedge.spot_qty == venue.spot["BTC"]
+    assert engine.hedge.legs is not None and engine.hedge.legs.spot_qty == venue.spot["BTC"]
     assert result.drift is not None and result.drift.within_tolerance
     out = await engine.exit()
     assert out.success and out.end_state is EndState.FLAT, out.reason
@@ -221,7 +221,7 @@ async def test_fill_polling_backs_off_0_5_to_5_s_by_1_5_and_cancels_at_the_deadl
 async def test_on_leg_failure_complete_retries_the_failed_leg(tmp_path, venue: SimVenue) -> None:
     from hedgetui.engine.clock import ManualClock
     from hedgetui.engine.journal import Journal
-    from hedgetui.engine.pipelines import OnLegFailure
+    from hedgetui.engine.settings import OnLegFailure
     from tests.engine.conftest import make_settings
 
     async with Journal(tmp_path / "j.sqlite3") as journal:

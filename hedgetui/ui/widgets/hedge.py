@@ -58,6 +58,7 @@ class HedgePane(Vertical):
         unrealized_pnl: Decimal | None = None,
         liquidation_distance_pct: Decimal | None = None,
         stale: bool = False,
+        note: str = "",
     ) -> None:
         self.drift = drift
         text = Text()
@@ -82,6 +83,8 @@ class HedgePane(Vertical):
         text.append(f"uPnL {pnl} · liq {liq}")
         if stale:
             text.append("  STALE", style="bold reverse")
+        if note:
+            text.append(f"\n{note}", style="italic")
         self.set_class(drift.needs_correction, "-needs-correction")
         self.figures.update(text)
         self.history.append(float(abs(drift.drift_bps)))

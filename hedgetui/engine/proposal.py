@@ -1,0 +1,101 @@
+"""What recovery proposes when the legs on the exchange do not match: orders, why, and what they cost.
+
+Recovery never trades on its own (safety rule 6). When reconciliation, or a halted pipeline, leaves the
+legs apart, the engine builds a :class:`Proposal` from the exchange's figures and stops; the operator
+accepts one option (``hedgetui reconcile --yes``, ``hedgetui correct --yes``, or the dashboard's
+confirmation) and the correction pipeline sends it after re-reading the legs. For a half-done entry both
+ways are offered: unwinding the leg that filled and completing the one that did not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from decimal import Decimal
+
+from hedgetui.domain.book import OrderBook
+from hedgetui.domain.drift import DriftCorrection, HedgeDrift
+from hedgetui.domain.orders import Side
+from hedgetui.domain.slippage import TakerSide, estimate_slippage
+from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.hedge import ExchangeLegs
+from hedgetui.engine.ports import VenuePort
+from hedgetui.exchange.errors import VenueError
+
+
+@dataclass(frozen=True)
+class ProposalOption:
+    """One way to close the gap: the order, what it does to the hedge, and its estimated price impact."""
+
+    correction: DriftCorrection
+    label: str
+    cost_usd: Decimal | None
+    slippage_bps: Decimal | None
+
+    def describe(self) -> str:
+        c = self.correction
+        cost = "cost unknown" if self.cost_usd is None else f"≈{self.cost_usd:,.2f} USD slippage + fees"
+        return (
+            f"{self.label}: {c.kind.value} {c.side.value} {c.quantity}"
+            + (" reduce-only" if c.reduce_only else "")
+            + f" ({cost})"
+        )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The exchange's legs, their drift, and the orders that would bring them together (first: preferred)."""
+
+    legs: ExchangeLegs
+    drift: HedgeDrift
+    options: tuple[ProposalOption, ...]
+    reason: str
+
+    def describe(self) -> str:
+        head = f"{self.reason}. {self.legs.describe()}; {self.drift.describe()}"
+        if not self.options:
+            return head + ". No order can close it: the operator must act on the exchange."
+        lines = [f"  [{i + 1}] {o.describe()}" for i, o in enumerate(self.options)]
+        return head + ". Proposed (nothing is sent until accepted):\n" + "\n".join(lines)
+
+    def summary(self) -> str:
+        first = self.options[0].describe() if self.options else "no orderable correction"
+        return f"{self.reason}: {self.legs.describe()}; proposed {first}"
+
+
+def label(c: DriftCorrection, legs: ExchangeLegs) -> str:
+    """Name an option by what it does to the hedge."""
+    if c.kind is MarketKind.SPOT:
+        if c.side is Side.SELL:
+            return "unwind spot" if legs.perp_qty == 0 else "trim spot"
+        return "complete spot" if legs.spot_qty <= 0 else "add spot"
+    if c.side is Side.BUY:
+        return "unwind perp" if legs.spot_qty <= 0 else "trim perp"
+    return "complete perp" if legs.perp_qty == 0 else "add perp short"
+
+
+def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None) -> ProposalOption:
+    side = TakerSide.BUY if c.side is Side.BUY else TakerSide.SELL
+    est = estimate_slippage(book, side, c.quantity, max_bps=Decimal(10_000), liquidity_multiple=Decimal(1))
+    cost = None
+    if est.vwap is not None and est.mid is not None:
+        cost = abs(est.vwap - est.mid) * c.quantity
+    return ProposalOption(c, label(c, legs), cost, est.slippage_bps)
+
+
+async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str) -> Proposal:
+    """A proposal for ``drift``, with each option's price impact from the current books (when readable)."""
+    books: tuple[OrderBook | None, OrderBook | None] = (None, None)
+    try:
+        spot, perp = await asyncio.gather(
+            venue.fetch_order_book(MarketKind.SPOT, 100), venue.fetch_order_book(MarketKind.PERP, 100)
+        )
+        books = (spot, perp)
+    except VenueError:
+        pass  # the options stand without a cost; the operator sees "cost unknown"
+    options = tuple(
+        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1])
+        for c in (drift.correction, drift.alternative)
+        if c is not None
+    )
+    return Proposal(legs, drift, options, reason)
