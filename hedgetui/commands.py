@@ -205,6 +205,9 @@ async def run_trading_command(
                 await engine.set_trading_state(TradingState.ACTIVE, "reconciled by the operator: legs match")
                 stdout.write("trading ACTIVE: the legs match on the exchange\n")
             return EXIT_OK
+        if command == "reconcile" and proposal is not None and not yes:
+            stdout.write("nothing was sent: accept with 'hedgetui reconcile --yes [--option N]'\n")
+            return EXIT_HALTED
         if command in ("reconcile", "correct") and proposal is not None:
             if not 1 <= option <= len(proposal.options):
                 stderr.write(f"{command}: the proposal has {len(proposal.options)} option(s); --option {option}\n")

@@ -196,7 +196,8 @@ async def _exit_failures(
         )
         fixes.append(restore)
         raise HaltRequired(
-            "EXIT_BLOCKED", f"spot sell failed ({why(spot)}); perp short restored {restore.filled} of {perp.filled}"
+            "EXIT_BLOCKED",
+            f"spot sell failed ({why(spot)}); perp short restored {restore.filled} of {perp.filled}: exit pending",
         )
     if perp_failed and spot is not None and spot.filled > 0:
         restore = await run.ex.execute(
@@ -205,6 +206,8 @@ async def _exit_failures(
             )
         )
         fixes.append(restore)
-        raise HaltRequired("EXIT_BLOCKED", f"perp close failed ({why(perp)}); spot bought back {restore.filled}")
+        raise HaltRequired(
+            "EXIT_BLOCKED", f"perp close failed ({why(perp)}); spot bought back {restore.filled}: exit pending"
+        )
     if spot_failed and (perp is None or perp_failed):
         raise HaltRequired("EXIT_BLOCKED", f"exit orders failed: {why(spot, perp)}; both legs kept")

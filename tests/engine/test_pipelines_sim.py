@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from hedgetui.domain.execution import EndState
+from hedgetui.domain.orders import Side
 from hedgetui.domain.risk import TradingState
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.engine import Engine
@@ -105,7 +106,15 @@ async def test_unwind_rejected_halts_with_residual(engine: Engine, venue: SimVen
     assert "residual" in result.reason and "-0.033" in result.reason
     assert engine.trading_state is TradingState.HALTED
     alerts = [e for e in await engine.journal.events() if e.kind == "ALERT"]
-    assert alerts and "UNWIND_FAILED" in alerts[-1].message
+    assert any("UNWIND_FAILED" in a.message for a in alerts)
+    # The halt ends with a proposal stating the venue's own legs, and nothing more is sent on its own.
+    assert engine.proposal is not None
+    assert engine.proposal.legs.perp_qty == venue.position == D("-0.033")
+    assert engine.proposal.legs.spot_qty == venue.spot["BTC"] == 0
+    assert {(o.correction.kind, o.correction.side) for o in engine.proposal.options} == {
+        (MarketKind.PERP, Side.BUY),
+        (MarketKind.SPOT, Side.BUY),
+    }
 
 
 async def test_resting_order_is_cancelled_at_the_fill_deadline(engine: Engine, venue: SimVenue) -> None:
