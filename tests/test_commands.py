@@ -100,7 +100,8 @@ async def test_both_legs_rejected_fails_safely_with_exit_1(sandbox: SandboxServe
 
 async def test_reconcile_command(sandbox: SandboxServer, tmp_path: Path) -> None:
     code, out, _ = await run("reconcile", sandbox, tmp_path)
-    assert code == 0 and "reconcile: 0 unfinished intent(s)" in out
+    assert code == 0 and "reconcile: no unfinished intent; exchange: spot 0 BTC, perp 0" in out
+    assert sandbox.core.orders() == []
 
 
 async def test_live_mode_without_keys_is_refused(tmp_path: Path) -> None:
