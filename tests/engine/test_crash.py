@@ -19,11 +19,11 @@ from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
-from tests.engine.conftest import venue_spot
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET, SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
+from tests.engine.conftest import venue_spot
 
 ROOT = Path(__file__).resolve().parents[2]
 

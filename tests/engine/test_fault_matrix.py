@@ -16,10 +16,10 @@ from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.orders import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
-from tests.engine.conftest import venue_spot
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
+from tests.engine.conftest import venue_spot
 from tests.exchange.conftest import KEY, SECRET, settings_for
 
 FAST = ExecTimeouts(order_ack_s=6, fill_s=2, partial_fill_retries=3, lookup_grace_s=1.0, max_resubmits=1)
