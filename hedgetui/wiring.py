@@ -7,6 +7,9 @@ anything it depends on is closed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,13 +22,17 @@ from pydantic import SecretStr
 from hedgetui.config.model import AppConfig
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
+from hedgetui.engine.hedge import ExchangeLegs, legs_from
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.settings import EngineSettings
+from hedgetui.exchange.errors import VenueError
 from hedgetui.exchange.market_data import MarketDataService, MarketDataSettings
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,13 +73,48 @@ async def open_stack(
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             await engine.start()
             service.start()
+            monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
             try:
                 yield Stack(venue, journal, engine, service, sandbox)
             finally:
+                monitor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await monitor
                 await engine.shutdown()
                 await service.stop()
     finally:
         await venue.close()
+
+
+def seen_legs(engine: Engine, service: MarketDataService) -> ExchangeLegs | None:
+    """Both legs as the account polls last showed them (None until balances, position and funding arrived)."""
+    balances, position, funding = (
+        service.spot_balances.latest(),
+        service.perp_position.latest(),
+        service.funding.latest(),
+    )
+    if balances is None or position is None or funding is None:
+        return None
+    return legs_from(
+        engine.spot_rules.base,
+        engine.settings.spot_reserve,
+        balances.value,
+        position.value,
+        funding.value,
+        engine.clock.wall_ms(),
+    )
+
+
+async def watch_drift(engine: Engine, service: MarketDataService) -> None:
+    """The drift monitor: after every account poll, let the engine check the legs it shows."""
+    while True:
+        await asyncio.sleep(service.settings.account_poll_s)
+        try:
+            await engine.check_drift(seen_legs(engine, service))
+        except VenueError:
+            continue  # an unreadable exchange shows as stale feeds; the next poll tries again
+        except Exception:  # never let the monitor die silently: log it and keep watching
+            log.exception("drift monitor")
 
 
 def stale_books(service: MarketDataService) -> str | None:

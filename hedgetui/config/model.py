@@ -26,6 +26,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "reset_breaker": "b",
     "size": "s",
     "trading_state": "t",
+    "reconcile": "r",
     "theme": "T",
     "log_filter": "f",
     "acknowledge": "a",

@@ -99,6 +99,8 @@ class Engine:
         self._task: asyncio.Task[ExecutionResult] | None = None
         self._running: PipelineKind | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._reconcile_task: asyncio.Task[ReconcileReport] | None = None
+        self._runs = 0  # pipelines started: the drift monitor ignores a reading a pipeline may have overtaken
         self.kit = PipelineKit(
             venue, journal, self.bus, self.clock, settings, self.hedge, state=self.state, before_send=before_send
         )
@@ -166,8 +168,51 @@ class Engine:
         await self._set_state(target, reason or "reconciled")
         return report
 
+    def start_reconcile(self) -> asyncio.Task[ReconcileReport]:
+        """Reconcile on the operator's request, as a task the engine owns (the dashboard only observes it)."""
+        if self.busy:
+            raise Busy(f"{self._running.value if self._running else 'a pipeline'} is running")
+        self._reconcile_task = asyncio.get_running_loop().create_task(self.reconcile(operator=True), name="reconcile")
+        return self._reconcile_task
+
+    async def check_drift(self, seen: ExchangeLegs | None) -> Proposal | None:
+        """The drift monitor: the legs changed outside hedgetui (liquidation, ADL, a manual trade).
+
+        ``seen`` is what the account polls or streams last showed. If it is apart beyond tolerance while no
+        pipeline runs, the legs are read again (never decide on a reading a pipeline may have overtaken);
+        if they are still apart, trading is HALTED with a proposal and a critical alert naming the unhedged
+        quantity. Nothing is sent until the operator accepts.
+        """
+        if seen is None or self.busy or not self.reconciled or self.proposal is not None:
+            return None
+        if not self.hedge.drift(seen).needs_correction:
+            return None
+        runs = self._runs
+        legs = await self.hedge.read()
+        if self.busy or runs != self._runs or self.proposal is not None:
+            return None
+        drift = self.hedge.drift(legs)
+        if not drift.needs_correction:
+            return None
+        await self.report.event(
+            "DRIFT",
+            f"external change: {drift.describe()} [{legs.describe()}]",
+            level=Level.CRITICAL,
+            data={"bps": drift.drift_bps, "source": "external"},
+        )
+        proposal = await build_proposal(self.venue, legs, drift, "the legs changed outside hedgetui")
+        self.proposal = proposal
+        await self.report.alert(
+            "EXTERNAL_DRIFT",
+            f"unhedged {drift.drift_qty:+f} {legs.base} ({drift.drift_notional:+,.2f} USD). {proposal.describe()}",
+        )
+        await self._set_state(TradingState.HALTED, "external change: " + proposal.summary())
+        return proposal
+
     async def shutdown(self) -> None:
         """Let a running pipeline finish (never cancel it), then let background writes drain."""
+        if self._reconcile_task is not None and not self._reconcile_task.done():
+            await asyncio.shield(self._reconcile_task)
         if self._task is not None and not self._task.done():
             self.bus.publish(
                 StateEvent(
@@ -376,6 +421,7 @@ class Engine:
         if self._running is not None:
             raise Busy(f"{self._running.value} is running")
         self._running = kind
+        self._runs += 1
         self._task = asyncio.get_running_loop().create_task(self._run(kind, run), name=f"pipeline-{kind.value}")
         return self._task
 

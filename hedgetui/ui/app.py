@@ -30,7 +30,7 @@ from textual.widgets import Footer
 from hedgetui.config.model import DEFAULT_KEYS
 from hedgetui.domain.drift import HedgeDrift
 from hedgetui.domain.execution import ExecutionResult
-from hedgetui.domain.risk import TradingState
+from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.breaker import BreakerState
 from hedgetui.engine.engine import Busy, Engine
@@ -60,6 +60,13 @@ from hedgetui.ui.widgets.pipeline import PipelineProgress
 from hedgetui.ui.widgets.slippage import SlippagePane
 from hedgetui.ui.widgets.status_bar import StatusBar
 
+#: Dashboard actions that are engine actions: the engine says whether and why they are refused.
+ENGINE_ACTIONS: dict[str, ActionKind] = {
+    "enter": ActionKind.ENTER,
+    "exit_hedge": ActionKind.EXIT,
+    "correct": ActionKind.CORRECT_REDUCING,
+}
+
 ACTION_HELP: dict[str, str] = {
     "enter": "enter the hedge: short the perp and buy spot (confirmation first)",
     "exit": "exit the hedge: sell spot and buy back the perp reduce-only (confirmation first)",
@@ -67,6 +74,7 @@ ACTION_HELP: dict[str, str] = {
     "reset_breaker": "close the circuit breaker by hand (confirmation first)",
     "size": "change the hedge size in USD",
     "trading_state": "switch trading state ACTIVE → REDUCING → HALTED",
+    "reconcile": "reconcile now: resolve every order, compare both legs on the exchange, propose (never trades)",
     "theme": "switch the colour theme (remembered)",
     "log_filter": "execution log filter: all → warn → error",
     "acknowledge": "acknowledge (dismiss) alerts",
@@ -104,6 +112,7 @@ def _bindings(keys: dict[str, str]) -> list[Binding]:
         Binding(k["correct"], "correct", "correct drift", id="hedge.correct"),
         Binding(k["size"], "size", "size", id="hedge.size"),
         Binding(k["trading_state"], "trading_state", "trading state", id="hedge.trading_state"),
+        Binding(k["reconcile"], "reconcile", "reconcile", id="hedge.reconcile"),
         Binding(k["reset_breaker"], "reset_breaker", "reset breaker", id="hedge.reset_breaker"),
         Binding(k["theme"], "next_theme", "theme", id="hedge.theme"),
         Binding(k["log_filter"], "log_filter", "log filter", id="hedge.log_filter", show=False),
@@ -396,26 +405,21 @@ class HedgeApp(App[None]):
     # ---- action gating -----------------------------------------------------------------------------
 
     def why_disabled(self, action: str) -> str | None:
-        """Why an action is greyed now (None when allowed). Shared by the footer, palette and help."""
+        """Why an action is greyed now (None when allowed). Shared by the footer, palette and help.
+
+        Trading actions ask the engine (``why_refused``), so the screen refuses exactly what the engine would.
+        """
+        if action in ENGINE_ACTIONS:
+            return self.engine.why_refused(ENGINE_ACTIONS[action])
         status = self.engine.status()
-        if action in ("enter", "exit_hedge", "correct", "reset_breaker", "trading_state") and status.busy:
-            return f"{status.busy.value} pipeline running"
-        if action in ("enter", "exit_hedge", "correct"):
-            if not status.reconciled:
-                return "startup reconciliation not finished"
-            if status.trading_state is TradingState.HALTED:
-                return "trading HALTED"
-        if action == "enter":
-            if status.trading_state is TradingState.REDUCING:
-                return "trading REDUCING: exits and corrections only"
-            if status.breaker.state is BreakerState.OPEN:
-                return f"breaker open ({fmt_duration_hms(status.breaker.reopens_in_s or 0)} to half-open)"
+        if action in ("reset_breaker", "trading_state", "reconcile") and status.busy:
+            return f"{status.busy.value} running"
         if action == "reset_breaker" and status.breaker.state is BreakerState.CLOSED and status.breaker.failures == 0:
             return "breaker already closed"
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("enter", "exit_hedge", "correct", "reset_breaker", "trading_state"):
+        if action in (*ENGINE_ACTIONS, "reset_breaker", "trading_state", "reconcile"):
             return None if self.why_disabled(action) else True
         return True
 
@@ -532,6 +536,27 @@ class HedgeApp(App[None]):
         self.push_screen(
             ConfirmScreen("Reset the circuit breaker", Text("Close the breaker and clear failures?")), done
         )
+
+    def action_reconcile(self) -> None:
+        try:
+            task = self.engine.start_reconcile()
+        except Busy as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+
+        def done(t: asyncio.Task[object]) -> None:
+            if not t.cancelled() and t.exception() is None:
+                self._log_line(
+                    self.settings.wall_clock_ms(),
+                    "info",
+                    "RECONCILE",
+                    "",
+                    str(getattr(t.result(), "summary", lambda: "")()),
+                )
+                self._refresh_engine_panes()
+
+        task.add_done_callback(done)
+        self.refresh_bindings()
 
     def action_trading_state(self) -> None:
         order = [TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED]

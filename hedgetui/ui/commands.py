@@ -16,6 +16,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Exit hedge", "exit_hedge", "sell spot and buy back the perp, after a confirmation"),
     ("Correct drift", "correct", "one order on the larger leg, after a confirmation"),
     ("Change hedge size", "size", "set the size in USD"),
+    ("Reconcile now", "reconcile", "resolve every order, compare both legs, propose (never trades)"),
     ("Switch trading state", "trading_state", "ACTIVE → REDUCING → HALTED"),
     ("Reset circuit breaker", "reset_breaker", "close the breaker by hand"),
     ("Next theme", "next_theme", "switch the colour theme"),
