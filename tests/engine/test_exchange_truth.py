@@ -282,6 +282,9 @@ async def test_03_exit_with_a_lost_perp_close_ends_flat_with_exactly_one_spot_sa
         sells = orders(venue, kind=MarketKind.SPOT, side=Side.SELL)
         assert len(sells) == 1, [o.cid for o in sells]
         assert parse_client_order_id(sells[0].cid)[:2] == (out.intent_id, Leg.SPOT_CLOSE)  # type: ignore[index]
+        # No second sale was even attempted (a sale the venue refused for balance is still a sale sent).
+        spot_sells_sent = [c for c in venue.sent_cids if parse_client_order_id(c)[1].code in ("SC", "SU", "SD")]  # type: ignore[index]
+        assert spot_sells_sent == [sells[0].cid], spot_sells_sent
         assert [code_of(o) for o in orders(venue, kind=MarketKind.SPOT, side=Side.BUY)] == ["SO"]  # no restore
         assert [code_of(o) for o in orders(venue, kind=MarketKind.PERP, side=Side.BUY)] == ["PC"]
         assert venue.open_orders() == []

@@ -1,8 +1,12 @@
 """Property tests: random fault sequences against the simulated venue never leave silent exposure.
 
-After every run (fault-matrix.md invariants): the end state is HEDGED within tolerance, FLAT, or HALTED
-with an alert; no live order is left behind; no leg filled beyond its target; every exchange order was
-journaled before it was sent; no client id was sent twice.
+After every run (fault-matrix.md invariants), judged by the simulated venue's own record (its BTC balance,
+its position and its orders), never by the engine's belief: no client id was sent twice and every order
+was journaled before it was sent; no leg filled beyond its target; HEDGED means the venue's legs are within
+tolerance and FLAT means no position and at most spot dust, with no live order left behind; HALTED comes
+with no proposal only when the venue's legs need none, and otherwise with a proposal showing the venue's
+legs. After a halt the faults pass and the operator reconciles: nothing is sent, and the outcome again
+matches the venue.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
 from tests.engine.conftest import make_settings
 from tests.engine.simvenue import Fault, SimVenue
+from tests.engine.test_exchange_truth import DUST_USD, TOLERANCE_BPS, JournalFirst
 
 EXAMPLES = int(os.environ.get("HEDGETUI_PROPERTY_EXAMPLES", "500"))
 kinds = st.sampled_from([MarketKind.PERP, MarketKind.SPOT])
@@ -63,30 +68,72 @@ create_faults = st.one_of(
 )
 
 
+def venue_ok(venue: SimVenue) -> bool:
+    """The venue's own legs are within the drift tolerance of the hedge, or apart by dust only."""
+    spot, perp = venue.spot["BTC"], venue.position
+    net = spot + perp
+    hedge = max(abs(spot), abs(perp))
+    if hedge == 0 or abs(net) * venue.spot_mid < DUST_USD:
+        return True
+    return abs(net) / hedge * 10_000 <= TOLERANCE_BPS
+
+
 def check_invariants(
-    venue: SimVenue, engine: Engine, result_state: EndState, submitted: set[str], qty: D | None
+    venue: SimVenue, engine: Engine, result_state: EndState, submitted: set[str], qty: D | None, first: JournalFirst
 ) -> None:
+    """Judge a run by the venue's record (its spot balance, position and orders), never the engine's belief."""
     assert result_state in (EndState.HEDGED, EndState.FLAT, EndState.HALTED)
-    # A client id reaches the venue at most once, and every order the venue holds was journaled first.
+    # A client id reaches the venue at most once, and every order was journaled before it was sent.
     assert len(venue.sent_cids) == len(set(venue.sent_cids)), venue.sent_cids
+    assert venue.cids_used_twice() == []
+    assert first.violations == [], f"sent before being journaled: {first.violations}"
     assert {o.cid for o in venue.orders} <= submitted
-    if result_state is EndState.HALTED:
-        assert engine.trading_state is TradingState.HALTED
-        return
-    assert venue.open_orders() == []
+    spot, perp = venue.spot["BTC"], venue.position
     if qty is not None:
         for leg_code in ("PO", "SO"):
             filled = sum(
                 (o.filled for o in venue.orders if (p := parse_client_order_id(o.cid)) and p[1].code == leg_code), D(0)
             )
             assert filled <= qty, (leg_code, filled, qty)
-    net = engine.hedge.spot_qty + venue.position
+    if result_state is EndState.HALTED:
+        assert engine.trading_state is TradingState.HALTED
+        check_proposal(venue, engine)
+        return
+    assert venue.open_orders() == []
     if result_state is EndState.FLAT:
-        assert venue.position == 0
-        assert engine.hedge.spot_qty * venue.spot_mid < 5  # dust below spot's minimum notional at most
+        assert perp == 0, perp
+        assert spot * venue.spot_mid < DUST_USD, spot  # dust below spot's minimum notional at most
     else:
-        hedge = max(abs(engine.hedge.spot_qty), abs(venue.position))
-        assert hedge > 0 and abs(net) / hedge * 10_000 <= 50
+        assert perp != 0 and venue_ok(venue), (spot, perp)
+
+
+def check_proposal(venue: SimVenue, engine: Engine) -> None:
+    """Halted: no proposal only when the venue's legs need none; otherwise the proposal shows the venue's legs."""
+    if engine.proposal is None:
+        assert venue_ok(venue), (venue.spot["BTC"], venue.position)
+    else:
+        legs = engine.proposal.legs
+        assert (legs.spot_qty, legs.perp_qty) == (venue.spot["BTC"], venue.position), legs.describe()
+
+
+async def after_halt(venue: SimVenue, engine: Engine, journal: Journal, first: JournalFirst) -> None:
+    """The faults pass and the operator reconciles: nothing is sent, and the outcome matches the venue."""
+    venue.faults.clear()
+    sent, cancels = list(venue.sent_cids), venue.calls["cancel"]
+    report = await engine.reconcile(operator=True)
+    assert venue.sent_cids == sent, "reconciliation sent an order"
+    assert venue.calls["cancel"] >= cancels
+    assert report.complete, report.summary()
+    assert await journal.open_submits() == []
+    assert venue.open_orders() == []  # a live order of the halted run is adopted and cancelled
+    assert first.violations == []
+    if report.proposal is None:
+        assert venue_ok(venue), (venue.spot["BTC"], venue.position)
+        assert engine.trading_state is not TradingState.HALTED, engine.halt_reason
+    else:
+        assert engine.trading_state is TradingState.HALTED
+        legs = report.proposal.legs
+        assert (legs.spot_qty, legs.perp_qty) == (venue.spot["BTC"], venue.position), legs.describe()
 
 
 async def run_case(faults: list[Fault], exit_faults: list[Fault]) -> None:
@@ -94,15 +141,18 @@ async def run_case(faults: list[Fault], exit_faults: list[Fault]) -> None:
     async with Journal(":memory:") as journal:  # type: ignore[arg-type]
         engine = Engine(venue, journal, make_settings(), clock=ManualClock())
         await engine.start()
+        first = JournalFirst(venue, journal)
         venue.inject(*faults)
         result = await engine.enter(D("2000"))
-        submitted = await journal.all_cids()
-        check_invariants(venue, engine, result.end_state, submitted, result.quantity)
-        if result.end_state is EndState.HEDGED:
+        check_invariants(venue, engine, result.end_state, await journal.all_cids(), result.quantity, first)
+        if result.end_state is EndState.HALTED:
+            await after_halt(venue, engine, journal, first)
+        elif result.end_state is EndState.HEDGED:
             venue.faults = list(exit_faults)
             out = await engine.exit()
-            submitted = await journal.all_cids()
-            check_invariants(venue, engine, out.end_state, submitted, None)
+            check_invariants(venue, engine, out.end_state, await journal.all_cids(), None, first)
+            if out.end_state is EndState.HALTED:
+                await after_halt(venue, engine, journal, first)
         await engine.shutdown()
 
 
