@@ -13,12 +13,9 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hedgetui.domain.stages import PipelineKind, Stage, StageState
-
-if TYPE_CHECKING:
-    from hedgetui.engine.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -112,30 +109,3 @@ class EventBus:
 
     def recent(self) -> list[EngineEvent]:
         return list(self._history)
-
-
-async def journal_and_publish(
-    journal: Journal,
-    bus: EventBus,
-    ts_ms: int,
-    kind: str,
-    message: str,
-    *,
-    intent_id: str | None = None,
-    pipeline: PipelineKind | None = None,
-    level: Level = Level.INFO,
-    data: dict[str, Any] | None = None,
-) -> None:
-    """Commit an event row to the journal, then show it: the one way pipelines report what they do."""
-    await journal.record_event(kind, message, intent_id=intent_id, level=level.value, data=data)
-    bus.publish(
-        EngineEvent(
-            ts_ms=ts_ms,
-            kind=kind,
-            message=message,
-            level=level,
-            intent_id=intent_id,
-            pipeline=pipeline,
-            data=dict(data or {}),
-        )
-    )

@@ -1,0 +1,123 @@
+"""Checks that once differed between what was shown and what was done: the data's age, the exit's depth and
+slippage, realised-against-estimated alerts, and one preview for the screen, the confirmation and the
+pipeline. Judged by the simulated venue's own record."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+from hedgetui.domain.book import OrderBook
+from hedgetui.domain.execution import EndState
+from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.clock import ManualClock
+from hedgetui.engine.engine import Engine
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.preview import estimate_hedge
+from tests.engine.conftest import make_settings
+from tests.engine.simvenue import SimVenue
+
+
+async def started(tmp_path: Path, venue: SimVenue, clock: ManualClock | None = None, **kw: object) -> Engine:
+    journal = Journal(tmp_path / "j.sqlite3")
+    await journal.start()
+    engine = Engine(venue, journal, make_settings(**kw), clock=clock or ManualClock())
+    await engine.start()
+    return engine
+
+
+async def stop(engine: Engine) -> None:
+    await engine.shutdown()
+    await engine.journal.close()
+
+
+async def test_data_age_counts_the_time_the_reads_took(tmp_path: Path) -> None:
+    venue, clock = SimVenue(), ManualClock()
+    engine = await started(tmp_path, venue, clock)
+    original = venue.fetch_funding
+
+    async def slow_funding():  # type: ignore[no-untyped-def]
+        clock.advance(6.0)  # the exchange took 6 s to answer: the snapshot is 6 s old when decided on
+        return await original()
+
+    venue.fetch_funding = slow_funding  # type: ignore[method-assign]
+    result = await engine.enter(D("2000"))
+    assert result.aborted and result.reason_code == "STALE_DATA", result.reason
+    assert venue.sent_cids == [] and venue.position == 0
+    await stop(engine)
+
+
+def thin(venue: SimVenue, kind: MarketKind, depth: D) -> None:
+    """One side of ``kind``'s book holds ``depth`` in total, spread over five levels."""
+    rebuild = venue._book
+
+    def book(k: MarketKind) -> OrderBook:
+        full = rebuild(k)
+        if k is not kind:
+            return full
+        level = depth / 5
+        bids = tuple((p, level) for p, _ in full.bids[:5])
+        asks = tuple((p, level) for p, _ in full.asks[:5])
+        return full.model_copy(update={"bids": bids, "asks": asks})
+
+    venue._book = book  # type: ignore[method-assign]
+
+
+async def test_what_the_preview_allows_the_pipeline_does_not_deny(tmp_path: Path) -> None:
+    # 0.0995 BTC of perp bids: 3x the hedge quantity (0.033) fits, 3x the size at mid (0.0333) would not.
+    venue = SimVenue()
+    thin(venue, MarketKind.PERP, D("0.0995"))
+    engine = await started(tmp_path, venue)
+    preview = await engine.preview(D("2000"))
+    spot_book = venue._book(MarketKind.SPOT)
+    perp_book = venue._book(MarketKind.PERP)
+    pane = estimate_hedge(
+        D("2000"),
+        spot_book,
+        perp_book,
+        engine.spot_rules,
+        engine.perp_rules,
+        max_bps=engine.settings.slippage_max_bps,
+        liquidity_multiple=engine.settings.liquidity_multiple,
+    )
+    assert preview.allowed and pane.entry is not None and pane.entry.blocking() is None
+    assert preview.spot == pane.entry.spot and preview.perp == pane.entry.perp  # the pane shows what was checked
+    result = await engine.enter(D("2000"))
+    assert result.end_state is EndState.HEDGED, result.reason
+    assert venue.position == D("-0.033")
+    await stop(engine)
+
+
+async def test_exit_checks_depth_before_sending(tmp_path: Path) -> None:
+    venue = SimVenue()
+    engine = await started(tmp_path, venue)
+    assert (await engine.enter(D("2000"))).end_state is EndState.HEDGED
+    sent = len(venue.sent_cids)
+    thin(venue, MarketKind.SPOT, D("0.05"))  # less than 3x the 0.033 to sell
+    result = await engine.exit()
+    assert result.aborted and result.reason_code == "INSUFFICIENT_DEPTH", result.reason
+    assert len(venue.sent_cids) == sent and venue.position == D("-0.033")
+    await stop(engine)
+
+
+async def test_exit_records_realised_slippage_and_alerts_above_the_estimate(tmp_path: Path) -> None:
+    venue = SimVenue()
+    engine = await started(tmp_path, venue)
+    assert (await engine.enter(D("2000"))).end_state is EndState.HEDGED
+    original = venue.create_market_order
+
+    async def moved(kind, side, amount, cid, *, reduce_only=False):  # type: ignore[no-untyped-def]
+        if kind is MarketKind.SPOT:
+            venue.spot_mid -= D("60")  # the spot market drops 10 bps between the estimate and the fill
+        return await original(kind, side, amount, cid, reduce_only=reduce_only)
+
+    venue.create_market_order = moved  # type: ignore[method-assign]
+    result = await engine.exit()
+    assert result.end_state is EndState.FLAT, result.reason
+    legs = {a.leg: a for a in result.slippage}
+    assert set(legs) == {"spot_close", "perp_close"}
+    assert legs["spot_close"].realized_bps is not None and legs["spot_close"].realized_bps > 9
+    alerts = [e for e in await engine.journal.events() if e.kind == "ALERT"]
+    assert any(e.data.get("code") == "SLIPPAGE_ABOVE_ESTIMATE" and "spot_close" in e.message for e in alerts)
+    assert venue.position == 0
+    await stop(engine)
