@@ -64,14 +64,16 @@ class Proposal:
 
 
 def label(c: DriftCorrection, legs: ExchangeLegs) -> str:
-    """Name an option by what it does to the hedge."""
+    """Name an option by what it does to the hedge: unwind (close a leg), complete (build the missing leg,
+    more than doubling it), or trim / add."""
+    spot, perp = max(legs.spot_qty, Decimal(0)), abs(legs.perp_qty)
     if c.kind is MarketKind.SPOT:
         if c.side is Side.SELL:
-            return "unwind spot" if legs.perp_qty == 0 else "trim spot"
-        return "complete spot" if legs.spot_qty <= 0 else "add spot"
+            return "unwind spot" if c.quantity >= spot else "trim spot"
+        return "complete spot" if c.quantity > spot else "add spot"
     if c.side is Side.BUY:
-        return "unwind perp" if legs.spot_qty <= 0 else "trim perp"
-    return "complete perp" if legs.perp_qty == 0 else "add perp short"
+        return "unwind perp" if c.quantity >= perp else "trim perp"
+    return "complete perp" if c.quantity > perp else "add perp short"
 
 
 def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None) -> ProposalOption:

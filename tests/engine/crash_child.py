@@ -1,8 +1,10 @@
 """Child process for the crash tests: runs one pipeline and SIGKILLs itself at a chosen client id.
 
-    python -m tests.engine.crash_child URL JOURNAL enter|exit LEG_CODE [perp_first]
+    python -m tests.engine.crash_child URL JOURNAL enter|exit|cycles2-enter KILL_AT [perp_first]
 
-``LEG_CODE`` (e.g. ``SO1``) names the order before whose request the process dies; ``none`` never dies.
+``KILL_AT``: a leg code (e.g. ``SO1``) names the order before whose request the process dies;
+``fill:SO1`` dies inside fill collection, after that order's end was journaled and before its fills were;
+``none`` never dies. ``cycles2-enter`` runs two full enter/exit cycles (leaving fee dust), then an entry.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ async def main(url: str, journal_path: str, action: str, kill_at: str, mode: str
         )
     )
 
+    armed = [action != "cycles2-enter"]
+
     def die(cid: str) -> None:
-        if cid.endswith(kill_at):
+        if armed[0] and not kill_at.startswith("fill:") and cid.endswith(kill_at):
             os.kill(os.getpid(), signal.SIGKILL)
 
     settings = EngineSettings(
@@ -46,9 +50,23 @@ async def main(url: str, journal_path: str, action: str, kill_at: str, mode: str
         leg_mode=LegMode.PERP_FIRST if mode == "perp_first" else LegMode.CONCURRENT,
     )
     async with Journal(Path(journal_path)) as journal:
+        if kill_at.startswith("fill:"):
+            record_fill = journal.record_fill
+
+            async def die_in_fills(**row: object) -> bool:
+                if armed[0] and str(row["cid"]).endswith(kill_at.removeprefix("fill:")):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return await record_fill(**row)  # type: ignore[arg-type]
+
+            journal.record_fill = die_in_fills  # type: ignore[method-assign]
         engine = Engine(venue, journal, settings, before_send=die)
         await engine.start()
-        result = await (engine.enter(Decimal("2000")) if action == "enter" else engine.exit())
+        if action == "cycles2-enter":
+            for _ in range(2):
+                assert (await engine.enter(Decimal("2000"))).success
+                assert (await engine.exit()).success
+            armed[0] = True
+        result = await (engine.exit() if action == "exit" else engine.enter(Decimal("2000")))
         print(result.end_state.value, flush=True)
         await engine.shutdown()
     await venue.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from hedgetui.domain.execution import EndState
 from hedgetui.domain.risk import TradingState
 from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Engine
@@ -139,5 +140,79 @@ async def test_sigkill_after_the_venue_accepted_but_before_the_answer(tmp_path: 
         await proc.wait()
         assert server.core.position("BTCUSDT").amount == D("-0.033")  # applied; its answer never arrived
         await restart_and_check(server, journal)
+    finally:
+        await server.stop()
+
+
+async def restarted(server: SandboxServer, journal_path: Path, journal: Journal) -> tuple[Engine, BinanceVenue]:
+    venue = await BinanceVenue.connect(
+        VenueSettings(
+            mode=VenueMode.SANDBOX,
+            sandbox_url=server.base_url,
+            api_key=SecretStr(DEFAULT_API_KEY),
+            api_secret=SecretStr(DEFAULT_API_SECRET),
+            timeout_ms=1500,
+        )
+    )
+    engine = Engine(venue, journal, EngineSettings(timeouts=ExecTimeouts(order_ack_s=6, fill_s=3, lookup_grace_s=1.0)))
+    return engine, venue
+
+
+async def test_sigkill_inside_fill_collection_backfills_the_fills_and_trades_nothing(tmp_path: Path) -> None:
+    """The spot order's FILLED update is journaled, its fills are not: restart backfills them, sends nothing."""
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    journal_path = tmp_path / "journal.sqlite3"
+    try:
+        assert await child(server, journal_path, "enter", "fill:SO1") == -signal.SIGKILL
+        sent = len(server.core.orders())
+        spot_cid = next(o.client_order_id for o in server.core.orders() if o.client_order_id.endswith("SO1"))
+        async with Journal(journal_path) as journal:
+            assert await journal.fills_for(spot_cid) == []  # the kill landed between the two writes
+            engine, venue = await restarted(server, journal_path, journal)
+            try:
+                report = await engine.start()
+                assert report.complete and report.proposal is None, report.summary()
+                assert await journal.fills_for(spot_cid) != []  # backfilled from the exchange's trades
+                assert engine.trading_state is TradingState.ACTIVE
+                await engine.shutdown()
+            finally:
+                await venue.close()
+        assert len(server.core.orders()) == sent
+        assert server.core.position("BTCUSDT").amount == D("-0.033")
+        assert venue_spot(server.core) == D("0.033") * D("0.999")
+    finally:
+        await server.stop()
+
+
+async def test_two_cycles_of_fee_dust_then_a_kill_between_legs_proposes_and_completes(tmp_path: Path) -> None:
+    """Two enter/exit cycles leave fee dust; a kill between legs leaves a naked perp. Restart proposes
+    (covering the perp or completing the spot), sends nothing; accepting completion hedges on the venue."""
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    journal_path = tmp_path / "journal.sqlite3"
+    try:
+        assert await child(server, journal_path, "cycles2-enter", "SO1", "perp_first") == -signal.SIGKILL
+        dust = venue_spot(server.core)
+        assert 0 < dust * 60000 < 5 and server.core.position("BTCUSDT").amount == D("-0.033")
+        sent = len(server.core.orders())
+        async with Journal(journal_path) as journal:
+            engine, venue = await restarted(server, journal_path, journal)
+            try:
+                report = await engine.start()
+                assert report.complete and engine.trading_state is TradingState.HALTED
+                proposal = report.proposal
+                assert proposal is not None
+                assert proposal.legs.spot_qty == dust and proposal.legs.perp_qty == D("-0.033")
+                assert len(server.core.orders()) == sent  # recovery proposed; it sent nothing
+                labels = [o.label for o in proposal.options]
+                assert labels == ["unwind perp", "complete spot"], labels
+                result = await engine.accept_proposal(1)
+                assert result.success and result.end_state is EndState.HEDGED, result.reason
+                await engine.shutdown()
+            finally:
+                await venue.close()
+        spot, perp = venue_spot(server.core), server.core.position("BTCUSDT").amount
+        assert perp == D("-0.033") and abs(spot + perp) / D("0.033") * 10000 <= 50, (spot, perp)
     finally:
         await server.stop()
