@@ -61,11 +61,31 @@ async def make_row(tmp_path: Path, **settings: Any) -> AsyncIterator[Row]:
         async with Journal(tmp_path / "journal.sqlite3") as journal:
             engine = Engine(venue, journal, EngineSettings(timeouts=FAST, **settings))
             await engine.start()
-            yield Row(server, engine)
+            row = Row(server, engine)
+            yield row
+            judge_by_the_venue(row)
             await engine.shutdown()
     finally:
         await venue.close()
         await server.stop()
+
+
+def judge_by_the_venue(row: Row) -> None:
+    """Every row ends with the venue's own legs consistent with the engine's end: balanced (or dust), or
+    HALTED with either an unresolved order or a proposal stating exactly the venue's legs."""
+    spot, perp = venue_spot(row.server.core), row.position()
+    mark = row.server.core.mark_price("BTCUSDT")
+    hedge = max(abs(spot), abs(perp))
+    balanced = hedge * mark < 5 or abs(spot + perp) / hedge * 10_000 <= 50
+    engine = row.engine
+    if engine.trading_state is TradingState.HALTED and not balanced:
+        proposal = engine.proposal
+        assert not engine.reconciled or proposal is not None, "a naked leg must come with a proposal"
+        if proposal is not None:
+            assert (proposal.legs.spot_qty, proposal.legs.perp_qty) == (spot, perp)
+    else:
+        assert balanced, f"venue legs apart without a HALT: spot {spot}, perp {perp}"
+    row.no_duplicates()
 
 
 @pytest.fixture
@@ -166,6 +186,17 @@ async def test_10_perp_partial_then_expired_is_completed(row: Row) -> None:
     hedged(result)
     assert result.perp is not None and result.perp.filled == result.quantity
     assert [o.client_order_id[-3:] for o in row.orders("PO")] == ["PO1", "PO2"]
+
+
+async def test_10_perp_first_partial_perp_is_completed_before_spot_is_sized(perp_first: Row) -> None:
+    perp_first.fault("POST /fapi/v1/order", "partial", fill_ratio=0.5, rest_after_ms=100, expire=True)
+    result = await perp_first.engine.enter(D("2000"))
+    hedged(result)
+    assert [o.client_order_id[-3:] for o in perp_first.orders("PO")] == ["PO1", "PO2"]
+    spot_orders = perp_first.orders("SO")
+    assert len(spot_orders) == 1 and spot_orders[0].orig_qty == D("0.033")  # sized to the whole perp fill
+    assert perp_first.orders("SD") == []  # nothing bought and sold back by a drift step
+    assert perp_first.position() == D("-0.033") and venue_spot(perp_first.server.core) == D("0.033") * D("0.999")
 
 
 async def test_11_order_that_never_fills_is_cancelled_at_the_deadline(row: Row) -> None:
