@@ -121,3 +121,26 @@ async def test_exit_records_realised_slippage_and_alerts_above_the_estimate(tmp_
     assert any(e.data.get("code") == "SLIPPAGE_ABOVE_ESTIMATE" and "spot_close" in e.message for e in alerts)
     assert venue.position == 0
     await stop(engine)
+
+
+async def test_reconciliation_sweeps_orders_concluded_never_placed(tmp_path: Path) -> None:
+    """A perp order stays invisible past the grace window (concluded "not placed", resent as attempt 2) and
+    past the entry's own sweep; the next reconciliation finds it, adopts it and journals its fills."""
+    from tests.engine.simvenue import Fault
+
+    venue = SimVenue()
+    engine = await started(tmp_path, venue)
+    venue.inject(Fault("create", "hidden", MarketKind.PERP, count=6))
+    result = await engine.enter(D("2000"))
+    first = next(o for o in venue.orders if o.cid.endswith("PO1"))
+    assert first.filled == D("0.033")  # the venue filled it all along
+    assert await engine.journal.fills_for(first.cid) == []
+    assert result.end_state is EndState.HEDGED, result.reason
+    sent = len(venue.sent_cids)
+    report = await engine.reconcile()
+    assert first.cid in report.adopted
+    assert [q for _, q, _ in await engine.journal.fills_for(first.cid)] == [D("0.033")]
+    assert len(venue.sent_cids) == sent  # reconciliation adopted; it sent nothing
+    # The venue's legs, not the journal's, decide: they match, so nothing is proposed.
+    assert report.proposal is None and abs(venue.spot["BTC"] + venue.position) < D("0.001")
+    await stop(engine)
