@@ -25,16 +25,23 @@ from hedgetui.exchange.errors import VenueError
 
 @dataclass(frozen=True)
 class ProposalOption:
-    """One way to close the gap: the order, what it does to the hedge, and its estimated price impact."""
+    """One way to close the gap: the order, what it does to the hedge, and its estimated cost (the book's
+    price impact plus the taker fee the venue advertises)."""
 
     correction: DriftCorrection
     label: str
     cost_usd: Decimal | None
     slippage_bps: Decimal | None
+    fee_usd: Decimal | None = None
 
     def describe(self) -> str:
         c = self.correction
-        cost = "cost unknown" if self.cost_usd is None else f"≈{self.cost_usd:,.2f} USD slippage + fees"
+        if self.cost_usd is None:
+            cost = "cost unknown"
+        elif self.fee_usd is None:
+            cost = f"≈{self.cost_usd:,.2f} USD slippage, fee unknown"
+        else:
+            cost = f"≈{self.cost_usd + self.fee_usd:,.2f} USD: {self.cost_usd:,.2f} slippage + {self.fee_usd:,.2f} fee"
         return (
             f"{self.label}: {c.kind.value} {c.side.value} {c.quantity}"
             + (" reduce-only" if c.reduce_only else "")
@@ -76,13 +83,14 @@ def label(c: DriftCorrection, legs: ExchangeLegs) -> str:
     return "complete perp" if c.quantity > perp else "add perp short"
 
 
-def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None) -> ProposalOption:
+def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, taker_fee: Decimal | None) -> ProposalOption:
     side = TakerSide.BUY if c.side is Side.BUY else TakerSide.SELL
     est = estimate_slippage(book, side, c.quantity, max_bps=Decimal(10_000), liquidity_multiple=Decimal(1))
-    cost = None
+    cost = fee = None
     if est.vwap is not None and est.mid is not None:
         cost = abs(est.vwap - est.mid) * c.quantity
-    return ProposalOption(c, label(c, legs), cost, est.slippage_bps)
+        fee = est.vwap * c.quantity * taker_fee if taker_fee is not None else None
+    return ProposalOption(c, label(c, legs), cost, est.slippage_bps, fee)
 
 
 async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str) -> Proposal:
@@ -96,7 +104,7 @@ async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift
     except VenueError:
         pass  # the options stand without a cost; the operator sees "cost unknown"
     options = tuple(
-        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1])
+        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1], venue.rules(c.kind).taker_fee)
         for c in (drift.correction, drift.alternative)
         if c is not None
     )
