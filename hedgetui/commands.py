@@ -26,7 +26,7 @@ from hedgetui.engine.correct import Choice
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.hedge import HedgeState
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings, LegMode, OnLegFailure
 from hedgetui.exchange.errors import VenueError
 from hedgetui.exchange.settings import VenueSettings

@@ -11,7 +11,7 @@ from hedgetui.domain.execution import EndState
 from hedgetui.domain.orders import Side
 from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.venue import MarketKind
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataSettings
 from hedgetui.wiring import demo_sandbox, open_stack, sandbox_venue_settings

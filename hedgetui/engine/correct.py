@@ -17,7 +17,7 @@ from hedgetui.domain.risk import ActionKind
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.kit import Guard, PipelineKit, Run
-from hedgetui.engine.orders import HaltRequired, LegFill
+from hedgetui.engine.legs import HaltRequired, LegFill
 from hedgetui.engine.settings import Denied
 
 

@@ -20,7 +20,7 @@ from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
-from hedgetui.engine.orders import HaltRequired, LegFill, LegOrder, LegStatus
+from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus
 from hedgetui.engine.preview import HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
 from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot

@@ -27,7 +27,8 @@ from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, Level
 from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import HaltRequired, LegFill, LegOrder, LegStatus, OrderExecutor, Placement
+from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement
+from hedgetui.engine.orders import OrderExecutor
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings

@@ -28,7 +28,8 @@ from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, Level
 from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import ExecTimeouts, HaltRequired, OrderExecutor, Resolution, request_of
+from hedgetui.engine.legs import ExecTimeouts, HaltRequired, Resolution, request_of
+from hedgetui.engine.orders import OrderExecutor
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reporter import Reporter

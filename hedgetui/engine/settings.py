@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hedgetui.domain.risk import RiskAssessment, RiskLimits
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 
 
 class LegMode(enum.StrEnum):

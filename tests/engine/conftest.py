@@ -9,7 +9,7 @@ import pytest
 from hedgetui.engine.clock import ManualClock
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from tests.engine.simvenue import SimVenue
 

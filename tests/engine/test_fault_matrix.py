@@ -14,7 +14,7 @@ from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions

@@ -205,7 +205,8 @@ async def test_fill_polling_backs_off_0_5_to_5_s_by_1_5_and_cancels_at_the_deadl
     from hedgetui.engine.clock import ManualClock
     from hedgetui.engine.events import EventBus
     from hedgetui.engine.journal import Journal
-    from hedgetui.engine.orders import ExecTimeouts, LegOrder, LegStatus, OrderExecutor
+    from hedgetui.engine.legs import ExecTimeouts, LegOrder, LegStatus
+    from hedgetui.engine.orders import OrderExecutor
 
     venue = SimVenue()
     clock = ManualClock()

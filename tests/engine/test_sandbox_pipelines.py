@@ -13,7 +13,7 @@ import pytest
 from hedgetui.domain.execution import EndState
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions

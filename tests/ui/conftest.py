@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hedgetui.domain.venue import MarketKind, VenueMode
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataSettings
 from hedgetui.ui.app import DashboardSettings, HedgeApp

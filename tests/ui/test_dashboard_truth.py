@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hedgetui.domain.execution import EndState
 from hedgetui.domain.risk import ActionKind, TradingState
-from hedgetui.engine.orders import ExecTimeouts
+from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataSettings
 from hedgetui.wiring import demo_sandbox, open_stack, sandbox_venue_settings
