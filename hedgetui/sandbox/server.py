@@ -43,6 +43,8 @@ SPOT_DEPTH_MAX = 5000
 TRADES_LIMIT_MAX = 1000
 #: Binance's format for decimal parameters: no sign, no exponent.
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+#: Methods whose form body carries parameters (GET has none on Binance).
+BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
 INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
 #: How often a held request (timeout faults) checks whether its client gave up.
 HOLD_POLL_S = 0.02
@@ -385,7 +387,8 @@ class SandboxServer:
 
     def _signed(self, handler: SignedHandler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            body = await request.text() if request.method == "POST" else ""
+            # Binance reads parameters from the query string and the form body for POST, PUT and DELETE.
+            body = await request.text() if request.method in BODY_METHODS else ""
             params = check_signed(
                 api_key_header=request.headers.get("X-MBX-APIKEY"),
                 query=request.rel_url.raw_query_string,
@@ -393,6 +396,7 @@ class SandboxServer:
                 api_key=self.api_key,
                 api_secret=self.api_secret,
                 server_time=self.now(),
+                fractional_recv_window=request.path.startswith("/api/"),
             )
             return await handler(request, params)
 
