@@ -34,6 +34,14 @@ def merge_params(query: str, body: str) -> dict[str, str]:
     return params
 
 
+def check_api_key(api_key_header: str | None, api_key: str) -> None:
+    """The API-key checks every keyed request passes first: -2014 without the header, -2015 for a wrong key."""
+    if not api_key_header:
+        raise SandboxError(-2014, "API-key format invalid.", 401)
+    if not hmac.compare_digest(api_key_header.encode(), api_key.encode()):
+        raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+
 def check_signed(
     *,
     api_key_header: str | None,
@@ -51,10 +59,7 @@ def check_signed(
     payload is the query string immediately followed by the body, and the signature is its last parameter.
     ``fractional_recv_window`` allows spot's ``recvWindow`` with up to three decimals.
     """
-    if not api_key_header:
-        raise SandboxError(-2014, "API-key format invalid.", 401)
-    if not hmac.compare_digest(api_key_header.encode(), api_key.encode()):
-        raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+    check_api_key(api_key_header, api_key)
     total = query + body
     if total.startswith("signature="):
         payload, signature = "", total[len("signature=") :]

@@ -31,7 +31,9 @@ from hedgetui.sandbox.core import CoreConfig, ExchangeCore
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
-from hedgetui.sandbox.streams import DepthStreams
+from hedgetui.sandbox.streams import StreamHub
+from hedgetui.sandbox.userstream import UserStreams
+from hedgetui.sandbox.wsroutes import register_ws
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", Side, OrderType, TimeInForce)
@@ -127,7 +129,10 @@ class SandboxServer:
         )
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
-        self.streams = DepthStreams(self.core)
+        self.streams = StreamHub(self.core)
+        self.users = UserStreams(
+            self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
+        )
         self.control = ControlApi(self.core, self.faults, default_symbol=options.symbols[0], on_reset=self.reset)
         self.api_key = options.api_key
         self.api_secret = options.api_secret
@@ -209,6 +214,7 @@ class SandboxServer:
         self._hidden.clear()
         self.streams.drop_next = dict.fromkeys(self.streams.drop_next, 0)
         self.streams.close_next_connections = 0
+        self.users.reset()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -228,6 +234,7 @@ class SandboxServer:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             try:
                 self.core.tick()
+                self.users.expire()
             except Exception:  # a bug in the walk must not silently stop the market
                 log.exception("tick failed")
             next_at += interval
@@ -276,16 +283,9 @@ class SandboxServer:
         for version in (2, 3):
             r.add_get(f"/fapi/v{version}/account", self._signed(self._futures_account(v2=version == 2)))
             r.add_get(f"/fapi/v{version}/positionRisk", self._signed(self._position_risk(v2=version == 2)))
-        # websockets
-        for path in ("/stream/ws", "/stream/ws/{n}", "/ws", "/ws/{n}"):
-            r.add_get(path, self._ws(Market.SPOT))
-        for path in (
-            "/fstream/ws",
-            "/fstream/ws/{n}",
-            "/fstream/{category:public|market}/ws",
-            "/fstream/{category:public|market}/ws/{n}",
-        ):
-            r.add_get(path, self._ws(Market.FUTURES))
+        # user data streams and websockets
+        self.users.register(r)
+        register_ws(r, self.streams, self.users)
         self.control.register(r)
         return app
 
@@ -595,11 +595,13 @@ class SandboxServer:
     def _cancel(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             order = self._find(market, params, SandboxError(-2011, "Unknown order sent."))
-            canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id)
-            if market is Market.FUTURES:
-                return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
             # Live spot: the answer's clientOrderId names the CANCEL request (generated unless sent).
-            cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
+            cancel_id = None
+            if market is Market.SPOT:
+                cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
+            canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id, cancel_client_id=cancel_id)
+            if market is Market.FUTURES or cancel_id is None:
+                return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
             return _json(shapes.spot_cancel(canceled, cancel_id, self.now()))
 
         return handler
@@ -676,19 +678,20 @@ class SandboxServer:
 
     # ---- websockets --------------------------------------------------------------------------------
 
-    def _ws(self, market: Market) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            return await self.streams.handle(request, market)
-
-        return handler
-
     def _apply_ws_rule(self, rule: FaultRule) -> None:
         """A ``WS *`` rule acts as soon as it is added (however it was added)."""
         self.faults.rules.remove(rule)
+        market = rule.params.get("market")
+        markets = [Market(market)] if market else list(Market)
         if rule.action == "ws_drop_diff":
-            market = rule.params.get("market")
-            for m in [Market(market)] if market else list(Market):
+            for m in markets:
                 self.streams.drop_next[m] += rule.times
+        elif rule.action == "ws_drop_user_event":
+            for m in markets:
+                self.users.drop_next[m] += rule.times
+        elif rule.action == "listen_key_expire":
+            for m in markets:
+                self.users.expire(due_only=False, market=m)
         else:
             # One closure now; the later uses close the next connections as soon as they open.
             self.streams.close_next_connections += rule.times - 1

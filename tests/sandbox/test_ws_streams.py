@@ -12,7 +12,7 @@ import pytest
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
 from hedgetui.sandbox.model import Market
 from hedgetui.sandbox.server import SandboxServer
-from hedgetui.sandbox.streams import Connection, DepthStreams, stream_key
+from hedgetui.sandbox.streams import Connection, StreamHub, stream_key
 
 
 class StuckSocket:
@@ -44,7 +44,7 @@ class Transport:
 async def test_a_slow_client_is_disconnected_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("hedgetui.sandbox.streams.CLOSE_TIMEOUT_S", 0.05)
     core = ExchangeCore(CoreConfig(), clock=lambda: 1_700_000_000_000)
-    streams = DepthStreams(core, queue_limit=5)
+    streams = StreamHub(core, queue_limit=5)
     sock, transport = StuckSocket(), Transport()
     conn = Connection(sock, Market.SPOT, transport, queue_limit=5)
     conn.streams["btcusdt@depth"] = "btcusdt@depth"
