@@ -29,6 +29,7 @@ from hedgetui.sandbox.auth import check_signed
 from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
+from hedgetui.sandbox.marketstreams import MarketStreams
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.streams import StreamHub
@@ -130,6 +131,7 @@ class SandboxServer:
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
         self.streams = StreamHub(self.core)
+        self.market_streams = MarketStreams(self.core, self.streams)
         self.users = UserStreams(
             self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
         )
@@ -185,6 +187,7 @@ class SandboxServer:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self._tick_task = asyncio.create_task(self._tick_loop(), name="sandbox-ticks")
+        self.market_streams.start()
 
     async def stop(self) -> None:
         """Stop ticking, end held requests and pending partial fills, close websockets, release the port."""
@@ -195,6 +198,7 @@ class SandboxServer:
                 await self._tick_task
             self._tick_task = None
         await self._cancel_tasks()
+        await self.market_streams.stop()
         await self.streams.close_all()
         await self.streams.wait_kicks()
         if self._runner is not None:

@@ -241,7 +241,7 @@ class StreamHub:
         for name in streams or []:
             key = self.resolve(name, market)
             if key is not None:
-                conn.streams.setdefault(key, name.lower())
+                conn.streams.setdefault(key, name)
         if user_key is not None:
             conn.user_keys.add(user_key)
         self.connections.add(conn)

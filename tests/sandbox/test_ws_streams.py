@@ -95,7 +95,8 @@ async def test_futures_events_subscriptions_and_errors(sandbox: SandboxServer) -
         assert list(event) == ["e", "E", "T", "s", "U", "u", "pu", "b", "a"]
         nxt = (await frames(ws, lambda m: m.get("e") == "depthUpdate"))[-1]
         assert nxt["U"] == event["u"] + 1 and nxt["pu"] == event["u"]  # consecutive, no gap
-        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@depth20"], "id": 8})
+        # depth20 is a partial-book stream now (marketstreams); depth7 exists on no Binance market
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@depth7"], "id": 8})
         error = (await frames(ws, lambda m: m.get("id") == 8))[-1]
         assert error["error"]["code"] == 2
         await ws.send_json({"method": "UNSUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 9})
