@@ -157,6 +157,8 @@ class ExchangeCore:
             for s, spec in self.specs.items()
         }
         self._start(books)
+        #: When this exchange opened (epoch ms): funding history starts here.
+        self.started_at = self.now()
         self._commit(self.now())
 
     def _start(self, books: dict[str, dict[Market, Book]]) -> None:

@@ -111,10 +111,13 @@ class MarketStreams:
             del self._next_due[gone]
             self._last_u.pop(gone, None)
         for market, key in sorted(wanted):
-            if now < self._next_due.get((market, key), 0):
+            due = self._next_due.get((market, key), now)
+            if now < due:
                 continue
+            # Against the schedule, not the poll: a late poll must not stretch the period. Missed pushes
+            # after a stall are skipped, not sent in a burst.
             period = int(key.rsplit("@", 1)[1][:-2])
-            self._next_due[(market, key)] = now + period
+            self._next_due[(market, key)] = due + period if due + period > now else now + period
             event = self._mark_price(key, now) if "@markPrice@" in key else self._partial(market, key, now)
             self.hub.publish(self.hub.subscribers(market, key), key, _encode(event))
 

@@ -26,8 +26,10 @@ from aiohttp import web
 
 from hedgetui.sandbox import shapes
 from hedgetui.sandbox.auth import check_signed
+from hedgetui.sandbox.candles import Candles
 from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
+from hedgetui.sandbox.endpoints import Endpoints, futures_account_v2
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
 from hedgetui.sandbox.marketstreams import MarketStreams
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
@@ -132,6 +134,9 @@ class SandboxServer:
         self.faults.on_ws_rule = self._apply_ws_rule
         self.streams = StreamHub(self.core)
         self.market_streams = MarketStreams(self.core, self.streams)
+        self.candles = Candles()
+        self.core.add_user_listener(self.candles.on_user_events)
+        self.endpoints = Endpoints(self.core, self.candles)
         self.users = UserStreams(
             self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
         )
@@ -219,6 +224,7 @@ class SandboxServer:
         self.streams.drop_next = dict.fromkeys(self.streams.drop_next, 0)
         self.streams.close_next_connections = 0
         self.users.reset()
+        self.candles.clear()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -239,12 +245,19 @@ class SandboxServer:
             try:
                 self.core.tick()
                 self.users.expire()
+                self._sample_prices()
             except Exception:  # a bug in the walk must not silently stop the market
                 log.exception("tick failed")
             next_at += interval
             now = loop.time()
             if next_at <= now:
                 next_at += ((now - next_at) // interval + 1) * interval
+
+    def _sample_prices(self) -> None:
+        now = self.now()
+        for symbol in self.core.specs:
+            for market in Market:
+                self.candles.see_price(market, symbol, now, self.core.mid_price(market, symbol))
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -287,6 +300,7 @@ class SandboxServer:
         for version in (2, 3):
             r.add_get(f"/fapi/v{version}/account", self._signed(self._futures_account(v2=version == 2)))
             r.add_get(f"/fapi/v{version}/positionRisk", self._signed(self._position_risk(v2=version == 2)))
+        self.endpoints.register(r, self._signed)
         # user data streams and websockets
         self.users.register(r)
         register_ws(r, self.streams, self.users)
@@ -653,7 +667,7 @@ class SandboxServer:
 
     def _futures_account(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            return _json(shapes.futures_account(self.core, v2))
+            return _json(futures_account_v2(self.core) if v2 else shapes.futures_account(self.core, v2))
 
         return handler
 
