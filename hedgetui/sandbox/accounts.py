@@ -1,9 +1,10 @@
 """The sandbox's accounts: spot balances (free and locked per asset) and the USDⓈ-M cross-margin wallet
 with its one-way positions, plus the read-only views the server turns into Binance's shapes.
 
-Balances change only through :meth:`SpotWallet.book_trade`, :meth:`MarginAccount.book_fill` and the
-lock/unlock pair (which moves funds between free and locked without changing the total), so every change
-of a total is a trade or a fee.
+Balances change only through :meth:`SpotWallet.book_trade`, :meth:`MarginAccount.book_fill`, the
+lock/unlock pair (which moves funds between free and locked without changing the total) and
+:meth:`SpotWallet.transfer` (a deposit or withdrawal from the control API), so every other change of a
+total is a trade or a fee.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ class SpotWallet:
         """Release a reservation (locked -> free)."""
         self._locked[asset] -= amount
         self._free[asset] += amount
+
+    def transfer(self, asset: str, delta: Decimal) -> None:
+        """A deposit (``delta`` > 0) or withdrawal of free funds; a withdrawal beyond the free balance fails."""
+        if self._free.get(asset, ZERO) + delta < 0:
+            raise ValueError(f"withdrawal of {-delta} {asset} exceeds the free balance")
+        self._free[asset] = self._free.get(asset, ZERO) + delta
+        self._locked.setdefault(asset, ZERO)
 
     def book_trade(
         self, *, base: str, quote: str, buy: bool, qty: Decimal, quote_qty: Decimal, fee: Decimal, from_locked: bool

@@ -69,6 +69,7 @@ class ControlApi:
         router.add_delete("/sandbox/faults", self._guard(self.clear_faults))
         router.add_post("/sandbox/position", self._guard(self.set_position))
         router.add_post("/sandbox/market", self._guard(self.market))
+        router.add_post("/sandbox/transfer", self._guard(self.transfer))
         router.add_post("/sandbox/reset", self._guard(self.reset))
 
     @staticmethod
@@ -168,6 +169,23 @@ class ControlApi:
                 "perp_mid": shapes.fmt(self.core.mid_price(Market.FUTURES, symbol)),
             }
         )
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """``POST /sandbox/transfer``: ``{"asset": "USDT", "delta": "100"}`` deposits into (or, negative,
+        withdraws from) the spot wallet; the user data stream reports it as ``balanceUpdate``."""
+        body = await self._body(request)
+        _only(body, {"asset", "delta"})
+        asset = body.get("asset")
+        if not isinstance(asset, str) or asset not in self.core.spot_balances():
+            raise ControlError(f"unknown asset {asset!r}; known: {', '.join(self.core.spot_balances())}")
+        if "delta" not in body:
+            raise ControlError('delta is required (e.g. "100" to deposit, "-100" to withdraw)')
+        delta = _decimal(body, "delta")
+        if delta == 0:
+            raise ControlError("delta must not be 0")
+        self.core.transfer(asset, delta)
+        free, locked = self.core.spot_balances()[asset]
+        return _json({"asset": asset, "free": shapes.fmt(free), "locked": shapes.fmt(locked)})
 
     async def reset(self, request: web.Request) -> web.Response:
         """``POST /sandbox/reset``: the start state (balances, positions, orders, books) and no faults."""

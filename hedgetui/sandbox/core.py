@@ -48,16 +48,22 @@ from hedgetui.sandbox.filters import (
 from hedgetui.sandbox.matching import Fill, plan_quote, plan_taker, tail_notional, truncate
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
+    BalanceDelta,
     DepthDiff,
+    Execution,
+    FuturesAccountChange,
     Market,
     Order,
+    OrderEvent,
     OrderStatus,
     OrderType,
     SandboxError,
     Side,
+    SpotAccountChange,
     SymbolSpec,
     TimeInForce,
     Trade,
+    UserEvent,
 )
 from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
 from hedgetui.sandbox.ticker import TickerStats
@@ -145,11 +151,14 @@ class ExchangeCore:
         self.specs: dict[str, SymbolSpec] = {s: KNOWN_SYMBOLS[s] for s in config.symbols}
         self._clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
         self._listeners: list[Callable[[DepthDiff], None]] = []
+        self._user_listeners: list[Callable[[list[UserEvent]], None]] = []
         books = {
             s: {m: Book(m, s, spec.tick(m), spec.step(m), FIRST_BOOK_ID) for m in MARKETS}
             for s, spec in self.specs.items()
         }
         self._start(books)
+        #: When this exchange opened (epoch ms): funding history starts here.
+        self.started_at = self.now()
         self._commit(self.now())
 
     def _start(self, books: dict[str, dict[Market, Book]]) -> None:
@@ -166,6 +175,10 @@ class ExchangeCore:
         self._trades: list[Trade] = []
         self._order_ids = FIRST_ORDER_ID
         self._trade_ids = FIRST_TRADE_ID
+        # User data stream bookkeeping: events of the operation in progress, and the account as last reported.
+        self._pending: list[UserEvent] = []
+        self._reported_spot = self._spot.snapshot()
+        self._reported_futures = self._futures_state()
 
     # ---- time and listeners ------------------------------------------------------------------------
 
@@ -181,6 +194,15 @@ class ExchangeCore:
         if cb in self._listeners:
             self._listeners.remove(cb)
 
+    def add_user_listener(self, cb: Callable[[list[UserEvent]], None]) -> None:
+        """Call ``cb`` with the user events of each operation (order changes first, then the account
+        changes they caused), once per operation that produced any."""
+        self._user_listeners.append(cb)
+
+    def remove_user_listener(self, cb: Callable[[list[UserEvent]], None]) -> None:
+        if cb in self._user_listeners:
+            self._user_listeners.remove(cb)
+
     def _commit(self, now: int) -> None:
         for sym in self._markets.values():
             for book in sym.books.values():
@@ -188,6 +210,38 @@ class ExchangeCore:
                 if diff is not None:
                     for cb in list(self._listeners):
                         cb(diff)
+        self._flush_user_events(now)
+
+    def _futures_state(self) -> tuple[Decimal, dict[str, tuple[Decimal, Decimal]]]:
+        return self._futures.wallet, {s: (p.amount, p.entry_price) for s, p in self._futures.positions.items()}
+
+    def _order_event(
+        self, order: Order, execution: Execution, now: int, trade: Trade | None = None, cancel_id: str | None = None
+    ) -> None:
+        self._pending.append(
+            OrderEvent(order, execution, order.status, order.executed_qty, order.cum_quote, trade, now, cancel_id)
+        )
+
+    def _flush_user_events(self, now: int) -> None:
+        """Append the account changes (found by comparing with the last report) and hand the batch out."""
+        events, self._pending = self._pending, []
+        spot = self._spot.snapshot()
+        changed = tuple(a for a, v in spot.items() if self._reported_spot.get(a) != v)
+        if changed:
+            events.append(SpotAccountChange(changed, now))
+            self._reported_spot = spot
+        futures = self._futures_state()
+        if futures != self._reported_futures:
+            symbols = tuple(s for s, v in futures[1].items() if self._reported_futures[1].get(s) != v)
+            traded = any(
+                isinstance(e, OrderEvent) and e.trade is not None and e.order.market is Market.FUTURES for e in events
+            )
+            # An order's fill is reason ORDER; a change from outside (control API, liquidation) ADJUSTMENT.
+            events.append(FuturesAccountChange("ORDER" if traded else "ADJUSTMENT", symbols, now))
+            self._reported_futures = futures
+        if events:
+            for cb in list(self._user_listeners):
+                cb(events)
 
     def _market(self, symbol: str) -> _SymbolMarket:
         sym = self._markets.get(symbol)
@@ -359,6 +413,7 @@ class ExchangeCore:
         self._orders.append(order)
         self._by_id[order.order_id] = order
         self._by_client_id.setdefault((market, symbol, client_order_id), []).append(order)
+        self._order_event(order, Execution.NEW, now)
         filled_now = sum((f.qty for f in immediate), ZERO)
         remainder = quantity - filled_now
         # Self-trade prevention (Binance's default EXPIRE_MAKER): own resting orders this one meets are
@@ -378,6 +433,7 @@ class ExchangeCore:
                 self._rest(order)
             else:
                 order.status = OrderStatus.EXPIRED  # IOC rest, or a market order the book ran out under
+                self._order_event(order, Execution.EXPIRED, now)
         self._commit(now)
         return order
 
@@ -539,6 +595,7 @@ class ExchangeCore:
         order.cum_quote += quote_qty
         order.update_time = now
         order.status = OrderStatus.FILLED if order.executed_qty >= order.orig_qty else OrderStatus.PARTIALLY_FILLED
+        self._order_event(order, Execution.TRADE, now, trade)
         return trade
 
     def _external_trade(self, symbol: str, signed_qty: Decimal, price: Decimal, now: int) -> Trade:
@@ -587,7 +644,7 @@ class ExchangeCore:
                 self._spot.lock(spec.base, order.remaining)
         self._open[order.order_id] = order
 
-    def _close(self, order: Order, status: OrderStatus, now: int) -> None:
+    def _close(self, order: Order, status: OrderStatus, now: int, cancel_id: str | None = None) -> None:
         """Finish an open order (cancel, expire, or a reduce-only with nothing left to reduce)."""
         if order.type is OrderType.LIMIT and order.order_id in self._open:
             spec = self.specs[order.symbol]
@@ -601,6 +658,8 @@ class ExchangeCore:
         self._open.pop(order.order_id, None)
         order.status = status
         order.update_time = now
+        execution = Execution.CANCELED if status is OrderStatus.CANCELED else Execution.EXPIRED
+        self._order_event(order, execution, now, cancel_id=cancel_id)
 
     def _expire_crossed_own(self, taker: Order, taken: BookSide, reach: int, now: int) -> None:
         """Expire own resting orders on ``taken`` at or better than ``reach`` (EXPIRE_MAKER)."""
@@ -672,9 +731,16 @@ class ExchangeCore:
         raise SandboxError(-2013, "Order does not exist.")
 
     def cancel_order(
-        self, market: Market, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
+        self,
+        market: Market,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+        cancel_client_id: str | None = None,
     ) -> Order:
-        """Cancel an open order, releasing its funds; -2011 when unknown or already final."""
+        """Cancel an open order, releasing its funds; -2011 when unknown or already final.
+        ``cancel_client_id`` is the cancel request's own id (spot reports it in the executionReport)."""
         try:
             order = self.get_order(market, symbol, order_id=order_id, client_order_id=client_order_id)
         except SandboxError as exc:
@@ -684,7 +750,7 @@ class ExchangeCore:
         if not order.status.is_open:
             raise SandboxError(-2011, "Unknown order sent.")
         now = self.now()
-        self._close(order, OrderStatus.CANCELED, now)
+        self._close(order, OrderStatus.CANCELED, now, cancel_client_id)
         self._commit(now)
         return order
 
@@ -721,6 +787,7 @@ class ExchangeCore:
         if order.remaining > 0:
             order.status = OrderStatus.EXPIRED
             order.update_time = now
+            self._order_event(order, Execution.EXPIRED, now)
         self._open.pop(order.order_id, None)
         self._commit(now)
         return order
@@ -861,6 +928,18 @@ class ExchangeCore:
             now = self.now()
             self._external_trade(symbol, delta, price if price is not None else self.mark_price(symbol), now)
         return self.position(symbol)
+
+    def transfer(self, asset: str, delta: Decimal) -> None:
+        """Deposit into (``delta`` > 0) or withdraw from the spot wallet: Binance's ``balanceUpdate``."""
+        if not delta.is_finite() or delta == 0:
+            raise SandboxError(-1100, "Illegal characters found in parameter 'delta'.")
+        try:
+            self._spot.transfer(asset, delta)
+        except ValueError:
+            raise SandboxError(-2010, INSUFFICIENT_BALANCE) from None
+        now = self.now()
+        self._pending.append(BalanceDelta(asset, delta, now))
+        self._commit(now)
 
     def move_market(self, symbol: str, move_bps: Decimal) -> None:
         """Move spot and perp by ``move_bps`` at once; crossed resting orders fill, margin is checked."""

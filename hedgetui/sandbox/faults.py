@@ -31,9 +31,11 @@ ACTION_FIELDS: dict[str, frozenset[str]] = {
     "clock_skew_ms": frozenset({"ms"}),
     "ws_drop_diff": frozenset({"market"}),
     "ws_close": frozenset(),
+    "ws_drop_user_event": frozenset({"market"}),
+    "listen_key_expire": frozenset({"market"}),
 }
 ACTIONS = frozenset(ACTION_FIELDS)
-WS_ACTIONS = frozenset({"ws_drop_diff", "ws_close"})
+WS_ACTIONS = frozenset({"ws_drop_diff", "ws_close", "ws_drop_user_event", "listen_key_expire"})
 #: Actions applied to HTTP requests (the websocket ones act on the streams).
 REQUEST_ACTIONS = ACTIONS - WS_ACTIONS
 METHODS = frozenset({"*", "GET", "POST", "PUT", "DELETE"})
@@ -177,7 +179,11 @@ def _validate(action: str, p: dict[str, Any]) -> None:
     elif action == "accept_then":
         status(required=True)
         body()
-    elif action == "ws_drop_diff" and p.get("market") not in (None, "spot", "futures"):
+    elif action in ("ws_drop_diff", "ws_drop_user_event", "listen_key_expire") and p.get("market") not in (
+        None,
+        "spot",
+        "futures",
+    ):
         raise FaultError("market must be 'spot' or 'futures'")
     number("hold_ms", 0)
     number("visibility_ms", 0)

@@ -199,3 +199,56 @@ class DepthDiff:
     event_time: int
     bids: tuple[tuple[Decimal, Decimal], ...]
     asks: tuple[tuple[Decimal, Decimal], ...]
+
+
+class Execution(enum.StrEnum):
+    """Binance's execution types (``x`` of ``executionReport`` / ``ORDER_TRADE_UPDATE``) the sandbox produces."""
+
+    NEW = "NEW"
+    TRADE = "TRADE"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One change of an order, with the order's cumulative state at that moment (the order itself moves on)."""
+
+    order: Order
+    execution: Execution
+    status: OrderStatus
+    executed_qty: Decimal
+    cum_quote: Decimal
+    trade: Trade | None
+    time: int
+    #: A spot cancel's own client id (the ``c`` of its executionReport; ``C`` is then the order's).
+    cancel_client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceDelta:
+    """A spot balance change that is no trade (a deposit or withdrawal): Binance's ``balanceUpdate``."""
+
+    asset: str
+    delta: Decimal
+    time: int
+
+
+@dataclass(frozen=True)
+class SpotAccountChange:
+    """Spot balances changed (``outboundAccountPosition``): the assets whose free or locked moved."""
+
+    assets: tuple[str, ...]
+    time: int
+
+
+@dataclass(frozen=True)
+class FuturesAccountChange:
+    """The futures wallet or positions changed (``ACCOUNT_UPDATE``), for Binance's reason ``m``."""
+
+    reason: str
+    symbols: tuple[str, ...]
+    time: int
+
+
+UserEvent = OrderEvent | BalanceDelta | SpotAccountChange | FuturesAccountChange

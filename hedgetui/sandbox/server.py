@@ -26,12 +26,17 @@ from aiohttp import web
 
 from hedgetui.sandbox import shapes
 from hedgetui.sandbox.auth import check_signed
+from hedgetui.sandbox.candles import Candles
 from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
+from hedgetui.sandbox.endpoints import Endpoints, futures_account_v2
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
+from hedgetui.sandbox.marketstreams import MarketStreams
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
-from hedgetui.sandbox.streams import DepthStreams
+from hedgetui.sandbox.streams import StreamHub
+from hedgetui.sandbox.userstream import UserStreams
+from hedgetui.sandbox.wsroutes import register_ws
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", Side, OrderType, TimeInForce)
@@ -43,6 +48,8 @@ SPOT_DEPTH_MAX = 5000
 TRADES_LIMIT_MAX = 1000
 #: Binance's format for decimal parameters: no sign, no exponent.
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+#: Methods whose form body carries parameters (GET has none on Binance).
+BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
 INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
 #: How often a held request (timeout faults) checks whether its client gave up.
 HOLD_POLL_S = 0.02
@@ -125,7 +132,14 @@ class SandboxServer:
         )
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
-        self.streams = DepthStreams(self.core)
+        self.streams = StreamHub(self.core)
+        self.market_streams = MarketStreams(self.core, self.streams)
+        self.candles = Candles()
+        self.core.add_user_listener(self.candles.on_user_events)
+        self.endpoints = Endpoints(self.core, self.candles)
+        self.users = UserStreams(
+            self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
+        )
         self.control = ControlApi(self.core, self.faults, default_symbol=options.symbols[0], on_reset=self.reset)
         self.api_key = options.api_key
         self.api_secret = options.api_secret
@@ -178,6 +192,7 @@ class SandboxServer:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self._tick_task = asyncio.create_task(self._tick_loop(), name="sandbox-ticks")
+        self.market_streams.start()
 
     async def stop(self) -> None:
         """Stop ticking, end held requests and pending partial fills, close websockets, release the port."""
@@ -188,6 +203,7 @@ class SandboxServer:
                 await self._tick_task
             self._tick_task = None
         await self._cancel_tasks()
+        await self.market_streams.stop()
         await self.streams.close_all()
         await self.streams.wait_kicks()
         if self._runner is not None:
@@ -207,6 +223,8 @@ class SandboxServer:
         self._hidden.clear()
         self.streams.drop_next = dict.fromkeys(self.streams.drop_next, 0)
         self.streams.close_next_connections = 0
+        self.users.reset()
+        self.candles.clear()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -226,12 +244,20 @@ class SandboxServer:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             try:
                 self.core.tick()
+                self.users.expire()
+                self._sample_prices()
             except Exception:  # a bug in the walk must not silently stop the market
                 log.exception("tick failed")
             next_at += interval
             now = loop.time()
             if next_at <= now:
                 next_at += ((now - next_at) // interval + 1) * interval
+
+    def _sample_prices(self) -> None:
+        now = self.now()
+        for symbol in self.core.specs:
+            for market in Market:
+                self.candles.see_price(market, symbol, now, self.core.mid_price(market, symbol))
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -274,16 +300,10 @@ class SandboxServer:
         for version in (2, 3):
             r.add_get(f"/fapi/v{version}/account", self._signed(self._futures_account(v2=version == 2)))
             r.add_get(f"/fapi/v{version}/positionRisk", self._signed(self._position_risk(v2=version == 2)))
-        # websockets
-        for path in ("/stream/ws", "/stream/ws/{n}", "/ws", "/ws/{n}"):
-            r.add_get(path, self._ws(Market.SPOT))
-        for path in (
-            "/fstream/ws",
-            "/fstream/ws/{n}",
-            "/fstream/{category:public|market}/ws",
-            "/fstream/{category:public|market}/ws/{n}",
-        ):
-            r.add_get(path, self._ws(Market.FUTURES))
+        self.endpoints.register(r, self._signed)
+        # user data streams and websockets
+        self.users.register(r)
+        register_ws(r, self.streams, self.users)
         self.control.register(r)
         return app
 
@@ -385,7 +405,8 @@ class SandboxServer:
 
     def _signed(self, handler: SignedHandler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            body = await request.text() if request.method == "POST" else ""
+            # Binance reads parameters from the query string and the form body for POST, PUT and DELETE.
+            body = await request.text() if request.method in BODY_METHODS else ""
             params = check_signed(
                 api_key_header=request.headers.get("X-MBX-APIKEY"),
                 query=request.rel_url.raw_query_string,
@@ -393,6 +414,7 @@ class SandboxServer:
                 api_key=self.api_key,
                 api_secret=self.api_secret,
                 server_time=self.now(),
+                fractional_recv_window=request.path.startswith("/api/"),
             )
             return await handler(request, params)
 
@@ -591,11 +613,13 @@ class SandboxServer:
     def _cancel(self, market: Market) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             order = self._find(market, params, SandboxError(-2011, "Unknown order sent."))
-            canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id)
-            if market is Market.FUTURES:
-                return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
             # Live spot: the answer's clientOrderId names the CANCEL request (generated unless sent).
-            cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
+            cancel_id = None
+            if market is Market.SPOT:
+                cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
+            canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id, cancel_client_id=cancel_id)
+            if market is Market.FUTURES or cancel_id is None:
+                return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
             return _json(shapes.spot_cancel(canceled, cancel_id, self.now()))
 
         return handler
@@ -643,7 +667,7 @@ class SandboxServer:
 
     def _futures_account(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            return _json(shapes.futures_account(self.core, v2))
+            return _json(futures_account_v2(self.core) if v2 else shapes.futures_account(self.core, v2))
 
         return handler
 
@@ -672,19 +696,20 @@ class SandboxServer:
 
     # ---- websockets --------------------------------------------------------------------------------
 
-    def _ws(self, market: Market) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            return await self.streams.handle(request, market)
-
-        return handler
-
     def _apply_ws_rule(self, rule: FaultRule) -> None:
         """A ``WS *`` rule acts as soon as it is added (however it was added)."""
         self.faults.rules.remove(rule)
+        market = rule.params.get("market")
+        markets = [Market(market)] if market else list(Market)
         if rule.action == "ws_drop_diff":
-            market = rule.params.get("market")
-            for m in [Market(market)] if market else list(Market):
+            for m in markets:
                 self.streams.drop_next[m] += rule.times
+        elif rule.action == "ws_drop_user_event":
+            for m in markets:
+                self.users.drop_next[m] += rule.times
+        elif rule.action == "listen_key_expire":
+            for m in markets:
+                self.users.expire(due_only=False, market=m)
         else:
             # One closure now; the later uses close the next connections as soon as they open.
             self.streams.close_next_connections += rule.times - 1

@@ -1,10 +1,14 @@
-"""Websocket depth diff streams that ccxt.pro's ``watch_order_book`` keeps in sync (spec §A7).
+"""The websocket hub: connections, their subscriptions and outgoing queues, and the depth diff streams.
 
-One stream per market and symbol (``btcusdt@depth`` / ``btcusdt@depth@100ms``). Each core DepthDiff becomes
-one ``depthUpdate`` event to every connection subscribed to it, with ``U`` = previous ``u`` + 1 (and ``pu`` on
-futures); the sandbox sends every change at once whatever update speed the name asks for. A slow client is
-never silently skipped: when its bounded queue overflows its connection is closed, so ccxt resubscribes and
-resnapshots. Only the ``ws_drop_diff`` fault drops a diff (a gap on purpose).
+Connections are raw (``/ws/<streams>``: bare events) or combined (``/stream?streams=``: every event wrapped
+as ``{"stream": name, "data": event}``); both take SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS frames. Each core
+DepthDiff becomes one ``depthUpdate`` event to every connection subscribed to ``<symbol>@depth[@speed]``,
+with ``U`` = previous ``u`` + 1 (and ``pu`` on futures); the sandbox sends every change at once whatever
+update speed the name asks for. Other streams (``marketstreams``, ``userstream``) send through :meth:`push`.
+
+A slow client is never silently skipped: when its bounded queue overflows its connection is closed (a
+close frame, or an abort when that cannot get through), so ccxt resubscribes and resnapshots. Only the
+``ws_drop_diff`` fault drops a diff (a gap on purpose).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,6 +63,12 @@ class Connection:
     queue_limit: int = QUEUE_LIMIT
     #: normalised stream name (``btcusdt@depth``) -> the name as the client subscribed it
     streams: dict[str, str] = field(default_factory=dict)
+    #: a combined-stream connection (``/stream``): events are wrapped with their stream name
+    wrap: bool = False
+    #: listen keys whose user data events this connection receives
+    user_keys: set[str] = field(default_factory=set)
+    #: websocket API user data subscriptions: subscription id -> market
+    api_subs: dict[int, Market] = field(default_factory=dict)
     queue: asyncio.Queue[str] = field(init=False)
     writer: asyncio.Task[None] | None = None
     overflowed: bool = False
@@ -76,11 +87,24 @@ def stream_key(name: str, known_symbols: set[str] | dict[str, Any]) -> str | Non
     return f"{parts[0]}@depth"
 
 
-class DepthStreams:
-    """Owns the websocket connections and fans the core's depth diffs out to them."""
+#: Resolves a stream name for a market to its normalised key, or None for a name this hub does not serve.
+Resolver = Callable[[str, Market], str | None]
+#: A handler of a connection's text frames that replaces the stream protocol (the websocket API).
+FrameHandler = Callable[[Connection, str], Awaitable[None]]
+
+
+def wrapped(name: str, text: str) -> str:
+    """A combined-stream frame: ``{"stream": name, "data": <event>}`` around an already encoded event."""
+    return f'{{"stream":{json.dumps(name)},"data":{text}}}'
+
+
+class StreamHub:
+    """Owns the websocket connections and fans the core's depth diffs (and other streams' events) out."""
 
     def __init__(self, core: ExchangeCore, queue_limit: int = QUEUE_LIMIT) -> None:
         self.core = core
+        #: stream names this hub serves besides depth diffs (set by the market streams)
+        self.resolvers: list[Resolver] = []
         self.queue_limit = queue_limit
         self.connections: set[Connection] = set()
         #: diffs still to drop per market (the ``ws_drop_diff`` fault)
@@ -100,15 +124,27 @@ class DepthStreams:
             self.drop_next[diff.market] -= 1
             return
         key = f"{diff.symbol.lower()}@depth"
-        targets = [c for c in self.connections if c.market is diff.market and key in c.streams and not c.overflowed]
-        if not targets:
-            return
-        text = json.dumps(self.event(diff), separators=(",", ":"))
+        targets = self.subscribers(diff.market, key)
+        if targets:
+            self.publish(targets, key, json.dumps(self.event(diff), separators=(",", ":")))
+
+    def subscribers(self, market: Market, key: str) -> list[Connection]:
+        """The live connections of ``market`` subscribed to the stream ``key``."""
+        return [c for c in self.connections if c.market is market and key in c.streams and not c.overflowed]
+
+    def publish(self, targets: list[Connection], key: str, text: str) -> None:
+        """Queue one encoded event of stream ``key`` to each target (wrapped on combined connections)."""
         for conn in targets:
-            try:
-                conn.queue.put_nowait(text)
-            except asyncio.QueueFull:
-                self._overflow(conn)
+            self.push(conn, wrapped(conn.streams[key], text) if conn.wrap else text)
+
+    def push(self, conn: Connection, text: str) -> None:
+        """Queue one frame; a connection whose queue is full is disconnected, never silently skipped."""
+        if conn.overflowed:
+            return
+        try:
+            conn.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._overflow(conn)
 
     def event(self, diff: DepthDiff) -> dict[str, Any]:
         """Binance's ``depthUpdate`` event for one diff (spot: e,E,s,U,u,b,a; futures adds T and pu)."""
@@ -149,6 +185,11 @@ class DepthStreams:
             if conn.transport is not None:
                 conn.transport.abort()
 
+    def kick(self, conn: Connection, reason: bytes) -> None:
+        """Close one connection in the background (e.g. its listen key expired)."""
+        conn.overflowed = True  # nothing more is queued for it
+        self._spawn_kick(conn, reason)
+
     async def close_all(self) -> int:
         """Close every connection now (the ``ws_close`` fault, and shutdown); return how many there were."""
         conns = list(self.connections)
@@ -160,22 +201,56 @@ class DepthStreams:
         if self._kicks:
             await asyncio.gather(*self._kicks, return_exceptions=True)
 
-    async def handle(self, request: web.Request, market: Market) -> web.WebSocketResponse:
-        """Serve one websocket connection until either side closes it."""
+    def resolve(self, name: str, market: Market) -> str | None:
+        """The normalised key of a stream name on ``market``, None when no stream of that name exists."""
+        key = stream_key(name, self.core.specs)
+        for resolver in self.resolvers:
+            if key is not None:
+                break
+            key = resolver(name, market)
+        return key
+
+    async def handle(
+        self,
+        request: web.Request,
+        market: Market,
+        *,
+        streams: list[str] | None = None,
+        wrap: bool = False,
+        user_key: str | None = None,
+        frames: FrameHandler | None = None,
+        refuse: bytes | None = None,
+    ) -> web.WebSocketResponse:
+        """Serve one websocket connection until either side closes it.
+
+        ``streams`` are subscribed at once (named in the URL), ``wrap`` marks a combined-stream connection,
+        ``user_key`` attaches a listen key's user data stream, ``frames`` replaces the SUBSCRIBE protocol
+        (the websocket API) and ``refuse`` closes the connection at once with that reason.
+        """
         # autoping answers the client's PINGs (ccxt's keepalive); the server sends none of its own.
         ws = web.WebSocketResponse(autoping=True, heartbeat=None)
         await ws.prepare(request)
-        conn = Connection(ws, market, request.transport, self.queue_limit)
+        conn = Connection(ws, market, request.transport, self.queue_limit, wrap=wrap)
+        if refuse is not None:
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=refuse)
+            return ws
         if self.close_next_connections > 0:
             self.close_next_connections -= 1
             await self._kick(conn, b"closed by the sandbox")
             return ws
+        for name in streams or []:
+            key = self.resolve(name, market)
+            if key is not None:
+                conn.streams.setdefault(key, name)
+        if user_key is not None:
+            conn.user_keys.add(user_key)
         self.connections.add(conn)
         conn.writer = asyncio.create_task(self._writer(conn))
+        on_text = frames or self._on_message
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    await self._on_message(conn, msg.data)
+                    await on_text(conn, msg.data)
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:
@@ -214,7 +289,7 @@ class DepthStreams:
             return
         keys: dict[str, str] = {}
         for name in params:
-            key = stream_key(str(name), self.core.specs)
+            key = self.resolve(str(name), conn.market)
             if key is None:
                 await conn.ws.send_str(json.dumps({"error": {"code": 2, "msg": f"Invalid stream {name}"}, "id": ident}))
                 return

@@ -31,7 +31,13 @@ def urls(base: str, ws: str) -> dict[str, Any]:
         "fapiPrivateV2": base + "/fapi/v2",
         "fapiPrivateV3": base + "/fapi/v3",
         "fapiData": base + "/futures/data",
-        "ws": {"spot": ws + "/stream/ws", "margin": ws + "/stream/ws", "linear": ws + "/fstream/ws"},
+        "ws": {
+            "spot": ws + "/stream/ws",
+            "margin": ws + "/stream/ws",
+            "linear": ws + "/fstream/ws",
+            # ccxt.pro 4.5.90 subscribes the spot user data stream over the websocket API
+            "ws-api": {"spot": ws + "/ws-api/v3"},
+        },
     }
 
 

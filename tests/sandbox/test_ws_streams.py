@@ -12,7 +12,7 @@ import pytest
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
 from hedgetui.sandbox.model import Market
 from hedgetui.sandbox.server import SandboxServer
-from hedgetui.sandbox.streams import Connection, DepthStreams, stream_key
+from hedgetui.sandbox.streams import Connection, StreamHub, stream_key
 
 
 class StuckSocket:
@@ -44,7 +44,7 @@ class Transport:
 async def test_a_slow_client_is_disconnected_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("hedgetui.sandbox.streams.CLOSE_TIMEOUT_S", 0.05)
     core = ExchangeCore(CoreConfig(), clock=lambda: 1_700_000_000_000)
-    streams = DepthStreams(core, queue_limit=5)
+    streams = StreamHub(core, queue_limit=5)
     sock, transport = StuckSocket(), Transport()
     conn = Connection(sock, Market.SPOT, transport, queue_limit=5)
     conn.streams["btcusdt@depth"] = "btcusdt@depth"
@@ -95,7 +95,8 @@ async def test_futures_events_subscriptions_and_errors(sandbox: SandboxServer) -
         assert list(event) == ["e", "E", "T", "s", "U", "u", "pu", "b", "a"]
         nxt = (await frames(ws, lambda m: m.get("e") == "depthUpdate"))[-1]
         assert nxt["U"] == event["u"] + 1 and nxt["pu"] == event["u"]  # consecutive, no gap
-        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@depth20"], "id": 8})
+        # depth20 is a partial-book stream now (marketstreams); depth7 exists on no Binance market
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@depth7"], "id": 8})
         error = (await frames(ws, lambda m: m.get("id") == 8))[-1]
         assert error["error"]["code"] == 2
         await ws.send_json({"method": "UNSUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 9})
