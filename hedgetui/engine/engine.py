@@ -34,7 +34,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ports import VenuePort
-from hedgetui.engine.preview import Preview, estimate_hedge, first_refusal
+from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
 from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reconcile import Reconciler, ReconcileReport
 from hedgetui.engine.reporter import Reporter
@@ -368,7 +368,8 @@ class Engine:
     async def preview(self, size_usd: Decimal) -> Preview:
         """What an entry of ``size_usd`` would do now (risk phase 1, quantity, slippage). Sends nothing."""
         snap = await read_snapshot(self.venue, self.clock, self.settings.book_depth)
-        self.kit.legs(snap)
+        drift = self.hedge.drift(self.kit.legs(snap))
+        apart = (DRIFT_PENDING, f"correct the drift before entering: {drift.describe()}")
         s = self.settings
         estimate = estimate_hedge(
             size_usd,
@@ -380,7 +381,9 @@ class Engine:
             liquidity_multiple=s.liquidity_multiple,
         )
         risk = self.kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
-        refused = first_refusal(estimate, risk, self.refusal(ActionKind.ENTER))
+        refused = first_refusal(
+            estimate, risk, self.refusal(ActionKind.ENTER), apart if drift.needs_correction else None
+        )
         return Preview(estimate, risk, refused[1] if refused else None, refused[0] if refused else None)
 
     plan_entry = preview

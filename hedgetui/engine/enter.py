@@ -21,7 +21,7 @@ from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus
-from hedgetui.engine.preview import HedgeEstimate, estimate_hedge
+from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
 from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot
 
@@ -44,7 +44,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
             before = kit.hedge.drift(kit.legs(snap))
             if before.needs_correction:
                 # Growing a hedge whose legs are already apart would hide the gap inside the new orders.
-                raise Denied("DRIFT_PENDING", f"correct the drift before entering: {before.describe()}", risk)
+                raise Denied(DRIFT_PENDING, f"correct the drift before entering: {before.describe()}", risk)
         async with tr.stage(Stage.SLIPPAGE) as notes:
             est = estimate_hedge(
                 size_usd,

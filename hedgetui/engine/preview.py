@@ -18,6 +18,9 @@ from hedgetui.domain.quantity import hedge_quantity
 from hedgetui.domain.risk import RiskAssessment
 from hedgetui.domain.slippage import SlippageEstimate, TakerSide, estimate_slippage
 
+#: The refusal of an entry while the legs are already apart beyond tolerance (correct first).
+DRIFT_PENDING = "DRIFT_PENDING"
+
 
 @dataclass(frozen=True)
 class LegEstimates:
@@ -134,13 +137,19 @@ class Preview:
 
 
 def first_refusal(
-    estimate: HedgeEstimate, risk: RiskAssessment, state_refusal: tuple[str, str] | None
+    estimate: HedgeEstimate,
+    risk: RiskAssessment,
+    state_refusal: tuple[str, str] | None,
+    drift_refusal: tuple[str, str] | None = None,
 ) -> tuple[str, str] | None:
-    """(code, message) of the first check that refuses an entry, in the pipeline's order; None if allowed."""
+    """(code, message) of the first check that refuses an entry, in the pipeline's order (guards, risk,
+    drift already apart, slippage, quantity); None if allowed."""
     if state_refusal is not None:
         return state_refusal
     if not risk.allowed:
         return risk.blocking[0].code, risk.summary()
+    if drift_refusal is not None:
+        return drift_refusal
     if estimate.quantity is None:
         return estimate.quantity_reason or "NO_QUANTITY", estimate.quantity_message
     assert estimate.entry is not None

@@ -144,3 +144,16 @@ async def test_reconciliation_sweeps_orders_concluded_never_placed(tmp_path: Pat
     # The venue's legs, not the journal's, decide: they match, so nothing is proposed.
     assert report.proposal is None and abs(venue.spot["BTC"] + venue.position) < D("0.001")
     await stop(engine)
+
+
+async def test_an_entry_on_legs_already_apart_is_refused_the_same_way_by_preview_and_pipeline(tmp_path: Path) -> None:
+    venue = SimVenue()
+    engine = await started(tmp_path, venue)
+    assert (await engine.enter(D("2000"))).end_state is EndState.HEDGED
+    venue.position = D("-0.016")  # half the short closed outside hedgetui
+    sent = len(venue.sent_cids)
+    preview = await engine.preview(D("2000"))
+    result = await engine.enter(D("2000"))
+    assert preview.denial_code == result.reason_code == "DRIFT_PENDING", (preview.denial, result.reason)
+    assert result.aborted and len(venue.sent_cids) == sent and venue.position == D("-0.016")
+    await stop(engine)
