@@ -288,9 +288,11 @@ class PipelineKit:
         return late
 
     async def drift_step(self, run: Run, notes: list[str]) -> tuple[HedgeDrift, ExchangeLegs, list[LegFill]]:
-        """Drift as the exchange holds the legs; correct it once (reducing) when above tolerance and orderable.
+        """Drift as the exchange holds the legs; above tolerance, send its correction once (trimming the larger
+        leg, or completing the smaller when trimming cannot be ordered), then read the legs again.
 
-        This runs only inside a pipeline the operator confirmed: it completes what that pipeline did.
+        This runs only inside a pipeline the operator confirmed, and only after an entry refused to start on
+        legs already apart (DRIFT_PENDING): what it corrects is what that pipeline did.
         """
         fixes: list[LegFill] = []
         legs = await self.hedge.read()
