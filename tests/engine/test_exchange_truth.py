@@ -44,20 +44,27 @@ TOLERANCE_BPS = D("50")
 
 
 class JournalFirst:
-    """Wraps the venue's order POST: every client id must already be in the journal when it is sent."""
+    """Wraps the venue's order POST: every client id must already be in the journal when it is sent.
+
+    ``remove()`` puts the venue's own method back (a restarted engine installs its own check).
+    """
 
     def __init__(self, venue: SimVenue, journal: Journal) -> None:
         self.violations: list[str] = []
-        original = venue.create_market_order
+        self.venue = venue
+        self.original = venue.create_market_order
 
         async def create(
             kind: MarketKind, side: Side, amount: D, client_order_id: str, *, reduce_only: bool = False
         ) -> Any:
             if client_order_id not in await journal.all_cids():
                 self.violations.append(client_order_id)
-            return await original(kind, side, amount, client_order_id, reduce_only=reduce_only)
+            return await self.original(kind, side, amount, client_order_id, reduce_only=reduce_only)
 
         venue.create_market_order = create  # type: ignore[method-assign]
+
+    def remove(self) -> None:
+        self.venue.create_market_order = self.original  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -70,6 +77,7 @@ async def running(path: Path, venue: SimVenue, **settings: Any) -> AsyncIterator
             yield engine
         finally:
             await engine.shutdown()
+            guard.remove()
         assert guard.violations == [], f"sent before being journaled: {guard.violations}"
 
 
