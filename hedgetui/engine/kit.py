@@ -343,6 +343,9 @@ class PipelineKit:
     ) -> ExecutionResult:
         tr = run.tracker
         await tr.skip_rest(reason if not success else "")
+        # The DONE stage is recorded before the END row: nothing of a run is journaled after its END.
+        async with tr.stage(Stage.DONE, f"{end.value}: {reason}"):
+            pass
         if run.journaled:
             spot = legs.spot_qty if legs is not None else None
             perp = legs.perp_qty if legs is not None else None
@@ -353,8 +356,6 @@ class PipelineKit:
                 level=Level.INFO if success else Level.WARN,
                 data={"state": end.value, "code": code, "spot_qty": spot, "perp_qty": perp},
             )
-        async with tr.stage(Stage.DONE, f"{end.value}: {reason}"):
-            pass
         return ExecutionResult(
             pipeline=run.pipeline,
             intent_id=run.intent_id if run.journaled or run.denied else None,

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.drift import DriftCorrection, HedgeDrift
+from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Side
 from hedgetui.domain.slippage import TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind
@@ -70,27 +71,27 @@ class Proposal:
         return f"{self.reason}: {self.legs.describe()}; proposed {first}"
 
 
-def label(c: DriftCorrection, legs: ExchangeLegs) -> str:
-    """Name an option by what it does to the hedge: unwind (close a leg), complete (build the missing leg,
-    more than doubling it), or trim / add."""
+def label(c: DriftCorrection, legs: ExchangeLegs, step: Decimal) -> str:
+    """Name an option by what it does to the hedge: unwind (close a leg, leaving less than one ``step`` of
+    its market), complete (build the missing leg, more than doubling it), or trim / add."""
     spot, perp = max(legs.spot_qty, Decimal(0)), abs(legs.perp_qty)
     if c.kind is MarketKind.SPOT:
         if c.side is Side.SELL:
-            return "unwind spot" if c.quantity >= spot else "trim spot"
+            return "unwind spot" if spot - c.quantity < step else "trim spot"
         return "complete spot" if c.quantity > spot else "add spot"
     if c.side is Side.BUY:
-        return "unwind perp" if c.quantity >= perp else "trim perp"
+        return "unwind perp" if perp - c.quantity < step else "trim perp"
     return "complete perp" if c.quantity > perp else "add perp short"
 
 
-def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, taker_fee: Decimal | None) -> ProposalOption:
+def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, rules: MarketRules) -> ProposalOption:
     side = TakerSide.BUY if c.side is Side.BUY else TakerSide.SELL
     est = estimate_slippage(book, side, c.quantity, max_bps=Decimal(10_000), liquidity_multiple=Decimal(1))
     cost = fee = None
     if est.vwap is not None and est.mid is not None:
         cost = abs(est.vwap - est.mid) * c.quantity
-        fee = est.vwap * c.quantity * taker_fee if taker_fee is not None else None
-    return ProposalOption(c, label(c, legs), cost, est.slippage_bps, fee)
+        fee = est.vwap * c.quantity * rules.taker_fee if rules.taker_fee is not None else None
+    return ProposalOption(c, label(c, legs, rules.step), cost, est.slippage_bps, fee)
 
 
 async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str) -> Proposal:
@@ -104,7 +105,7 @@ async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift
     except VenueError:
         pass  # the options stand without a cost; the operator sees "cost unknown"
     options = tuple(
-        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1], venue.rules(c.kind).taker_fee)
+        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1], venue.rules(c.kind))
         for c in (drift.correction, drift.alternative)
         if c is not None
     )

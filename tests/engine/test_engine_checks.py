@@ -157,3 +157,24 @@ async def test_an_entry_on_legs_already_apart_is_refused_the_same_way_by_preview
     assert preview.denial_code == result.reason_code == "DRIFT_PENDING", (preview.denial, result.reason)
     assert result.aborted and len(venue.sent_cids) == sent and venue.position == D("-0.016")
     await stop(engine)
+
+
+def test_proposal_labels_name_what_the_order_does_to_the_hedge() -> None:
+    from hedgetui.domain.drift import DriftCorrection
+    from hedgetui.domain.orders import Side
+    from hedgetui.engine.hedge import ExchangeLegs
+    from hedgetui.engine.proposal import label
+
+    def legs(spot: str, perp: str) -> ExchangeLegs:
+        return ExchangeLegs("BTC", D(spot), D(0), D(perp), D("60000"), 0)
+
+    def fix(kind: MarketKind, side: Side, qty: str, reduce_only: bool = False) -> DriftCorrection:
+        return DriftCorrection(kind=kind, side=side, quantity=D(qty), reduce_only=reduce_only, reduces=True)
+
+    step = D("0.00001")
+    # Selling 0.03296 of 0.032967 leaves only fee dust: that closes the leg.
+    assert label(fix(MarketKind.SPOT, Side.SELL, "0.03296"), legs("0.032967", "0"), step) == "unwind spot"
+    assert label(fix(MarketKind.SPOT, Side.SELL, "0.003"), legs("0.036", "-0.033"), step) == "trim spot"
+    assert label(fix(MarketKind.SPOT, Side.BUY, "0.033"), legs("0.000033", "-0.033"), step) == "complete spot"
+    assert label(fix(MarketKind.PERP, Side.BUY, "0.033", True), legs("0", "-0.033"), D("0.001")) == "unwind perp"
+    assert label(fix(MarketKind.PERP, Side.SELL, "0.033"), legs("0.032967", "0"), D("0.001")) == "complete perp"
