@@ -26,7 +26,8 @@ from hedgetui.domain.slots import Slot
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataService
-from hedgetui.ui.app import DashboardSettings, HedgeApp
+from hedgetui.ui.app import HedgeApp
+from hedgetui.ui.settings import DashboardSettings
 from hedgetui.ui.widgets.order_book import OrderBookView
 from hedgetui.wiring import demo_sandbox, open_stack, sandbox_venue_settings
 

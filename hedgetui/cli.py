@@ -168,8 +168,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.tick_ms < 1:
         return _fail(f"--tick-ms: must be at least 1, got {args.tick_ms}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+        _print_outcome(asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme)))
     return EXIT_OK
+
+
+def _print_outcome(outcome: str | None) -> None:
+    """After the dashboard has closed: the end of the pipeline the operator quit during."""
+    if outcome:
+        print(f"hedgetui: {outcome}", flush=True)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
@@ -275,7 +281,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
     try:
         config, env = commands.load(args, overrides_from_args(args))
         vsettings = commands.venue_settings(config, env)
-        asyncio.run(run_dashboard(config, vsettings))
+        _print_outcome(asyncio.run(run_dashboard(config, vsettings)))
     except commands.UsageError as exc:
         return _fail(str(exc))
     except commands.SecretsError as exc:

@@ -151,39 +151,24 @@ def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
 
 async def run_demo(
     *, seed: int = 7, tick_ms: int = 100, size_usd: Decimal = Decimal("2000"), theme: str | None = None
-) -> None:
-    """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal."""
-    from hedgetui.ui.app import DashboardSettings, HedgeApp
+) -> str | None:
+    """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal.
 
+    Returns what the dashboard hands back on closing (the end of a pipeline the operator quit during),
+    for the caller to print once the terminal is its own again.
+    """
     async with demo_sandbox(seed, tick_ms) as server:
         with tempfile.TemporaryDirectory(prefix="hedgetui-demo-") as folder:
             async with open_stack(
                 sandbox_venue_settings(server), Path(folder) / "journal.sqlite3", EngineSettings()
             ) as stack:
-                spot = stack.venue.rules(MarketKind.SPOT)
-                perp = stack.venue.rules(MarketKind.PERP)
-                app = HedgeApp(
-                    stack.market_data,
-                    stack.engine,
-                    DashboardSettings(
-                        mode=VenueMode.SANDBOX,
-                        spot_symbol=spot.symbol,
-                        perp_symbol=perp.symbol,
-                        size_usd=size_usd,
-                        spot_price_places=_places(spot.tick),
-                        spot_size_places=_places(spot.step),
-                        perp_price_places=_places(perp.tick),
-                        perp_size_places=_places(perp.step),
-                        theme=theme,
-                    ),
-                )
-                await app.run_async()
+                options: dict[str, object] = {"size_usd": size_usd, "theme": theme, "venue_url": server.base_url}
+                return await run_app(stack, VenueMode.SANDBOX, options)
 
 
-async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> None:
-    """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue."""
+async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> str | None:
+    """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue (returns the outcome to print)."""
     from hedgetui.commands import engine_settings
-    from hedgetui.ui.app import DashboardSettings, HedgeApp
 
     assert config.journal.path is not None
     md = MarketDataSettings(
@@ -200,28 +185,22 @@ async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> None:
         fail_max=config.breaker.fail_max,
         reset_timeout_s=config.breaker.reset_timeout_s,
     ) as stack:
-        spot = stack.venue.rules(MarketKind.SPOT)
-        perp = stack.venue.rules(MarketKind.PERP)
-        app = HedgeApp(
-            stack.market_data,
-            stack.engine,
-            DashboardSettings(
-                mode=config.venue.mode,
-                spot_symbol=spot.symbol,
-                perp_symbol=perp.symbol,
-                size_usd=config.hedge.size_usd,
-                spot_price_places=_places(spot.tick),
-                spot_size_places=_places(spot.step),
-                perp_price_places=_places(perp.tick),
-                perp_size_places=_places(perp.step),
-                refresh_hz=config.ui.refresh_hz,
-                theme=config.ui.theme,
-                keys=dict(config.ui.keys),
-            ),
-        )
-        await app.run_async()
+        options: dict[str, object] = {
+            "size_usd": config.hedge.size_usd,
+            "refresh_hz": config.ui.refresh_hz,
+            "theme": config.ui.theme,
+            "keys": dict(config.ui.keys),
+            "venue_url": config.venue.url if config.venue.mode is VenueMode.SANDBOX else None,
+        }
+        return await run_app(stack, config.venue.mode, options)
 
 
-def _places(step: Decimal) -> int:
-    exponent = step.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+async def run_app(stack: Stack, mode: VenueMode, options: dict[str, object]) -> str | None:
+    """The dashboard on ``stack``: settings from the markets' rules, in one place for every entry point."""
+    from hedgetui.ui.app import HedgeApp
+    from hedgetui.ui.settings import DashboardSettings
+
+    settings = DashboardSettings.for_markets(
+        mode, stack.venue.rules(MarketKind.SPOT), stack.venue.rules(MarketKind.PERP), **options
+    )
+    return await HedgeApp(stack.market_data, stack.engine, settings).run_async()

@@ -30,6 +30,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "theme": "T",
     "log_filter": "f",
     "acknowledge": "a",
+    "detail": "i",
     "help": "question_mark",
     "quit": "q",
 }

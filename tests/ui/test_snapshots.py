@@ -20,9 +20,10 @@ from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.clock import ManualClock
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.ui.app import DashboardSettings, HedgeApp
+from hedgetui.ui.app import HedgeApp
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.help import HelpScreen
+from hedgetui.ui.settings import DashboardSettings
 from tests.engine.conftest import make_settings
 from tests.engine.simvenue import SimVenue
 
@@ -94,7 +95,7 @@ async def shoot(app: HedgeApp, name: str, keys: tuple[str, ...] = (), screen: ty
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.2)
         app.refresh_panes()
-        app._refresh_engine_panes()
+        app.refresh_engine_panes()
         app.status_bar.tick_clock(WALL_MS)
         for key in keys:
             await pilot.press(key)

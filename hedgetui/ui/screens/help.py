@@ -20,9 +20,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "close", "close"), Binding("question_mark", "close", "close", show=False)]
 
-    def __init__(self, rows: list[tuple[str, str, str | None]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str | None]], venue_url: str | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.venue_url = venue_url
 
     def compose(self) -> ComposeResult:
         text = Text()
@@ -34,6 +35,8 @@ class HelpScreen(ModalScreen[None]):
                 text.append(f"  (greyed: {why})", style="italic")
             text.append("\n")
         text.append("\nctrl+p opens the command palette: the same actions, with the same checks.")
+        if self.venue_url:
+            text.append(f"\nvenue {self.venue_url} (the sandbox's fault API: POST {self.venue_url}/sandbox/faults)")
         with Vertical():
             yield Label(Text("Keys"), classes="help-title")
             yield Static(text)
