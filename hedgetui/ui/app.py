@@ -305,7 +305,7 @@ class HedgeApp(App[str | None]):
             self.refused("start", str(exc))
             return
         task.add_done_callback(self._pipeline_done)
-        self.refresh_bindings()
+        self.refresh_engine_panes()
 
     def _pipeline_done(self, task: asyncio.Task[ExecutionResult]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -353,7 +353,7 @@ class HedgeApp(App[str | None]):
             self.refresh_engine_panes()
 
         task.add_done_callback(done)
-        self.refresh_bindings()
+        self.refresh_engine_panes()
 
     def action_trading_state(self) -> None:
         current = self.engine.trading_state

@@ -16,6 +16,7 @@ from textual.worker import Worker
 
 from hedgetui.domain.stages import Stage, StageState
 from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent, StateEvent
+from hedgetui.ui.actions import ACTIONS
 from hedgetui.ui.alerts import readable
 from hedgetui.ui.inflight import InFlight
 from hedgetui.ui.screens.quit import QuitScreen
@@ -46,6 +47,7 @@ class EngineView:
         self.last_end: str | None = None
         self.quit_screen: QuitScreen | None = None
         self.worker: Worker[None] | None = None
+        self._greyed: tuple[bool, ...] = ()
 
     def start(self) -> None:
         self.worker = self.app.run_worker(self._drain(), group="engine-events", exclusive=False)
@@ -101,9 +103,17 @@ class EngineView:
             app.log_line("info", alert.code, "", f"cleared: {why}")
         self._draw_alerts()
         self._draw_quit()
-        app.refresh_bindings()
+        self._refresh_footer()
         if app.quitting and not self.engine.busy:
             app.close(self.outcome())
+
+    def _refresh_footer(self) -> None:
+        """Re-grey the footer only when an action's availability changed: refreshing the bindings rebuilds
+        the whole footer (a dozen widgets mounted), which is the costliest repaint on this screen."""
+        greyed = tuple(self.app.why_disabled(a.name) is not None for a in ACTIONS)
+        if greyed != self._greyed:
+            self._greyed = greyed
+            self.app.refresh_bindings()
 
     def _draw_hedge(self) -> None:
         app = self.app
