@@ -1,5 +1,8 @@
 """Every dashboard action in one table: key, footer label, help, palette entry and why it is refused now.
 
+The footer shows them in this order, so help and quit come right after the trading keys and stay in
+view on an 80-column terminal.
+
 The footer, the command palette, the help screen, ``check_action`` and the notification a refused key
 shows are all built from :data:`ACTIONS` and :func:`why_refused`, so they can never disagree. Trading
 actions ask the engine (``Engine.why_refused``) first; the dashboard adds only what the engine does not
@@ -59,6 +62,8 @@ ACTIONS: tuple[Action, ...] = (
         ActionKind.CORRECT_REDUCING,
         guarded=True,
     ),
+    Action("help", "help", "help", "Help", "every key, and why a greyed key is greyed"),
+    Action("quit_app", "quit", "quit", "Quit", "quit (waits for a running pipeline and prints its outcome)"),
     Action("size", "size", "size", "Change hedge size", "set the hedge size in USD"),
     Action(
         "trading_state",
@@ -93,8 +98,6 @@ ACTIONS: tuple[Action, ...] = (
         "the latest intent from the journal: orders, fills, fees, timings",
     ),
     Action("acknowledge", "acknowledge", "ack", "Acknowledge alerts", "dismiss the alerts that need a decision"),
-    Action("help", "help", "help", "Help", "every key, and why a greyed key is greyed"),
-    Action("quit_app", "quit", "quit", "Quit", "quit (waits for a running pipeline and prints its outcome)"),
     Action("next_theme", "theme", "theme", "Next theme", "switch the colour theme (remembered)", footer=False),
 )
 

@@ -121,6 +121,7 @@ class HedgeApp(App[str | None]):
             feed, engine, settings, self.status_bar, self.spot_pane, self.perp_pane, self.slippage_pane
         )
         self.view = EngineView(self)
+        self.footer = Footer()
         self.alerts = AlertBook()
         self.results: list[ExecutionResult] = []
         self.quitting = False
@@ -149,7 +150,7 @@ class HedgeApp(App[str | None]):
         yield self.slippage_pane
         yield self.pipeline
         yield self.log_view
-        yield Footer()
+        yield self.footer
 
     def on_mount(self) -> None:
         for error in self.theme_errors:
@@ -174,6 +175,8 @@ class HedgeApp(App[str | None]):
         self.set_class(width < TINY_COLS, "-tiny-cols")
         self.set_class(height < SHORT_ROWS, "-short")
         self.set_class(height < TINY_ROWS, "-tiny-rows")
+        if self.is_mounted(self.footer):
+            self.footer.compact = width < NARROW_COLS
 
     # ---- slots -------------------------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ class SlotPoller:
             liquidity_multiple=s.liquidity_multiple,
         )
 
-    def spot_market_line(self) -> str:
+    def spot_market_line(self) -> list[str]:
         funding = self.feed.funding.latest()
         balances = self.feed.spot_balances.latest()
         rules = self.engine.spot_rules
@@ -128,9 +128,9 @@ class SlotPoller:
                 parts.append(f"{rules.quote} {quote.free:,.2f}")
             if base is not None:
                 parts.append(f"{rules.base} {base.total:.{self.settings.spot_size_places}f}")
-        return " · ".join(parts)
+        return parts
 
-    def perp_market_line(self) -> str:
+    def perp_market_line(self) -> list[str]:
         spot = self.feed.spot_book.latest()
         perp = self.feed.perp_book.latest()
         basis: Decimal | None = None
@@ -138,12 +138,12 @@ class SlotPoller:
             basis = (perp.value.mid - spot.value.mid) / spot.value.mid * Decimal(10_000)
         funding = self.feed.funding.latest()
         if funding is None:
-            return f"basis {fmt_bps(basis)} · funding —"
+            return [f"basis {fmt_bps(basis)}", "funding —"]
         info = funding.value
         countdown = "—"
         if info.next_funding_ms:
             countdown = fmt_duration_hms((info.next_funding_ms - self.settings.wall_clock_ms()) / 1000)
-        return f"basis {fmt_bps(basis)} · fund {fmt_pct(info.rate)} · in {countdown}"
+        return [f"basis {fmt_bps(basis)}", f"funding {fmt_pct(info.rate)}", f"next in {countdown}"]
 
     # ---- the legs ----------------------------------------------------------------------------------
 

@@ -91,8 +91,10 @@ def check(name: str, svg: str) -> None:
     assert normalise(svg) == normalise(path.read_text()), f"{name} differs from {path} (HEDGETUI_UPDATE_SNAPSHOTS=1)"
 
 
-async def shoot(app: HedgeApp, name: str, keys: tuple[str, ...] = (), screen: type | None = None) -> None:
-    async with app.run_test(size=(160, 48)) as pilot:
+async def shoot(
+    app: HedgeApp, name: str, keys: tuple[str, ...] = (), screen: type | None = None, size: tuple[int, int] = (160, 48)
+) -> None:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause(0.2)
         app.refresh_panes()
         app.refresh_engine_panes()
@@ -118,3 +120,11 @@ async def test_confirmation(app: HedgeApp) -> None:
 
 async def test_help(app: HedgeApp) -> None:
     await shoot(app, "help", ("question_mark",), HelpScreen)
+
+
+async def test_main_screen_at_80x24(app: HedgeApp) -> None:
+    await shoot(app, "main_80x24", size=(80, 24))
+
+
+async def test_main_screen_at_100x30(app: HedgeApp) -> None:
+    await shoot(app, "main_100x30", size=(100, 30))

@@ -33,6 +33,17 @@ def health_text(health: FeedHealth) -> Text:
     return info
 
 
+def fit_parts(parts: list[str], width: int) -> str:
+    """``a · b · c`` in lines of at most ``width`` cells, broken only between parts (0: one line)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and (not width or len(lines[-1]) + 3 + len(part) <= width):
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 class BookPane(Vertical):
     """Border-titled pane: the book, then a market line (basis, funding); the feed's health and age are in
     the bottom border, so they take no row of their own."""
@@ -48,7 +59,7 @@ class BookPane(Vertical):
         border: round $stale;
     }
     BookPane > .book-market {
-        height: 1;
+        height: auto;
     }
     """
 
@@ -79,5 +90,11 @@ class BookPane(Vertical):
             self.health = text
             self.border_subtitle = text
 
-    def show_market_line(self, text: str) -> None:
-        self.market_line.set(Text(text))
+    def show_market_line(self, parts: list[str]) -> None:
+        """Figures joined by `` · `` and wrapped between figures, never inside one."""
+        self.market_line.set(Text(fit_parts(parts, self.market_line.size.width)))
+
+    def on_resize(self) -> None:
+        self.market_line.set(
+            Text(fit_parts(self.market_line.shown.plain.replace("\n", " · ").split(" · "), self.market_line.size.width))
+        )

@@ -94,10 +94,13 @@ class PipelineProgress(TextLine):
                 text.append("  (ms)", style="dim")
             if not width or text.cell_len <= width:
                 return text
-        current = next(
+        current: tuple[Stage, StageState] | None = next(
             ((s, st) for s, (st, _) in self.states.items() if st in (StageState.RUNNING, StageState.FAILED)),
             None,
         )
+        if current is None:  # between stages or ended: the last one that moved
+            moved = [(s, st) for s, (st, _) in self.states.items() if st is not StageState.WAITING]
+            current = moved[-1] if moved else None
         done = sum(1 for st, _ in self.states.values() if st in (StageState.DONE, StageState.SKIPPED))
         text = Text(head, style="bold")
         if current is not None:

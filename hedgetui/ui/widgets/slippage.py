@@ -52,6 +52,7 @@ class SlippagePane(TextLine):
         self.spot_places = spot_places
         self.perp_places = perp_places
         self._last: tuple[LegEstimates | None, LegEstimates | None, str | None] = (None, None, None)
+        self._size_label = ""
 
     def show(
         self,
@@ -64,19 +65,25 @@ class SlippagePane(TextLine):
     ) -> None:
         qty = f" = {quantity} base" if quantity is not None else ""
         self.border_title = f"Slippage for ${size_usd:,.0f}{qty} · limit {limit_bps} bps · s size"
+        self._size_label = f"${size_usd:,.0f}"
         self._last = (entry, exit_, note)
         self._draw()
 
     def _draw(self) -> None:
         entry, exit_, note = self._last
         wide = self.size.width == 0 or self.size.width >= WIDE
+        # Without a border (short terminals) the title is gone: the size leads the lines instead.
+        titled = self.styles.border_top[0] not in ("", "none", "hidden")
+        lead = "" if titled else f"{self._size_label} "
         text = Text()
         for label, legs, spot_label, perp_label in (
             ("entry ", entry, "spot buy", "perp sell"),
             ("exit  ", exit_, "spot sell", "perp buy"),
         ):
             if text:
-                text.append("\n")
+                text.append("\n" + " " * len(lead))
+            else:
+                text.append(lead, style="bold")
             text.append(label)
             text.append_text(leg_text(spot_label, legs.spot if legs else None, self.spot_places, wide))
             text.append(" │ ")
