@@ -63,7 +63,7 @@ def readable(text: str, limit: int = 200) -> str:
     cls = _CCXT_CLASS.search(flat)
     prefix = flat.split(" None:")[0] if " None:" in flat else ""
     # What came before the raw part (the engine's own words) is kept.
-    head = prefix.rsplit(" ", 1)[0] if prefix and cls and prefix.endswith(cls.group(1)) else ""
+    head = prefix[: -len(cls.group(1))].strip() if prefix and cls and prefix.endswith(cls.group(1)) else ""
     meaning = CODE_MEANING.get(code, "")
     parts = [p for p in (head, cls.group(1) if cls else "exchange error", code) if p]
     line = " ".join(parts) + (f": {meaning}" if meaning else "")

@@ -41,7 +41,7 @@ class LegFlight:
         elif self.in_doubt:
             text += " · IN DOUBT (engine looking it up)"
         else:
-            text += " · awaiting fill"
+            text += " · fill not confirmed yet"
         return text
 
 

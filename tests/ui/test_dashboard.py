@@ -118,6 +118,15 @@ async def test_breaker_opens_after_failures_and_enter_is_greyed(stack: Stack, tm
         await pilot.press("e")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, ConfirmScreen) and len(stack.sandbox.core.orders()) == before
+        assert any(n.startswith("enter: not now: BREAKER_OPEN: breaker open") for n in notices(app)), notices(app)
+        # The alert leaves by itself once the breaker is closed, and the log says so.
+        assert "BREAKER_OPEN" in app.alerts.active and app.alert_bar.display
+        await stack.engine.reset_breaker()
+        app.refresh_engine_panes()
+        assert "BREAKER_OPEN" not in app.alerts.active and not app.alert_bar.display
+        assert any(
+            line.tag == "BREAKER_OPEN" and "cleared: breaker closed" in line.message for line in app.log_view.lines_kept
+        )
 
 
 async def test_markup_looking_exchange_text_does_not_crash(stack: Stack, tmp_path: Path) -> None:
@@ -184,8 +193,12 @@ async def test_the_hedge_pane_never_advises_a_correction_while_a_pipeline_runs(s
             shown.append(app.hedge_pane.figures.shown.plain)
             await pilot.pause(0.1)
         assert all("NEEDS CORRECTION" not in s and "correct:" not in s for s in shown)
-        assert any("perp SELL 0.03300 sent · filled 0.03300 ✓" in s for s in shown), shown[-3:]
-        assert any("spot BUY 0.03300 sent · awaiting fill" in s for s in shown), shown[-3:]
+        assert any("spot BUY 0.03300 sent · fill not confirmed yet" in s for s in shown), shown[-3:]
+        # What the exchange confirmed, as the in-flight record holds it at the end of the run.
+        assert app.view.inflight.lines(5) == [
+            "perp SELL 0.03300 sent · filled 0.03300 ✓",
+            "spot BUY 0.03300 sent · filled 0.03300 ✓",
+        ]
         await wait_for(lambda: not app.engine.busy, pilot)
         app.refresh_engine_panes()
         assert "IN FLIGHT" not in app.hedge_pane.figures.shown.plain

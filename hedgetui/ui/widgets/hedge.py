@@ -111,9 +111,8 @@ class HedgePane(Vertical):
         self.set_class(True, "-in-flight")
         text = Text()
         if legs is not None:
-            text.append(f"exchange (lags the orders): spot {legs.spot_qty:+.{self.places}f}")
-            text.append(f" · perp {legs.perp_qty:+.{self.places}f}\n")
+            text.append(f"exchange spot {legs.spot_qty:+.{self.places}f} · perp {legs.perp_qty:+.{self.places}f}\n")
         for line in orders or ["no order sent yet"]:
             text.append(f"{line}\n")
-        text.append("IN FLIGHT · drift advice paused until it ends", style="bold")
+        text.append("IN FLIGHT · no drift advice until done", style="bold")
         self.figures.set(text)
