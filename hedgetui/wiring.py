@@ -56,8 +56,14 @@ async def open_stack(
     fail_max: int = 2,
     reset_timeout_s: float = 30.0,
     sandbox: SandboxServer | None = None,
+    stream: bool = True,
 ) -> AsyncIterator[Stack]:
-    """Connect, open the journal, reconcile, start market data; tear down in reverse order."""
+    """Connect, open the journal, reconcile, start market data; tear down in reverse order.
+
+    The dashboard and the headless commands both run on this stack. ``stream=False`` (a headless command)
+    leaves the market data service and the drift monitor unstarted: the pipelines read fresh data
+    themselves, and no screen decides on streamed books.
+    """
     venue = await BinanceVenue.connect(venue_settings)
     try:
         async with Journal(journal_path) as journal:
@@ -68,20 +74,24 @@ async def open_stack(
                 engine_settings,
                 fail_max=fail_max,
                 reset_timeout_s=reset_timeout_s,
-                stale_data=lambda: stale_books(service),
+                stale_data=(lambda: stale_books(service)) if stream else None,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             await engine.start()
-            service.start()
-            monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
+            monitor: asyncio.Task[None] | None = None
+            if stream:
+                service.start()
+                monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
             try:
                 yield Stack(venue, journal, engine, service, sandbox)
             finally:
-                monitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await monitor
+                if monitor is not None:
+                    monitor.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await monitor
                 await engine.shutdown()
-                await service.stop()
+                if stream:
+                    await service.stop()
     finally:
         await venue.close()
 
@@ -168,31 +178,10 @@ async def run_demo(
 
 async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> str | None:
     """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue (returns the outcome to print)."""
-    from hedgetui.commands import engine_settings
+    from hedgetui.commands import dashboard_options, stack_options
 
-    assert config.journal.path is not None
-    md = MarketDataSettings(
-        depth=max(config.market_data.book_depth, 20),
-        stale_after_s=config.market_data.stale_after_s,
-        funding_poll_s=config.market_data.funding_poll_s,
-        account_poll_s=config.market_data.account_poll_s,
-    )
-    async with open_stack(
-        vsettings,
-        config.journal.path,
-        engine_settings(config),
-        market_data=md,
-        fail_max=config.breaker.fail_max,
-        reset_timeout_s=config.breaker.reset_timeout_s,
-    ) as stack:
-        options: dict[str, object] = {
-            "size_usd": config.hedge.size_usd,
-            "refresh_hz": config.ui.refresh_hz,
-            "theme": config.ui.theme,
-            "keys": dict(config.ui.keys),
-            "venue_url": config.venue.url if config.venue.mode is VenueMode.SANDBOX else None,
-        }
-        return await run_app(stack, config.venue.mode, options)
+    async with open_stack(vsettings, **stack_options(config)) as stack:
+        return await run_app(stack, config.venue.mode, dashboard_options(config))
 
 
 async def run_app(stack: Stack, mode: VenueMode, options: dict[str, object]) -> str | None:
