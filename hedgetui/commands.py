@@ -39,6 +39,7 @@ from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.exit_codes import EXIT_FAILED, EXIT_HALTED, EXIT_OK, EXIT_USAGE
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from hedgetui.ui.formatting import decimals_of, fmt_price
 from hedgetui.wiring import open_stack
 
 #: Denials that mean the request itself was wrong (exit 2) rather than refused by the market's state (exit 1).
@@ -282,8 +283,10 @@ async def run_trading_command(
             stdout.write(f"{result.pipeline.value}: {result.end_state.value}: {result.reason}\n")
             for leg in (result.perp, result.spot, *result.corrections):
                 if leg is not None:
+                    rules = engine.spot_rules if leg.market == "spot" else engine.perp_rules
+                    avg = fmt_price(leg.average, decimals_of(rules.tick))
                     stdout.write(
-                        f"  {leg.leg}: {leg.side} {leg.filled}/{leg.target} avg {leg.average} "
+                        f"  {leg.leg}: {leg.side} {leg.filled}/{leg.target} avg {avg} "
                         f"({leg.status}) {', '.join(leg.client_order_ids)}\n"
                     )
         return exit_code(result)

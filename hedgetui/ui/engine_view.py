@@ -79,8 +79,10 @@ class EngineView:
             self.last_end = f"{event.pipeline.value if event.pipeline else 'pipeline'} {event.intent_id or ''}: "
             self.last_end += event.message
         if log_worthy(event):
-            tag = event.code if isinstance(event, AlertEvent) and event.code else event.kind
-            app.log_line(event.level.value, tag, event.intent_id or "", event.message, event.ts_ms)
+            message = event.message
+            if isinstance(event, AlertEvent) and event.code:
+                message = f"{event.code}: {message}"
+            app.log_line(event.level.value, event.kind, event.intent_id or "", message, event.ts_ms)
         if isinstance(event, AlertEvent) or event.kind in ALERT_KINDS:
             code = event.code if isinstance(event, AlertEvent) and event.code else event.kind
             alert = app.alerts.raise_alert(code, event.message, event.level.value, event.ts_ms, self.engine.status())
@@ -100,7 +102,7 @@ class EngineView:
         app.breaker_pane.show(status.breaker, status.trading_state, status.halt_reason)
         self._draw_hedge()
         for alert, why in app.alerts.sweep(status, app.poller.books_stale()):
-            app.log_line("info", alert.code, "", f"cleared: {why}")
+            app.log_line("info", "ALERT", "", f"{alert.code} cleared: {why}")
         self._draw_alerts()
         self._draw_quit()
         self._refresh_footer()

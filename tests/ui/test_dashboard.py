@@ -124,9 +124,8 @@ async def test_breaker_opens_after_failures_and_enter_is_greyed(stack: Stack, tm
         await stack.engine.reset_breaker()
         app.refresh_engine_panes()
         assert "BREAKER_OPEN" not in app.alerts.active and not app.alert_bar.display
-        assert any(
-            line.tag == "BREAKER_OPEN" and "cleared: breaker closed" in line.message for line in app.log_view.lines_kept
-        )
+        cleared = [line for line in app.log_view.lines_kept if line.tag == "ALERT" and "cleared" in line.message]
+        assert cleared and cleared[0].message == "BREAKER_OPEN cleared: breaker closed"
 
 
 async def test_markup_looking_exchange_text_does_not_crash(stack: Stack, tmp_path: Path) -> None:
