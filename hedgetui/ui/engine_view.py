@@ -15,9 +15,10 @@ from rich.text import Text
 from textual.worker import Worker
 
 from hedgetui.domain.stages import Stage, StageState
-from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent, StateEvent
+from hedgetui.engine.events import AlertEvent, EngineEvent, FillEvent, Level, StageEvent, StateEvent
 from hedgetui.ui.actions import ACTIONS
 from hedgetui.ui.alerts import readable
+from hedgetui.ui.formatting import decimals_of, fmt_price, fmt_qty
 from hedgetui.ui.inflight import InFlight
 from hedgetui.ui.screens.quit import QuitScreen
 
@@ -79,7 +80,7 @@ class EngineView:
             self.last_end = f"{event.pipeline.value if event.pipeline else 'pipeline'} {event.intent_id or ''}: "
             self.last_end += event.message
         if log_worthy(event):
-            message = event.message
+            message = self._fill_text(event) if isinstance(event, FillEvent) else event.message
             if isinstance(event, AlertEvent) and event.code:
                 message = f"{event.code}: {message}"
             app.log_line(event.level.value, event.kind, event.intent_id or "", message, event.ts_ms)
@@ -93,6 +94,18 @@ class EngineView:
         elif isinstance(event, StageEvent) or event.kind in ("SUBMIT", "FILL", "AMBIGUOUS"):
             self._draw_hedge()
             self._draw_quit()
+
+    def _fill_text(self, fill: FillEvent) -> str:
+        """``spot BUY 0.01220 @ 60,012.21 fee 0.00001220 BTC cid …``: figures to the market's step and tick."""
+        spot = fill.leg.startswith("spot")
+        rules = self.engine.spot_rules if spot else self.engine.perp_rules
+        words = fill.message.split()
+        side = words[1] if len(words) > 1 else ""
+        qty = fmt_qty(fill.quantity, decimals_of(rules.step))
+        text = f"{'spot' if spot else 'perp'} {side} {qty} @ {fmt_price(fill.price, decimals_of(rules.tick))}"
+        if fill.fee is not None:
+            text += f" fee {fill.fee.normalize():f} {fill.fee_asset or ''}".rstrip()
+        return f"{text} cid {fill.cid}"
 
     # ---- the panes that follow the engine's state ------------------------------------------------
 

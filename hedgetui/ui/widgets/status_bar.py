@@ -57,7 +57,8 @@ class StatusBar(Horizontal):
         self.pair = Static(Text(pair_label), classes="status-pair")
         self.health = TextLine(classes="status-health")
         self.venue = Static(Text(venue_url or ""), classes="status-venue")
-        self.venue.display = bool(venue_url)
+        if not venue_url:
+            self.venue.display = False  # (set only when hiding: an inline display would beat the layout CSS)
         self.clock = TextLine(classes="status-clock")
 
     def compose(self) -> ComposeResult:
