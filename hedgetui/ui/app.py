@@ -15,7 +15,6 @@ and start an engine-owned task on confirmation.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,19 @@ from textual.widgets import Footer
 from hedgetui.config.model import DEFAULT_KEYS
 from hedgetui.domain.execution import ExecutionResult
 from hedgetui.domain.risk import TradingState
-from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Busy, Engine
 from hedgetui.engine.settings import Denied
 from hedgetui.ui.actions import ACTIONS, BY_NAME, Facts, why_refused
-from hedgetui.ui.alerts import AlertBook, readable
+from hedgetui.ui.alerts import AlertBook
 from hedgetui.ui.commands import HedgeCommands
 from hedgetui.ui.engine_view import EngineView
 from hedgetui.ui.feed import DashboardFeed
+from hedgetui.ui.order_actions import OrderActions
 from hedgetui.ui.panes import SlotPoller
-from hedgetui.ui.plans import Markets, correct_plan, entry_plan, exit_plan
+from hedgetui.ui.plans import Markets
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.help import HelpScreen
 from hedgetui.ui.screens.intent import IntentScreen
-from hedgetui.ui.screens.proposal import ProposalScreen
 from hedgetui.ui.screens.quit import QuitScreen
 from hedgetui.ui.screens.size import SizeScreen
 from hedgetui.ui.screens.state import TradingStateScreen
@@ -121,6 +119,7 @@ class HedgeApp(App[str | None]):
             feed, engine, settings, self.status_bar, self.spot_pane, self.perp_pane, self.slippage_pane
         )
         self.view = EngineView(self)
+        self.orders = OrderActions(self)
         self.footer = Footer()
         self.alerts = AlertBook()
         self.results: list[ExecutionResult] = []
@@ -238,92 +237,16 @@ class HedgeApp(App[str | None]):
             return
         self.run_worker(self.run_action(action), group="palette", exclusive=False)
 
-    # ---- trading actions ---------------------------------------------------------------------------
+    # ---- trading actions (plans and confirmations: :mod:`.order_actions`) --------------------------
 
     def action_enter(self) -> None:
-        self._plan_and_confirm_entry()
-
-    @work(group="plans", exclusive=False)
-    async def _plan_and_confirm_entry(self) -> None:
-        # Reading the plan is not an order flow: a worker may do it. The order flow is the engine's task.
-        try:
-            preview = await self.engine.preview(self.size_usd)
-        except Exception as exc:  # an exchange error while planning: show it, send nothing
-            self.notify(readable(str(exc)), title="cannot plan the entry", severity="error", markup=False)
-            return
-        text = entry_plan(
-            preview, self.poller.legs(), self.markets, self.engine.settings.leg_mode, self.engine.spot_rules.base
-        )
-        size = self.size_usd
-        self._confirm("Enter hedge: short perp + buy spot", text, lambda: self.engine.start_enter(size), preview.denial)
+        self.orders.enter()
 
     def action_exit_hedge(self) -> None:
-        legs = self.poller.legs()
-        estimate = self.poller.exit_estimate(legs) if legs is not None else None
-        text = exit_plan(legs, estimate, self.markets, self.engine.spot_rules.base)
-        self._confirm("Exit hedge: sell spot + buy back perp (reduce-only)", text, self.engine.start_exit)
+        self.orders.exit()
 
     def action_correct(self) -> None:
-        proposal = self.engine.proposal
-        if proposal is None:
-            text = correct_plan(self.poller.drift(), self.markets, self.engine.spot_rules.base)
-            self._confirm("Correct drift", text, lambda: self.engine.start_correct())
-            return
-        live = self.settings.mode is VenueMode.LIVE
-
-        def chosen(index: int | None) -> None:
-            if index is None:
-                self.log_line("info", "OPERATOR", "", "proposal: nothing accepted")
-                return
-            accept = self.engine.accept_proposal
-            if live:  # LIVE asks for the word LIVE, the one way every order-sending action asks
-                self._confirm(
-                    f"Accept option {index + 1}", Text(proposal.options[index].describe()), lambda: accept(index)
-                )
-            else:
-                self._start(lambda: accept(index))
-
-        self.push_screen(ProposalScreen(proposal, live=live), chosen)
-
-    def _confirm(
-        self,
-        title: str,
-        text: Text,
-        start: Callable[[], asyncio.Task[ExecutionResult]],
-        blocked: str | None = None,
-    ) -> None:
-        def done(confirmed: bool | None) -> None:
-            if confirmed:
-                self._start(start)
-            else:
-                self.log_line("info", "OPERATOR", "", f"{title}: cancelled")
-
-        live = self.settings.mode is VenueMode.LIVE
-        self.push_screen(ConfirmScreen(title, text, live=live, blocked=blocked), done)
-
-    def _start(self, start: Callable[[], asyncio.Task[ExecutionResult]]) -> None:
-        try:
-            task = start()
-        except (Busy, Denied) as exc:
-            self.refused("start", str(exc))
-            return
-        task.add_done_callback(self._pipeline_done)
-        self.refresh_engine_panes()
-
-    def _pipeline_done(self, task: asyncio.Task[ExecutionResult]) -> None:
-        if task.cancelled() or task.exception() is not None:
-            return
-        result = task.result()
-        self.results.append(result)
-        if self.closing or not self.is_running or not self.screen_stack:
-            return
-        self.notify(
-            readable(f"{result.pipeline.value} → {result.end_state.value}: {result.reason}", 300),
-            severity="information" if result.success else "warning",
-            markup=False,
-            timeout=8,
-        )
-        self.refresh_engine_panes()
+        self.orders.correct()
 
     # ---- other actions -----------------------------------------------------------------------------
 

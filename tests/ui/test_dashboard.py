@@ -291,3 +291,24 @@ async def test_the_log_starts_with_the_journal_of_earlier_sessions(stack: Stack,
         assert any(
             line.message == "from an earlier session" and line.tag == "ALERT*" for line in app.log_view.lines_kept
         )
+
+
+async def test_the_quit_dialog_follows_a_pipeline_that_ends_while_it_is_open(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.screens.quit import QuitScreen
+
+    app = make_app(stack, tmp_path)
+    assert stack.sandbox is not None
+    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 800})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
+        await wait_for(lambda: app.view.inflight.stage is not None, pilot)
+        await pilot.press("q")
+        await wait_for(lambda: isinstance(app.screen, QuitScreen), pilot)
+        screen = app.screen
+        assert isinstance(screen, QuitScreen)
+        await asyncio.wait_for(asyncio.shield(task), 15)
+        await wait_for(lambda: "has ended" in screen.status.visual.plain, pilot)  # type: ignore[union-attr]
+        assert "ended HEDGED" in screen.status.visual.plain  # type: ignore[union-attr]
+        await pilot.press("n")
+        assert app.is_running and not app.quitting
