@@ -109,6 +109,8 @@ def dashboard_options(config: AppConfig) -> dict[str, object]:
         "refresh_hz": config.ui.refresh_hz,
         "theme": config.ui.theme,
         "keys": dict(config.ui.keys),
+        "spot_taker_fee": config.ui.spot_taker_fee_pct / 100,
+        "perp_taker_fee": config.ui.perp_taker_fee_pct / 100,
         "venue_url": config.venue.url if config.venue.mode is VenueMode.SANDBOX else None,
     }
 

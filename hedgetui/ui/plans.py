@@ -66,7 +66,7 @@ def fees_line(legs: LegEstimates | None, markets: Markets) -> str:
     perp = legs.perp.vwap * legs.perp.quantity * markets.perp_fee
     return (
         f"fees ≈ {spot + perp:,.2f} USD (spot {spot:,.2f} at {markets.spot_fee * 100:.3f} %, "
-        f"perp {perp:,.2f} at {markets.perp_fee * 100:.3f} % taker)"
+        f"perp {perp:,.2f} at {markets.perp_fee * 100:.3f} % taker, ui.*_taker_fee_pct)"
     )
 
 

@@ -63,3 +63,17 @@ async def test_what_must_stay_in_view(app: HedgeApp, size: tuple[int, int]) -> N
         assert {"question_mark", "q", "e", "x", "d", "s", "t"} <= shown, shown
         if size[0] >= 160:
             assert {"f", "a", "i", "b", "r"} <= shown, shown
+
+
+async def test_a_live_resize_relays_out(app: HedgeApp) -> None:  # noqa: F811
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        assert not app.has_class("-tiny-cols")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        assert app.has_class("-tiny-cols") and app.has_class("-tiny-rows")
+        for widget in (app.status_bar.badge, app.status_bar.clock, app.hedge_pane, app.breaker_pane, app.pipeline):
+            assert in_view(app, widget), widget
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.3)
+        assert not app.has_class("-narrow") and app.hedge_pane.region.x > 100
