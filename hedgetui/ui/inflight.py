@@ -32,17 +32,16 @@ class LegFlight:
     ended: str | None = None  #: "rejected", "canceled", ... when the engine said so
 
     def describe(self, places: int) -> str:
-        text = f"{self.market} {self.side} {self.sent:.{places}f} sent"
+        """``perp BUY 0.03300 filled 0.03300 ✓`` / ``spot SELL 0.03296 sent, unconfirmed`` (fits 36 cells)."""
+        text = f"{self.market} {self.side} {self.sent:.{places}f}"
         if self.filled:
             mark = "✓" if self.filled >= self.sent else "partial"
-            text += f" · filled {self.filled:.{places}f} {mark}"
-        elif self.ended:
-            text += f" · {self.ended}"
-        elif self.in_doubt:
-            text += " · IN DOUBT (engine looking it up)"
-        else:
-            text += " · fill not confirmed yet"
-        return text
+            return f"{text} filled {self.filled:.{places}f} {mark}"
+        if self.ended:
+            return f"{text} {self.ended}"
+        if self.in_doubt:
+            return f"{text} IN DOUBT (lookup)"
+        return f"{text} sent, unconfirmed"
 
 
 @dataclass

@@ -192,11 +192,11 @@ async def test_the_hedge_pane_never_advises_a_correction_while_a_pipeline_runs(s
             shown.append(app.hedge_pane.figures.shown.plain)
             await pilot.pause(0.1)
         assert all("NEEDS CORRECTION" not in s and "correct:" not in s for s in shown)
-        assert any("spot BUY 0.03300 sent · fill not confirmed yet" in s for s in shown), shown[-3:]
+        assert any("spot BUY 0.03300 sent, unconfirmed" in s for s in shown), shown[-3:]
         # What the exchange confirmed, as the in-flight record holds it at the end of the run.
         assert app.view.inflight.lines(5) == [
-            "perp SELL 0.03300 sent · filled 0.03300 ✓",
-            "spot BUY 0.03300 sent · filled 0.03300 ✓",
+            "perp SELL 0.03300 filled 0.03300 ✓",
+            "spot BUY 0.03300 filled 0.03300 ✓",
         ]
         await wait_for(lambda: not app.engine.busy, pilot)
         app.refresh_engine_panes()

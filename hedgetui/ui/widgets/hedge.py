@@ -111,8 +111,9 @@ class HedgePane(Vertical):
         self.set_class(True, "-in-flight")
         text = Text()
         if legs is not None:
-            text.append(f"exchange spot {legs.spot_qty:+.{self.places}f} · perp {legs.perp_qty:+.{self.places}f}\n")
+            text.append(f"exchange spot {legs.spot_qty:+.{self.places}f}\n")
+            text.append(f"exchange perp {legs.perp_qty:+.{self.places}f}\n")
         for line in orders or ["no order sent yet"]:
             text.append(f"{line}\n")
-        text.append("IN FLIGHT · no drift advice until done", style="bold")
+        text.append("IN FLIGHT · advice after it ends", style="bold")
         self.figures.set(text)
