@@ -350,6 +350,10 @@ class HedgeApp(App[str | None]):
         self.view.quit_screen = screen
         self.push_screen(screen, done)
 
+    async def action_quit(self) -> None:
+        """Textual's own quit (ctrl+q) takes the same path as q: never a silent exit mid-pipeline."""
+        self.action_quit_app()
+
     def action_next_theme(self) -> None:
         """Cycle through the desk themes and remember the choice."""
         if not self.desk_themes:
