@@ -89,6 +89,8 @@ async def test_correct_an_injected_drift(stack: Stack, tmp_path: Path) -> None:
         )
         # The drift monitor halts trading with a proposal; d shows it as a confirmation.
         await wait_for(lambda: stack.engine.proposal is not None and app.why_disabled("correct") is None, pilot)
+        await wait_for(lambda: "EXTERNAL_DRIFT" in app.alerts.active, pilot)
+        assert app.alerts.active["EXTERNAL_DRIFT"].needs_decision and app.alert_bar.display
         await pilot.press("d")
         await wait_for(lambda: isinstance(app.screen, ProposalScreen), pilot)
         assert "[1]" in app.screen.plan.visual.plain  # type: ignore[attr-defined]
@@ -96,6 +98,8 @@ async def test_correct_an_injected_drift(stack: Stack, tmp_path: Path) -> None:
         await wait_for(lambda: any(r.pipeline is PipelineKind.CORRECT for r in app.results), pilot)
         result = next(r for r in app.results if r.pipeline is PipelineKind.CORRECT)
         assert result.success, result.reason
+        # The alerts that needed this decision leave by themselves once the proposal is resolved.
+        assert "EXTERNAL_DRIFT" not in app.alerts.active and "PROPOSAL" not in app.alerts.active
         assert stack.sandbox.core.position("BTCUSDT").amount == __import__("decimal").Decimal("-0.033")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -13,8 +13,9 @@ from textual.widgets import Label, Static
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 100; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 1 2;
+    HelpScreen > VerticalScroll {
+        width: 100; max-width: 95%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 1 2;
     }
     """
 
@@ -37,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
         text.append("\nctrl+p opens the command palette: the same actions, with the same checks.")
         if self.venue_url:
             text.append(f"\nvenue {self.venue_url} (the sandbox's fault API: POST {self.venue_url}/sandbox/faults)")
-        with Vertical():
+        with VerticalScroll(id="help-box"):
             yield Label(Text("Keys"), classes="help-title")
             yield Static(text)
 
