@@ -12,9 +12,13 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hedgetui import __version__
-from hedgetui.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from hedgetui.exit_codes import EXIT_FAILED, EXIT_HALTED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from hedgetui.ui.engine_view import Outcome
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,7 +168,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.tick_ms < 1:
         return _fail(f"--tick-ms: must be at least 1, got {args.tick_ms}")
     with contextlib.suppress(KeyboardInterrupt):
-        _print_outcome(asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme)))
+        return _print_outcome(
+            asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+        )
     return EXIT_OK
 
 
@@ -180,10 +186,13 @@ def _unknown_theme(name: str | None, where: str) -> str | None:
     return f"{where}: unknown theme {name!r} (themes: {', '.join(names)})"
 
 
-def _print_outcome(outcome: str | None) -> None:
-    """After the dashboard has closed: the end of the pipeline the operator quit during."""
-    if outcome:
-        print(f"hedgetui: {outcome}", flush=True)
+def _print_outcome(outcome: Outcome | None) -> int:
+    """After the dashboard has closed: the end of the pipeline the operator quit during, and the exit code
+    (3 when it left the hedge HALTED, else 0)."""
+    if outcome is None:
+        return EXIT_OK
+    print(f"hedgetui: {outcome.text}", flush=True)
+    return EXIT_HALTED if outcome.halted else EXIT_OK
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
@@ -292,7 +301,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         if why:
             return _fail(why)
         vsettings = commands.venue_settings(config, env)
-        _print_outcome(asyncio.run(run_dashboard(config, vsettings)))
+        return _print_outcome(asyncio.run(run_dashboard(config, vsettings)))
     except commands.UsageError as exc:
         return _fail(str(exc))
     except commands.SecretsError as exc:

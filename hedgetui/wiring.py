@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -31,6 +32,9 @@ from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from hedgetui.ui.engine_view import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +165,7 @@ def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
 
 async def run_demo(
     *, seed: int = 7, tick_ms: int = 100, size_usd: Decimal = Decimal("2000"), theme: str | None = None
-) -> str | None:
+) -> Outcome | None:
     """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal.
 
     Returns what the dashboard hands back on closing (the end of a pipeline the operator quit during),
@@ -176,7 +180,7 @@ async def run_demo(
                 return await run_app(stack, VenueMode.SANDBOX, options)
 
 
-async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> str | None:
+async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> Outcome | None:
     """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue (returns the outcome to print)."""
     from hedgetui.commands import dashboard_options, stack_options
 
@@ -184,7 +188,7 @@ async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> str | No
         return await run_app(stack, config.venue.mode, dashboard_options(config))
 
 
-async def run_app(stack: Stack, mode: VenueMode, options: dict[str, object]) -> str | None:
+async def run_app(stack: Stack, mode: VenueMode, options: dict[str, object]) -> Outcome | None:
     """The dashboard on ``stack``: settings from the markets' rules, in one place for every entry point."""
     from hedgetui.ui.app import HedgeApp
     from hedgetui.ui.settings import DashboardSettings

@@ -262,3 +262,15 @@ def test_a_configuration_error_names_its_source_once(home: dict[str, str], capsy
     line = one_line(err)
     assert code == 2 and line == "hedgetui: config: /nonexistent/hedgetui.toml: no such file"
     assert line.count("config:") == 1
+
+
+def test_the_outcome_of_a_quit_mid_pipeline_is_printed_and_sets_the_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hedgetui.cli import _print_outcome
+    from hedgetui.ui.engine_view import Outcome
+
+    assert _print_outcome(None) == 0 and capsys.readouterr().out == ""
+    assert _print_outcome(Outcome("enter abc ended HEDGED: hedged 0.033 BTC", "HEDGED")) == 0
+    assert capsys.readouterr().out == "hedgetui: enter abc ended HEDGED: hedged 0.033 BTC\n"
+    assert _print_outcome(Outcome("exit abc ended HALTED: perp close unresolved", "HALTED")) == 3

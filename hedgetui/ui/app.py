@@ -33,7 +33,7 @@ from hedgetui.engine.settings import Denied
 from hedgetui.ui.actions import ACTIONS, BY_NAME, Facts, why_refused
 from hedgetui.ui.alerts import AlertBook
 from hedgetui.ui.commands import HedgeCommands
-from hedgetui.ui.engine_view import EngineView
+from hedgetui.ui.engine_view import EngineView, Outcome
 from hedgetui.ui.feed import DashboardFeed
 from hedgetui.ui.order_actions import OrderActions
 from hedgetui.ui.panes import SlotPoller
@@ -70,7 +70,7 @@ SHORT_ROWS = 36
 TINY_ROWS = 26
 
 
-class HedgeApp(App[str | None]):
+class HedgeApp(App[Outcome | None]):
     """The main dashboard. Its return value is the outcome to print after it closes (a quit mid-pipeline)."""
 
     TITLE = "hedgetui"
@@ -194,7 +194,7 @@ class HedgeApp(App[str | None]):
             return  # the app is closing: nothing to draw
         self.view.refresh()
 
-    def close(self, outcome: str | None) -> None:
+    def close(self, outcome: Outcome | None) -> None:
         """Exit once: nothing is drawn after this (callbacks of engine tasks may still arrive)."""
         if not self.closing:
             self.closing = True

@@ -9,6 +9,7 @@ asked to quit and the pipeline has ended, closes the app with the outcome to pri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -38,6 +39,18 @@ def log_worthy(event: EngineEvent) -> bool:
     return event.kind not in QUIET_KINDS
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How the pipeline the operator quit during ended, printed once the app has closed."""
+
+    text: str
+    end_state: str | None  #: HEDGED, FLAT, HALTED, ... when known
+
+    @property
+    def halted(self) -> bool:
+        return self.end_state == "HALTED"
+
+
 class EngineView:
     """Everything the app draws from the engine (its state and its events)."""
 
@@ -46,6 +59,7 @@ class EngineView:
         self.engine = app.engine
         self.inflight = InFlight()
         self.last_end: str | None = None
+        self.last_end_state: str | None = None
         self.quit_screen: QuitScreen | None = None
         self.worker: Worker[None] | None = None
         self._greyed: tuple[bool, ...] = ()
@@ -79,6 +93,7 @@ class EngineView:
         if event.kind == "END":
             self.last_end = f"{event.pipeline.value if event.pipeline else 'pipeline'} {event.intent_id or ''}: "
             self.last_end += event.message
+            self.last_end_state = str(event.data.get("state")) if event.data.get("state") else None
         if log_worthy(event):
             message = self._fill_text(event) if isinstance(event, FillEvent) else event.message
             if isinstance(event, AlertEvent) and event.code:
@@ -176,11 +191,12 @@ class EngineView:
                 Text(f"QUITTING · waiting for {self.inflight.where()} · the outcome is printed on exit", style="bold")
             )
 
-    def outcome(self) -> str | None:
+    def outcome(self) -> Outcome | None:
         """What to print once the app has closed: the end of a pipeline the operator quit during."""
         if not self.app.quitting:
             return None
         r = self.app.results[-1] if self.app.results else None
         if r is not None and (r.intent_id == self.inflight.intent_id or self.last_end is None):
-            return f"{r.pipeline.value} {r.intent_id or ''} ended {r.end_state.value}: {readable(r.reason, 400)}"
-        return readable(self.last_end or "the pipeline ended (see hedgetui history)", 400)
+            text = f"{r.pipeline.value} {r.intent_id or ''} ended {r.end_state.value}: {readable(r.reason, 400)}"
+            return Outcome(text, r.end_state.value)
+        return Outcome(readable(self.last_end or "the pipeline ended (see hedgetui history)", 400), self.last_end_state)

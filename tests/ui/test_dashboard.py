@@ -180,7 +180,8 @@ async def test_quit_during_a_pipeline_keeps_the_screen_then_returns_the_outcome(
         await wait_for(lambda: app.closing, pilot, 20)
     result = await asyncio.wait_for(task, 15)
     assert result.end_state is EndState.HEDGED
-    assert app.return_value is not None and "ended HEDGED" in app.return_value, app.return_value
+    outcome = app.return_value
+    assert outcome is not None and "ended HEDGED" in outcome.text and not outcome.halted, outcome
 
 
 async def test_the_hedge_pane_never_advises_a_correction_while_a_pipeline_runs(stack: Stack, tmp_path: Path) -> None:
