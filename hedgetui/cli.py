@@ -12,13 +12,13 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hedgetui import __version__
+from hedgetui.exit_codes import EXIT_FAILED, EXIT_HALTED, EXIT_OK, EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_HALTED = 3
+if TYPE_CHECKING:
+    from hedgetui.ui.engine_view import Outcome
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,21 +155,44 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from decimal import Decimal, InvalidOperation
-
+    from hedgetui.config.sizes import parse_size_usd
     from hedgetui.wiring import run_demo
 
     try:
-        size = Decimal(args.size_usd)
-    except InvalidOperation:
-        return _fail(f"--size-usd: {args.size_usd!r} is not a number")
-    if not size.is_finite() or size <= 0:
-        return _fail("--size-usd: must be a positive number of USD")
+        size = parse_size_usd(args.size_usd)
+    except ValueError as exc:
+        return _fail(f"--size-usd: {exc}")
+    why = _unknown_theme(args.theme, "--theme")
+    if why:
+        return _fail(why)
     if args.tick_ms < 1:
         return _fail(f"--tick-ms: must be at least 1, got {args.tick_ms}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+        return _print_outcome(
+            asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+        )
     return EXIT_OK
+
+
+def _unknown_theme(name: str | None, where: str) -> str | None:
+    """One line when ``name`` is not a theme the dashboard can show (shipped or in the user's folder)."""
+    if name is None:
+        return None
+    from hedgetui.ui.themes import load_themes, shipped_theme_dirs, user_theme_dir
+
+    names = sorted(load_themes([*shipped_theme_dirs(), user_theme_dir()]).themes)
+    if name in names:
+        return None
+    return f"{where}: unknown theme {name!r} (themes: {', '.join(names)})"
+
+
+def _print_outcome(outcome: Outcome | None) -> int:
+    """After the dashboard has closed: the end of the pipeline the operator quit during, and the exit code
+    (3 when it left the hedge HALTED, else 0)."""
+    if outcome is None:
+        return EXIT_OK
+    print(f"hedgetui: {outcome.text}", flush=True)
+    return EXIT_HALTED if outcome.halted else EXIT_OK
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
@@ -274,8 +297,11 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
     try:
         config, env = commands.load(args, overrides_from_args(args))
+        why = _unknown_theme(config.ui.theme, "--theme" if getattr(args, "theme", None) else "ui.theme")
+        if why:
+            return _fail(why)
         vsettings = commands.venue_settings(config, env)
-        asyncio.run(run_dashboard(config, vsettings))
+        return _print_outcome(asyncio.run(run_dashboard(config, vsettings)))
     except commands.UsageError as exc:
         return _fail(str(exc))
     except commands.SecretsError as exc:
@@ -288,7 +314,9 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
 
 def _fail(line: str, prefix: str = "error") -> int:
-    print(f"hedgetui: {prefix}: {line}", file=sys.stderr)
+    """One line on stderr, exit code 2. A message that already names its source (``config: …``) keeps it."""
+    named = line.split(":", 1)[0] in ("config", "secrets", "venue")
+    print(f"hedgetui: {line}" if named else f"hedgetui: {prefix}: {line}", file=sys.stderr)
     return EXIT_USAGE
 
 

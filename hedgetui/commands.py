@@ -1,8 +1,10 @@
 """Headless commands against the configured venue: enter, exit, correct, status, history, reconcile.
 
-Exit codes: 0 done, 1 aborted or failed safely, 2 bad input or configuration, 3 HALTED with exposure that
-needs the operator. Bad input gets one line on stderr and nothing is sent. Without ``--yes`` the plan is
-shown and the operator is asked; in live mode the answer must be the word LIVE.
+Exit codes (:mod:`hedgetui.exit_codes`): 0 done, 1 aborted or failed safely, 2 bad input or configuration,
+3 HALTED with exposure that needs the operator. Bad input gets one line on stderr and nothing is sent.
+Without ``--yes`` the plan is shown and the operator is asked; in live mode the answer must be the word LIVE.
+Every command runs on the dashboard's stack (:func:`session`), built from the configuration here, in one
+place (:func:`engine_settings`, :func:`market_data_settings`, :func:`venue_settings`, :func:`dashboard_options`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TextIO
 
 from hedgetui.config.loader import ConfigError, load_config
 from hedgetui.config.model import AppConfig
 from hedgetui.config.secrets import SecretsError, resolve_credentials
+from hedgetui.config.sizes import parse_size_usd
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.quantity import QuantityReason
 from hedgetui.domain.risk import RiskLimits, TradingState
@@ -29,11 +34,14 @@ from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings, LegMode, OnLegFailure
 from hedgetui.exchange.errors import VenueError
+from hedgetui.exchange.market_data import MarketDataSettings
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
+from hedgetui.exit_codes import EXIT_FAILED, EXIT_HALTED, EXIT_OK, EXIT_USAGE
 from hedgetui.sandbox.options import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from hedgetui.ui.formatting import decimals_of, fmt_price
+from hedgetui.wiring import open_stack
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HALTED = 0, 1, 2, 3
 #: Denials that mean the request itself was wrong (exit 2) rather than refused by the market's state (exit 1).
 BAD_INPUT_CODES = {r.value for r in QuantityReason} | {"NON_POSITIVE_SIZE", "MAX_POSITION", "HARD_CAP"}
 
@@ -71,6 +79,42 @@ def engine_settings(config: AppConfig) -> EngineSettings:
     )
 
 
+def market_data_settings(config: AppConfig) -> MarketDataSettings:
+    """The market data service's settings (the dashboard's books keep at least 20 levels)."""
+    md = config.market_data
+    return MarketDataSettings(
+        depth=max(md.book_depth, 20),
+        stale_after_s=md.stale_after_s,
+        funding_poll_s=md.funding_poll_s,
+        account_poll_s=md.account_poll_s,
+    )
+
+
+def stack_options(config: AppConfig) -> dict[str, Any]:
+    """Everything :func:`hedgetui.wiring.open_stack` takes from the configuration besides the venue."""
+    assert config.journal.path is not None
+    return {
+        "journal_path": config.journal.path,
+        "engine_settings": engine_settings(config),
+        "market_data": market_data_settings(config),
+        "fail_max": config.breaker.fail_max,
+        "reset_timeout_s": config.breaker.reset_timeout_s,
+    }
+
+
+def dashboard_options(config: AppConfig) -> dict[str, object]:
+    """The dashboard's settings from the configuration (the markets' places come from their rules)."""
+    return {
+        "size_usd": config.hedge.size_usd,
+        "refresh_hz": config.ui.refresh_hz,
+        "theme": config.ui.theme,
+        "keys": dict(config.ui.keys),
+        "spot_taker_fee": config.ui.spot_taker_fee_pct / 100,
+        "perp_taker_fee": config.ui.perp_taker_fee_pct / 100,
+        "venue_url": config.venue.url if config.venue.mode is VenueMode.SANDBOX else None,
+    }
+
+
 def venue_settings(config: AppConfig, env: dict[str, str]) -> VenueSettings:
     """Venue settings with credentials resolved (raises SecretsError / UsageError)."""
     v = config.venue
@@ -92,17 +136,13 @@ def venue_settings(config: AppConfig, env: dict[str, str]) -> VenueSettings:
 
 
 def parse_size(text: str | None, config: AppConfig) -> Decimal:
+    """``--size-usd`` (or the configured size when not given), checked against the position limit."""
     if text is None:
         return config.hedge.size_usd
     try:
-        size = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"--size-usd: {text!r} is not a number") from None
-    if not size.is_finite() or size <= 0:
-        raise UsageError(f"--size-usd: must be a positive number of USD (got {text})")
-    if size > config.risk.max_position_usd:
-        raise UsageError(f"--size-usd: {size} is above the position limit of {config.risk.max_position_usd} USD")
-    return size
+        return parse_size_usd(text, config.risk.max_position_usd)
+    except ValueError as exc:
+        raise UsageError(f"--size-usd: {exc}") from None
 
 
 def result_json(result: ExecutionResult) -> str:
@@ -127,37 +167,12 @@ def confirm(mode: VenueMode, plan_text: str, stdin: TextIO, stdout: TextIO) -> b
     return answer == "LIVE" if mode is VenueMode.LIVE else answer.lower() in ("y", "yes")
 
 
-class Session:
-    """Config → venue → journal → engine for one command; closes everything on the way out."""
-
-    def __init__(self, config: AppConfig, vsettings: VenueSettings) -> None:
-        self.config = config
-        self.vsettings = vsettings
-        self.venue: BinanceVenue | None = None
-        self.journal: Journal | None = None
-        self.engine: Engine | None = None
-
-    async def __aenter__(self) -> Session:
-        self.venue = await BinanceVenue.connect(self.vsettings)
-        assert self.config.journal.path is not None
-        self.journal = Journal(self.config.journal.path)
-        await self.journal.start()
-        self.engine = Engine(
-            self.venue,
-            self.journal,
-            engine_settings(self.config),
-            fail_max=self.config.breaker.fail_max,
-            reset_timeout_s=self.config.breaker.reset_timeout_s,
-        )
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.engine is not None:
-            await self.engine.shutdown()
-        if self.journal is not None:
-            await self.journal.close()
-        if self.venue is not None:
-            await self.venue.close()
+@asynccontextmanager
+async def session(config: AppConfig, vsettings: VenueSettings) -> AsyncIterator[Engine]:
+    """A headless command's engine, on the dashboard's stack (reconciled on the way in, drained on the way
+    out), without the streams a screen needs."""
+    async with open_stack(vsettings, **stack_options(config), stream=False) as stack:
+        yield stack.engine
 
 
 async def run_trading_command(
@@ -182,10 +197,9 @@ async def run_trading_command(
     size = parse_size(size_text, config) if command == "enter" else None
     vsettings = venue_settings(config, env)
     mode = config.venue.mode.value.upper()
-    async with Session(config, vsettings) as session:
-        engine = session.engine
-        assert engine is not None
-        report = await engine.start()
+    async with session(config, vsettings) as engine:
+        report = engine.last_reconcile
+        assert report is not None  # open_stack reconciled before handing the engine over
         if command == "reconcile":
             stdout.write(f"reconcile: {report.summary()}\n")
             if report.proposal is not None:
@@ -271,8 +285,10 @@ async def run_trading_command(
             stdout.write(f"{result.pipeline.value}: {result.end_state.value}: {result.reason}\n")
             for leg in (result.perp, result.spot, *result.corrections):
                 if leg is not None:
+                    rules = engine.spot_rules if leg.market == "spot" else engine.perp_rules
+                    avg = fmt_price(leg.average, decimals_of(rules.tick))
                     stdout.write(
-                        f"  {leg.leg}: {leg.side} {leg.filled}/{leg.target} avg {leg.average} "
+                        f"  {leg.leg}: {leg.side} {leg.filled}/{leg.target} avg {avg} "
                         f"({leg.status}) {', '.join(leg.client_order_ids)}\n"
                     )
         return exit_code(result)
@@ -340,8 +356,10 @@ async def run_history(config: AppConfig, *, limit: int, as_json: bool, stdout: T
         stdout.write(json.dumps(rows, indent=2) + "\n")
         return EXIT_OK
     for r in rows:
+        started = datetime.fromtimestamp(r["created_ms"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        took = f"{(r['ended_ms'] - r['created_ms']) / 1000:6.2f} s" if r["ended_ms"] else "       —"
         stdout.write(
-            f"{r['intent_id']}  {r['kind']:<9} qty {r['quantity'] or '-':<8} "
+            f"{started} UTC {took}  {r['intent_id']}  {r['kind']:<9} qty {r['quantity'] or '-':<8} "
             f"{r['end_state'] or 'UNFINISHED':<10} {r['reason'] or ''}\n"
         )
     return EXIT_OK

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -31,6 +32,9 @@ from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from hedgetui.ui.engine_view import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,14 @@ async def open_stack(
     fail_max: int = 2,
     reset_timeout_s: float = 30.0,
     sandbox: SandboxServer | None = None,
+    stream: bool = True,
 ) -> AsyncIterator[Stack]:
-    """Connect, open the journal, reconcile, start market data; tear down in reverse order."""
+    """Connect, open the journal, reconcile, start market data; tear down in reverse order.
+
+    The dashboard and the headless commands both run on this stack. ``stream=False`` (a headless command)
+    leaves the market data service and the drift monitor unstarted: the pipelines read fresh data
+    themselves, and no screen decides on streamed books.
+    """
     venue = await BinanceVenue.connect(venue_settings)
     try:
         async with Journal(journal_path) as journal:
@@ -68,20 +78,24 @@ async def open_stack(
                 engine_settings,
                 fail_max=fail_max,
                 reset_timeout_s=reset_timeout_s,
-                stale_data=lambda: stale_books(service),
+                stale_data=(lambda: stale_books(service)) if stream else None,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             await engine.start()
-            service.start()
-            monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
+            monitor: asyncio.Task[None] | None = None
+            if stream:
+                service.start()
+                monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
             try:
                 yield Stack(venue, journal, engine, service, sandbox)
             finally:
-                monitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await monitor
+                if monitor is not None:
+                    monitor.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await monitor
                 await engine.shutdown()
-                await service.stop()
+                if stream:
+                    await service.stop()
     finally:
         await venue.close()
 
@@ -151,77 +165,35 @@ def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
 
 async def run_demo(
     *, seed: int = 7, tick_ms: int = 100, size_usd: Decimal = Decimal("2000"), theme: str | None = None
-) -> None:
-    """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal."""
-    from hedgetui.ui.app import DashboardSettings, HedgeApp
+) -> Outcome | None:
+    """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal.
 
+    Returns what the dashboard hands back on closing (the end of a pipeline the operator quit during),
+    for the caller to print once the terminal is its own again.
+    """
     async with demo_sandbox(seed, tick_ms) as server:
         with tempfile.TemporaryDirectory(prefix="hedgetui-demo-") as folder:
             async with open_stack(
                 sandbox_venue_settings(server), Path(folder) / "journal.sqlite3", EngineSettings()
             ) as stack:
-                spot = stack.venue.rules(MarketKind.SPOT)
-                perp = stack.venue.rules(MarketKind.PERP)
-                app = HedgeApp(
-                    stack.market_data,
-                    stack.engine,
-                    DashboardSettings(
-                        mode=VenueMode.SANDBOX,
-                        spot_symbol=spot.symbol,
-                        perp_symbol=perp.symbol,
-                        size_usd=size_usd,
-                        spot_price_places=_places(spot.tick),
-                        spot_size_places=_places(spot.step),
-                        perp_price_places=_places(perp.tick),
-                        perp_size_places=_places(perp.step),
-                        theme=theme,
-                    ),
-                )
-                await app.run_async()
+                options: dict[str, object] = {"size_usd": size_usd, "theme": theme, "venue_url": server.base_url}
+                return await run_app(stack, VenueMode.SANDBOX, options)
 
 
-async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> None:
-    """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue."""
-    from hedgetui.commands import engine_settings
-    from hedgetui.ui.app import DashboardSettings, HedgeApp
+async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> Outcome | None:
+    """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue (returns the outcome to print)."""
+    from hedgetui.commands import dashboard_options, stack_options
 
-    assert config.journal.path is not None
-    md = MarketDataSettings(
-        depth=max(config.market_data.book_depth, 20),
-        stale_after_s=config.market_data.stale_after_s,
-        funding_poll_s=config.market_data.funding_poll_s,
-        account_poll_s=config.market_data.account_poll_s,
+    async with open_stack(vsettings, **stack_options(config)) as stack:
+        return await run_app(stack, config.venue.mode, dashboard_options(config))
+
+
+async def run_app(stack: Stack, mode: VenueMode, options: dict[str, object]) -> Outcome | None:
+    """The dashboard on ``stack``: settings from the markets' rules, in one place for every entry point."""
+    from hedgetui.ui.app import HedgeApp
+    from hedgetui.ui.settings import DashboardSettings
+
+    settings = DashboardSettings.for_markets(
+        mode, stack.venue.rules(MarketKind.SPOT), stack.venue.rules(MarketKind.PERP), **options
     )
-    async with open_stack(
-        vsettings,
-        config.journal.path,
-        engine_settings(config),
-        market_data=md,
-        fail_max=config.breaker.fail_max,
-        reset_timeout_s=config.breaker.reset_timeout_s,
-    ) as stack:
-        spot = stack.venue.rules(MarketKind.SPOT)
-        perp = stack.venue.rules(MarketKind.PERP)
-        app = HedgeApp(
-            stack.market_data,
-            stack.engine,
-            DashboardSettings(
-                mode=config.venue.mode,
-                spot_symbol=spot.symbol,
-                perp_symbol=perp.symbol,
-                size_usd=config.hedge.size_usd,
-                spot_price_places=_places(spot.tick),
-                spot_size_places=_places(spot.step),
-                perp_price_places=_places(perp.tick),
-                perp_size_places=_places(perp.step),
-                refresh_hz=config.ui.refresh_hz,
-                theme=config.ui.theme,
-                keys=dict(config.ui.keys),
-            ),
-        )
-        await app.run_async()
-
-
-def _places(step: Decimal) -> int:
-    exponent = step.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    return await HedgeApp(stack.market_data, stack.engine, settings).run_async()

@@ -246,3 +246,31 @@ def test_python_dash_m_hedgetui_in_a_subprocess(home: dict[str, str], tmp_path: 
     assert done.returncode == 0 and done.stderr == ""
     assert tomllib.loads(done.stdout)["credentials"] == {"source": "env", "api_key": "****a1b2", "api_secret": "****"}
     assert KEY not in done.stdout and SECRET not in done.stdout
+
+
+@pytest.mark.parametrize("argv", [["tui", "--theme", "nope"], ["demo", "--theme", "nope"]])
+def test_an_unknown_theme_is_one_line_and_exit_2_before_connecting(
+    home: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _, err = run([*argv, "--venue-url", "http://127.0.0.1:1"] if argv[0] == "tui" else argv, capsys)
+    assert code == 2
+    assert one_line(err).startswith("hedgetui: error: --theme: unknown theme 'nope' (themes: desk-dark")
+
+
+def test_a_configuration_error_names_its_source_once(home: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["status", "--config", "/nonexistent/hedgetui.toml"], capsys)
+    line = one_line(err)
+    assert code == 2 and line == "hedgetui: config: /nonexistent/hedgetui.toml: no such file"
+    assert line.count("config:") == 1
+
+
+def test_the_outcome_of_a_quit_mid_pipeline_is_printed_and_sets_the_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hedgetui.cli import _print_outcome
+    from hedgetui.ui.engine_view import Outcome
+
+    assert _print_outcome(None) == 0 and capsys.readouterr().out == ""
+    assert _print_outcome(Outcome("enter abc ended HEDGED: hedged 0.033 BTC", "HEDGED")) == 0
+    assert capsys.readouterr().out == "hedgetui: enter abc ended HEDGED: hedged 0.033 BTC\n"
+    assert _print_outcome(Outcome("exit abc ended HALTED: perp close unresolved", "HALTED")) == 3

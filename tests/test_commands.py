@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -57,6 +58,10 @@ async def test_enter_yes_json_then_status_history_and_exit(sandbox: SandboxServe
     buf = io.StringIO()
     await commands.run_history(config, limit=5, as_json=True, stdout=buf)
     assert json.loads(buf.getvalue())[0]["end_state"] == "HEDGED"
+    buf = io.StringIO()
+    await commands.run_history(config, limit=5, as_json=False, stdout=buf)
+    first = buf.getvalue().splitlines()[0]  # start time (UTC) and duration lead every line
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +\d+\.\d\d s  \S+  enter ", first), first
     code, out, _ = await run("exit", sandbox, tmp_path, answer="y")
     assert code == 0 and "FLAT" in out
 

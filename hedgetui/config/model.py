@@ -30,6 +30,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "theme": "T",
     "log_filter": "f",
     "acknowledge": "a",
+    "detail": "i",
     "help": "question_mark",
     "quit": "q",
 }
@@ -240,10 +241,13 @@ class JournalConfig(_Section):
 
 
 class UIConfig(_Section):
-    """The dashboard: theme, repaint rate and key map (always the full effective map after validation)."""
+    """The dashboard: theme, repaint rate, key map (always the full effective map after validation), and the
+    taker fee rates (in %) its confirmations estimate fees with, since the exchange's are not read."""
 
     theme: str = "desk-dark"
     refresh_hz: Finite = Field(default=15.0, ge=1, le=60)
+    spot_taker_fee_pct: Decimal = Field(default=Decimal("0.1"), ge=0, le=1)
+    perp_taker_fee_pct: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     keys: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_KEYS))
 
     @field_validator("theme")

@@ -1,4 +1,4 @@
-"""The command palette: every dashboard action, run through ``run_action`` so the same checks apply."""
+"""The command palette: every entry of the action table, run through the same refusal check as the keys."""
 
 from __future__ import annotations
 
@@ -7,42 +7,38 @@ from typing import TYPE_CHECKING
 
 from textual.command import Hit, Hits, Provider
 
+from hedgetui.ui.actions import ACTIONS
+
 if TYPE_CHECKING:
     from hedgetui.ui.app import HedgeApp
 
-#: (palette title, action name, help text)
-PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Enter hedge", "enter", "short the perp and buy spot, after a confirmation"),
-    ("Exit hedge", "exit_hedge", "sell spot and buy back the perp, after a confirmation"),
-    ("Correct drift", "correct", "one order on the larger leg, after a confirmation"),
-    ("Change hedge size", "size", "set the size in USD"),
-    ("Reconcile now", "reconcile", "resolve every order, compare both legs, propose (never trades)"),
-    ("Switch trading state", "trading_state", "ACTIVE → REDUCING → HALTED"),
-    ("Reset circuit breaker", "reset_breaker", "close the breaker by hand"),
-    ("Next theme", "next_theme", "switch the colour theme"),
-    ("Log filter", "log_filter", "all → warn → error"),
-    ("Acknowledge alerts", "acknowledge", "dismiss the alerts on screen"),
-    ("Help", "help", "every key and why it may be greyed"),
-    ("Quit", "quit_app", "waits for a running pipeline"),
-)
-
 
 class HedgeCommands(Provider):
-    """Palette entries for the hedge actions; a disabled one says why instead of running."""
+    """Palette entries for the dashboard's actions; a refused one says why instead of running."""
+
+    def _help(self, app: HedgeApp, name: str, text: str) -> str:
+        why = app.why_disabled(name)
+        return f"unavailable: {why}" if why else text
 
     async def search(self, query: str) -> Hits:
         app: HedgeApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
-        for title, action, text in PALETTE:
-            score = matcher.match(title)
-            if score <= 0:
-                continue
-            why = app.why_disabled(action)
-            help_text = f"unavailable: {why}" if why else text
-            yield Hit(score, matcher.highlight(title), partial(app.run_palette_action, action), help=help_text)
+        for action in ACTIONS:
+            score = matcher.match(action.palette)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(action.palette),
+                    partial(app.run_palette_action, action.name),
+                    help=self._help(app, action.name, action.help),
+                )
 
     async def discover(self) -> Hits:
         app: HedgeApp = self.app  # type: ignore[assignment]
-        for title, action, text in PALETTE:
-            why = app.why_disabled(action)
-            yield Hit(1.0, title, partial(app.run_palette_action, action), help=f"unavailable: {why}" if why else text)
+        for action in ACTIONS:
+            yield Hit(
+                1.0,
+                action.palette,
+                partial(app.run_palette_action, action.name),
+                help=self._help(app, action.name, action.help),
+            )

@@ -54,11 +54,17 @@ def fmt_pct(value: Decimal | None, places: int = 4, signed: bool = True) -> str:
 
 
 def fmt_age(seconds: float | None) -> str:
-    """A data age for humans: ``40 ms``, ``2.4 s``, ``3 m 05 s``; ``—`` when never received."""
+    """A data age for humans: ``<100 ms``, ``300 ms``, ``2.4 s``, ``3 m 05 s``; ``—`` when never received.
+
+    Below a second the age is shown in 100 ms steps: a fresh feed reads the same from frame to frame, so
+    the panes showing it do not repaint at the refresh rate for a figure nobody reads to the millisecond.
+    """
     if seconds is None:
         return "—"
+    if seconds < 0.1:
+        return "<100 ms"
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return f"{int(seconds * 10) * 100} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)

@@ -12,7 +12,8 @@ from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataSettings
-from hedgetui.ui.app import DashboardSettings, HedgeApp
+from hedgetui.ui.app import HedgeApp
+from hedgetui.ui.settings import DashboardSettings
 from hedgetui.wiring import Stack, demo_sandbox, open_stack, sandbox_venue_settings
 
 

@@ -43,8 +43,8 @@ async def test_enter_shows_every_stage_then_exit_goes_flat(stack: Stack, tmp_pat
             lambda: app.feed.perp_position.latest() is not None and app.feed.perp_position.latest().value.amount != 0,
             pilot,
         )  # type: ignore[union-attr]
-        app._refresh_engine_panes()
-        assert "perp -0.03300" in str(app.hedge_pane.figures.render())
+        app.refresh_engine_panes()
+        assert "perp -0.03300" in app.hedge_pane.figures.shown.plain
         await pilot.press("x")
         await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
         await pilot.press("y")
@@ -53,22 +53,32 @@ async def test_enter_shows_every_stage_then_exit_goes_flat(stack: Stack, tmp_pat
         assert stack.sandbox is not None and stack.sandbox.core.position("BTCUSDT").amount == 0
 
 
-async def test_a_cancelled_confirmation_sends_nothing(stack: Stack, tmp_path: Path) -> None:
+def notices(app: HedgeApp) -> list[str]:
+    """The notifications on screen now (title and message)."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_a_cancelled_confirmation_sends_nothing_and_flat_refuses_exit(stack: Stack, tmp_path: Path) -> None:
     app = make_app(stack, tmp_path)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await settle(app, pilot)
+        await wait_for(lambda: app.poller.legs() is not None, pilot)
         await pilot.press("e")
         await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
         await pilot.press("escape")
+        assert app.check_action("exit_hedge", ()) is None and app.check_action("correct", ()) is None
         await pilot.press("x")
-        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
-        await pilot.press("n")
-        await pilot.pause(0.5)
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("exit: not now: FLAT" in n for n in notices(app)), notices(app)
+        await pilot.pause(0.2)
         assert stack.sandbox is not None and stack.sandbox.core.orders() == []
         assert app.results == []
 
 
 async def test_correct_an_injected_drift(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.screens.proposal import ProposalScreen
+
     app = make_app(stack, tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
@@ -77,12 +87,19 @@ async def test_correct_an_injected_drift(stack: Stack, tmp_path: Path) -> None:
         stack.sandbox.core.set_position(
             "BTCUSDT", stack.sandbox.core.position("BTCUSDT").amount - __import__("decimal").Decimal("0.010")
         )
+        # The drift monitor halts trading with a proposal; d shows it as a confirmation.
+        await wait_for(lambda: stack.engine.proposal is not None and app.why_disabled("correct") is None, pilot)
+        await wait_for(lambda: "EXTERNAL_DRIFT" in app.alerts.active, pilot)
+        assert app.alerts.active["EXTERNAL_DRIFT"].needs_decision and app.alert_bar.display
         await pilot.press("d")
-        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, ProposalScreen), pilot)
+        assert "[1]" in app.screen.plan.visual.plain  # type: ignore[attr-defined]
         await pilot.press("y")
         await wait_for(lambda: any(r.pipeline is PipelineKind.CORRECT for r in app.results), pilot)
         result = next(r for r in app.results if r.pipeline is PipelineKind.CORRECT)
         assert result.success, result.reason
+        # The alerts that needed this decision leave by themselves once the proposal is resolved.
+        assert "EXTERNAL_DRIFT" not in app.alerts.active and "PROPOSAL" not in app.alerts.active
         assert stack.sandbox.core.position("BTCUSDT").amount == __import__("decimal").Decimal("-0.033")
 
 
@@ -97,14 +114,22 @@ async def test_breaker_opens_after_failures_and_enter_is_greyed(stack: Stack, tm
             )
             await stack.engine.enter(__import__("decimal").Decimal("2000"))
         await pilot.pause(0.3)
-        app._refresh_engine_panes()
+        app.refresh_engine_panes()
         assert app.check_action("enter", ()) is None  # shown greyed: the key does nothing
         assert "breaker open" in (app.why_disabled("enter") or "")
-        assert "OPEN" in str(app.breaker_pane.render())
+        assert "OPEN" in app.breaker_pane.shown.plain
         before = len(stack.sandbox.core.orders())
         await pilot.press("e")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, ConfirmScreen) and len(stack.sandbox.core.orders()) == before
+        assert any(n.startswith("enter: not now: BREAKER_OPEN: breaker open") for n in notices(app)), notices(app)
+        # The alert leaves by itself once the breaker is closed, and the log says so.
+        assert "BREAKER_OPEN" in app.alerts.active and app.alert_bar.display
+        await stack.engine.reset_breaker()
+        app.refresh_engine_panes()
+        assert "BREAKER_OPEN" not in app.alerts.active and not app.alert_bar.display
+        cleared = [line for line in app.log_view.lines_kept if line.tag == "ALERT" and "cleared" in line.message]
+        assert cleared and cleared[0].message == "BREAKER_OPEN cleared: breaker closed"
 
 
 async def test_markup_looking_exchange_text_does_not_crash(stack: Stack, tmp_path: Path) -> None:
@@ -134,19 +159,53 @@ async def test_markup_looking_exchange_text_does_not_crash(stack: Stack, tmp_pat
         assert any("[/requested]" in line.message for line in app.log_view.lines_kept)
 
 
-async def test_quit_during_a_pipeline_asks_and_the_engine_finishes(stack: Stack, tmp_path: Path) -> None:
+async def test_quit_during_a_pipeline_keeps_the_screen_then_returns_the_outcome(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.screens.quit import QuitScreen
+
     app = make_app(stack, tmp_path)
     assert stack.sandbox is not None
-    stack.sandbox.faults.add({"match": "POST /fapi/v1/order", "action": "latency", "ms": 800})
+    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 1500})
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
-        await pilot.pause(0.1)
+        await wait_for(lambda: app.view.inflight.stage is not None, pilot)
         await pilot.press("q")
-        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, QuitScreen), pilot)
+        assert "A pipeline is running: enter" in app.screen.status.visual.plain  # type: ignore[attr-defined]
         await pilot.press("y")
-    result = await asyncio.wait_for(task, 15)  # the app is gone; the engine's task ran to its end
+        await wait_for(lambda: app.quit_banner.display, pilot)
+        assert app.is_running and "waiting for enter at" in app.quit_banner.shown.plain
+        assert "IN FLIGHT" in app.hedge_pane.figures.shown.plain
+        assert "NEEDS CORRECTION" not in app.hedge_pane.figures.shown.plain
+        await wait_for(lambda: app.closing, pilot, 20)
+    result = await asyncio.wait_for(task, 15)
     assert result.end_state is EndState.HEDGED
+    outcome = app.return_value
+    assert outcome is not None and "ended HEDGED" in outcome.text and not outcome.halted, outcome
+
+
+async def test_the_hedge_pane_never_advises_a_correction_while_a_pipeline_runs(stack: Stack, tmp_path: Path) -> None:
+    app = make_app(stack, tmp_path)
+    assert stack.sandbox is not None
+    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 1500})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
+        shown: list[str] = []
+        while not task.done():
+            app.refresh_engine_panes()
+            shown.append(app.hedge_pane.figures.shown.plain)
+            await pilot.pause(0.1)
+        assert all("NEEDS CORRECTION" not in s and "correct:" not in s for s in shown)
+        assert any("spot BUY 0.03300 sent, unconfirmed" in s for s in shown), shown[-3:]
+        # What the exchange confirmed, as the in-flight record holds it at the end of the run.
+        assert app.view.inflight.lines(5) == [
+            "perp SELL 0.03300 filled 0.03300 ✓",
+            "spot BUY 0.03300 filled 0.03300 ✓",
+        ]
+        await wait_for(lambda: not app.engine.busy, pilot)
+        app.refresh_engine_panes()
+        assert "IN FLIGHT" not in app.hedge_pane.figures.shown.plain
 
 
 async def test_resize_to_100x30_keeps_panes_visible(stack: Stack, tmp_path: Path) -> None:
@@ -168,13 +227,14 @@ async def test_resize_to_100x30_keeps_panes_visible(stack: Stack, tmp_path: Path
 
 
 async def test_palette_runs_actions_through_the_same_checks(stack: Stack, tmp_path: Path) -> None:
-    from hedgetui.ui.commands import PALETTE, HedgeCommands
+    from hedgetui.ui.actions import ACTIONS
+    from hedgetui.ui.commands import HedgeCommands
 
     app = make_app(stack, tmp_path)
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await settle(app, pilot)
         assert HedgeCommands in app.COMMANDS
-        assert {action for _, action, _ in PALETTE} >= {"enter", "exit_hedge", "correct", "reset_breaker"}
+        assert {a.name for a in ACTIONS} >= {"enter", "exit_hedge", "correct", "reset_breaker"}
         app.run_palette_action("enter")
         await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
         await pilot.press("escape")
@@ -236,3 +296,24 @@ async def test_the_log_starts_with_the_journal_of_earlier_sessions(stack: Stack,
         assert any(
             line.message == "from an earlier session" and line.tag == "ALERT*" for line in app.log_view.lines_kept
         )
+
+
+async def test_the_quit_dialog_follows_a_pipeline_that_ends_while_it_is_open(stack: Stack, tmp_path: Path) -> None:
+    from hedgetui.ui.screens.quit import QuitScreen
+
+    app = make_app(stack, tmp_path)
+    assert stack.sandbox is not None
+    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 800})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
+        await wait_for(lambda: app.view.inflight.stage is not None, pilot)
+        await pilot.press("ctrl+q")  # Textual's own quit key takes the same path as q
+        await wait_for(lambda: isinstance(app.screen, QuitScreen), pilot)
+        screen = app.screen
+        assert isinstance(screen, QuitScreen)
+        await asyncio.wait_for(asyncio.shield(task), 15)
+        await wait_for(lambda: "has ended" in screen.status.visual.plain, pilot)  # type: ignore[union-attr]
+        assert "ended HEDGED" in screen.status.visual.plain  # type: ignore[union-attr]
+        await pilot.press("n")
+        assert app.is_running and not app.quitting

@@ -33,9 +33,9 @@ async def test_a_new_journal_on_a_hedged_account_sends_nothing_and_shows_the_hed
             app = make_app(stack, tmp_path)
             async with app.run_test(size=(160, 48)) as pilot:
                 await settle(app, pilot)
-                await wait_for(lambda: app._legs() is not None, pilot)
-                app._refresh_engine_panes()
-                shown = str(app.hedge_pane.figures.render())
+                await wait_for(lambda: app.poller.legs() is not None, pilot)
+                app.refresh_engine_panes()
+                shown = app.hedge_pane.figures.shown.plain
                 assert "perp -0.03300" in shown and "spot +0.03297" in shown
                 assert app.engine.trading_state is TradingState.ACTIVE
                 assert app.engine.last_reconcile is not None and app.engine.last_reconcile.adopted_positions

@@ -20,9 +20,10 @@ from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.clock import ManualClock
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.journal import Journal
-from hedgetui.ui.app import DashboardSettings, HedgeApp
+from hedgetui.ui.app import HedgeApp
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.help import HelpScreen
+from hedgetui.ui.settings import DashboardSettings
 from tests.engine.conftest import make_settings
 from tests.engine.simvenue import SimVenue
 
@@ -90,11 +91,13 @@ def check(name: str, svg: str) -> None:
     assert normalise(svg) == normalise(path.read_text()), f"{name} differs from {path} (HEDGETUI_UPDATE_SNAPSHOTS=1)"
 
 
-async def shoot(app: HedgeApp, name: str, keys: tuple[str, ...] = (), screen: type | None = None) -> None:
-    async with app.run_test(size=(160, 48)) as pilot:
+async def shoot(
+    app: HedgeApp, name: str, keys: tuple[str, ...] = (), screen: type | None = None, size: tuple[int, int] = (160, 48)
+) -> None:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause(0.2)
         app.refresh_panes()
-        app._refresh_engine_panes()
+        app.refresh_engine_panes()
         app.status_bar.tick_clock(WALL_MS)
         for key in keys:
             await pilot.press(key)
@@ -117,3 +120,11 @@ async def test_confirmation(app: HedgeApp) -> None:
 
 async def test_help(app: HedgeApp) -> None:
     await shoot(app, "help", ("question_mark",), HelpScreen)
+
+
+async def test_main_screen_at_80x24(app: HedgeApp) -> None:
+    await shoot(app, "main_80x24", size=(80, 24))
+
+
+async def test_main_screen_at_100x30(app: HedgeApp) -> None:
+    await shoot(app, "main_100x30", size=(100, 30))

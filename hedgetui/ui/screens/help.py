@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -13,16 +13,18 @@ from textual.widgets import Label, Static
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 100; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 1 2;
+    HelpScreen > VerticalScroll {
+        width: 100; max-width: 95%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 1 2;
     }
     """
 
     BINDINGS = [Binding("escape", "close", "close"), Binding("question_mark", "close", "close", show=False)]
 
-    def __init__(self, rows: list[tuple[str, str, str | None]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str | None]], venue_url: str | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.venue_url = venue_url
 
     def compose(self) -> ComposeResult:
         text = Text()
@@ -34,7 +36,9 @@ class HelpScreen(ModalScreen[None]):
                 text.append(f"  (greyed: {why})", style="italic")
             text.append("\n")
         text.append("\nctrl+p opens the command palette: the same actions, with the same checks.")
-        with Vertical():
+        if self.venue_url:
+            text.append(f"\nvenue {self.venue_url} (the sandbox's fault API: POST {self.venue_url}/sandbox/faults)")
+        with VerticalScroll(id="help-box"):
             yield Label(Text("Keys"), classes="help-title")
             yield Static(text)
 

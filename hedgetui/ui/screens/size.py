@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,19 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-
-def parse_size(text: str, maximum: Decimal) -> Decimal:
-    """Validate a hedge size typed by the operator; raises ValueError with one clear line."""
-    cleaned = text.strip().replace(",", "").replace("$", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"{text.strip()!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise ValueError("the size must be a positive number of USD")
-    if value > maximum:
-        raise ValueError(f"the size is above the position limit of {maximum} USD")
-    return value
+from hedgetui.config.sizes import parse_size_usd
 
 
 class SizeScreen(ModalScreen[Decimal | None]):
@@ -55,7 +43,7 @@ class SizeScreen(ModalScreen[Decimal | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            value = parse_size(event.value, self.maximum)
+            value = parse_size_usd(event.value, self.maximum)
         except ValueError as exc:
             self.query_one("#size-error", Static).update(Text(str(exc)))
             return

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.breaker import BreakerSnapshot, BreakerState
+from hedgetui.ui.alerts import readable
 from hedgetui.ui.formatting import fmt_duration_hms
+from hedgetui.ui.widgets.text_line import TextLine
 
 
-class BreakerPane(Static):
+class BreakerPane(TextLine):
     """``CLOSED · failures 0/2`` / ``OPEN · half-open in 00:00:27``, then ``trading ACTIVE``."""
 
     DEFAULT_CSS = """
@@ -39,7 +40,7 @@ class BreakerPane(Static):
         for state in BreakerState:
             self.set_class(snapshot.state is state, f"-{state.value}")
         self.set_class(trading is TradingState.HALTED, "-halted")
-        self.update(self.render_text())
+        self.set(self.render_text())
 
     def render_text(self) -> Text:
         text = Text()
@@ -55,7 +56,9 @@ class BreakerPane(Static):
         text.append("\ntrading ")
         halted = self.trading is TradingState.HALTED
         text.append(self.trading.value, style="bold reverse" if halted else "bold")
+        if self.trading is TradingState.REDUCING:
+            text.append(" · exits and reducing corrections only (t to change)")
         if self.trading is TradingState.HALTED and self.halt_reason:
-            # Engine text may quote the exchange: Text is never parsed as markup.
-            text.append(f"\n{self.halt_reason[:160]}")
+            # Engine text may quote the exchange: Text is never parsed as markup; one readable line.
+            text.append(f"\n{readable(self.halt_reason, 160)}")
         return text

@@ -1,4 +1,9 @@
-"""Position and drift: both legs at mark, drift against tolerance with a gauge, PnL, liquidation, history."""
+"""Position and drift: both legs at mark, drift against tolerance with a gauge, PnL, liquidation, history.
+
+While a pipeline holds the legs the pane shows what it has sent and what the exchange has confirmed
+instead of a drift: the streamed figures lag the orders, and a correction advised from them would be
+wrong (the pipeline is making it). Drift and its advice return when the pipeline has ended.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ from decimal import Decimal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Sparkline
 
 from hedgetui.domain.drift import HedgeDrift
+from hedgetui.engine.hedge import ExchangeLegs
+from hedgetui.ui.widgets.text_line import TextLine
 
 
-def gauge(value: Decimal, limit: Decimal, width: int = 12) -> str:
+def gauge(value: Decimal, limit: Decimal, width: int = 10) -> str:
     """``▕██▌      ▏``: |value| as a share of ``limit`` (full = at the limit); ``!`` past it."""
     if limit <= 0:
         return "▕" + " " * width + "▏"
@@ -25,7 +32,7 @@ def gauge(value: Decimal, limit: Decimal, width: int = 12) -> str:
 
 
 class HedgePane(Vertical):
-    """The hedge at a glance. ``show`` takes the latest drift assessment and position figures."""
+    """The hedge at a glance: :meth:`show` (settled) or :meth:`show_in_flight` (a pipeline holds the legs)."""
 
     DEFAULT_CSS = """
     HedgePane {
@@ -34,22 +41,28 @@ class HedgePane(Vertical):
         padding: 0 1;
     }
     HedgePane.-needs-correction { border: heavy $warn; }
+    HedgePane.-in-flight { border: heavy $accent; }
     HedgePane > .hedge-figures { height: auto; }
     HedgePane > Sparkline { height: 1; }
     """
 
-    def __init__(self, base: str = "BTC", history: int = 120, *, id: str | None = None) -> None:
+    def __init__(self, base: str = "BTC", places: int = 5, history: int = 120, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Hedge"
         self.base = base
-        self.figures = Static("", classes="hedge-figures")
+        self.places = places
+        self.figures = TextLine(classes="hedge-figures")
         self.history: deque[float] = deque(maxlen=history)
         self.sparkline = Sparkline([], summary_function=max)
         self.drift: HedgeDrift | None = None
+        self.in_flight = False
 
     def compose(self) -> ComposeResult:
         yield self.figures
         yield self.sparkline
+
+    def _leg(self, label: str, qty: Decimal, mark: Decimal) -> str:
+        return f"{label} {qty:+.{self.places}f} {self.base} {qty * mark:>10,.2f}\n"
 
     def show(
         self,
@@ -57,35 +70,50 @@ class HedgePane(Vertical):
         *,
         unrealized_pnl: Decimal | None = None,
         liquidation_distance_pct: Decimal | None = None,
-        stale: bool = False,
         note: str = "",
     ) -> None:
+        """The settled hedge: legs, drift against tolerance and, past it, the correction to send."""
         self.drift = drift
-        text = Text()
+        self.in_flight = False
+        self.border_title = "Hedge"
+        self.set_class(False, "-in-flight")
         if drift is None:
-            text.append("no position data yet", style="dim")
-            self.figures.update(text)
+            self.figures.set(Text("no position data yet", style="dim"))
             return
         mark = drift.mark_price
-        text.append(f"spot {drift.spot_qty:+.5f} {self.base} {drift.spot_qty * mark:>11,.2f}\n")
-        text.append(f"perp {drift.perp_qty:+.5f} {self.base} {drift.perp_qty * mark:>11,.2f}\n")
-        sign = "+" if drift.drift_bps > 0 else ""
+        text = Text(self._leg("spot", drift.spot_qty, mark) + self._leg("perp", drift.perp_qty, mark))
         text.append(
-            f"drift {sign}{drift.drift_bps:.1f} bps {gauge(drift.drift_bps, drift.tolerance_bps)} "
-            f"{drift.tolerance_bps}\n"
+            f"drift {drift.drift_bps:+.1f} bps {gauge(drift.drift_bps, drift.tolerance_bps)} {drift.tolerance_bps:g}\n"
         )
         if drift.needs_correction:
             c = drift.correction
-            what = f"correct: {c.kind.value} {c.side.value} {c.quantity}" if c else f"residual: {drift.residual_reason}"
+            what = (
+                f"correct: {c.kind.value} {c.side.value} {c.quantity:.{self.places}f}"
+                if c
+                else f"residual: {drift.residual_reason}"
+            )
             text.append(f"NEEDS CORRECTION · {what}\n", style="bold reverse")
         pnl = "—" if unrealized_pnl is None else f"{unrealized_pnl:+,.2f}"
         liq = "—" if liquidation_distance_pct is None else f"{liquidation_distance_pct:.1f} % away"
         text.append(f"uPnL {pnl} · liq {liq}")
-        if stale:
-            text.append("  STALE", style="bold reverse")
         if note:
             text.append(f"\n{note}", style="italic")
         self.set_class(drift.needs_correction, "-needs-correction")
-        self.figures.update(text)
+        self.figures.set(text)
         self.history.append(float(abs(drift.drift_bps)))
         self.sparkline.data = list(self.history)
+
+    def show_in_flight(self, where: str, legs: ExchangeLegs | None, orders: list[str]) -> None:
+        """A pipeline holds the legs: what it sent and what is confirmed; no drift, no advice."""
+        self.in_flight = True
+        self.border_title = f"Hedge · {where}"
+        self.set_class(False, "-needs-correction")
+        self.set_class(True, "-in-flight")
+        text = Text()
+        if legs is not None:
+            text.append(f"exchange spot {legs.spot_qty:+.{self.places}f}\n")
+            text.append(f"exchange perp {legs.perp_qty:+.{self.places}f}\n")
+        for line in orders or ["no order sent yet"]:
+            text.append(f"{line}\n")
+        text.append("IN FLIGHT · advice after it ends", style="bold")
+        self.figures.set(text)

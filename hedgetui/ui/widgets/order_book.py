@@ -113,6 +113,7 @@ class OrderBookView(Widget):
         self._stale = False
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int] = (-1, -1)
+        self._styles: dict[str, Style] | None = None
 
     @property
     def levels(self) -> int:
@@ -126,12 +127,27 @@ class OrderBookView(Widget):
         self._built_for = (-1, -1)
         self.refresh()
 
+    def set_stale(self, stale: bool) -> None:
+        """Dim (or undim) the rows without a new snapshot."""
+        if stale != self._stale:
+            self._stale = stale
+            self._built_for = (-1, -1)
+            self.refresh()
+
     def on_resize(self) -> None:
         self._built_for = (-1, -1)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._built_for = (-1, -1)
+        self._styles = None
+
+    def _row_styles(self) -> dict[str, Style]:
+        """The theme's styles for each kind of row, looked up once per theme or CSS change."""
+        if self._styles is None:
+            names = ("ask", "bid", "ask-bar", "bid-bar", "mid", "stale")
+            self._styles = {n: self.get_component_rich_style(f"order-book--{n}") for n in names}
+        return self._styles
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height
@@ -141,15 +157,12 @@ class OrderBookView(Widget):
         if self._built_for == (width, height):
             return
         rows = book_rows(self._book, self.levels, self.price_places, self.size_places)
-        style = {
-            "ask": self.get_component_rich_style("order-book--ask"),
-            "bid": self.get_component_rich_style("order-book--bid"),
-            "ask-bar": self.get_component_rich_style("order-book--ask-bar"),
-            "bid-bar": self.get_component_rich_style("order-book--bid-bar"),
-            "mid": self.get_component_rich_style("order-book--mid"),
-        }
-        dim = self.get_component_rich_style("order-book--stale") if self._stale else Style()
-        bar_w = max(0, width - _SIZE_W - _PRICE_W - 1)
+        style = self._row_styles()
+        dim = style["stale"] if self._stale else Style()
+        # The price column is kept whole first, then the size column; the bar takes what is left.
+        price_w = min(_PRICE_W + 1, width)
+        size_w = min(_SIZE_W, max(0, width - price_w))
+        bar_w = max(0, width - size_w - price_w)
         strips: list[Strip] = []
         for row in rows:
             if row.side == "mid":
@@ -161,10 +174,11 @@ class OrderBookView(Widget):
             elif row.side == "empty":
                 strips.append(Strip.blank(width))
             else:
+                size = row.size.rjust(size_w) if len(row.size) <= size_w else ""
                 segments = [
                     Segment(bar_text(row.bar, bar_w), style[f"{row.side}-bar"] + dim),
-                    Segment(row.size.rjust(_SIZE_W), style[row.side] + dim),
-                    Segment(row.price.rjust(_PRICE_W) + " ", style[row.side] + dim),
+                    Segment(size.rjust(size_w), style[row.side] + dim),
+                    Segment((row.price + " ").rjust(price_w)[-price_w:], style[row.side] + dim),
                 ]
                 strips.append(Strip(segments).crop_extend(0, width, None))
         self._strips = strips

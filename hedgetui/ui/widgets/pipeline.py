@@ -1,14 +1,14 @@
 """Pipeline progress: the running pipeline's stages in order, each with its state and elapsed time.
 
-Fed by the engine's StageEvents (low rate), so a Static repaint per event is cheap enough.
+Fed by the engine's StageEvents (low rate), so a text repaint per event is cheap enough.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from hedgetui.domain.stages import PIPELINE_STAGES, PipelineKind, Stage, StageState
+from hedgetui.ui.widgets.text_line import TextLine
 
 _MARK = {
     StageState.WAITING: "·",
@@ -26,13 +26,16 @@ _STYLE = {
 }
 
 
-class PipelineProgress(Static):
-    """``✓ guards 0 ms  ✓ risk 41 ms  ⟳ orders  · fills ...`` for the current (or last) pipeline."""
+class PipelineProgress(TextLine):
+    """``ENTER 7f3a  ✓ guards 0  ✓ risk 41  ⟳ orders  · fills ...`` for the current (or last) pipeline.
+
+    Fits its width: with stage times (ms) when there is room, without them otherwise, and as
+    ``⟳ orders (6/11)`` when even the names do not fit; it never wraps.
+    """
 
     DEFAULT_CSS = """
     PipelineProgress {
-        height: auto;
-        min-height: 1;
+        height: 1;
         padding: 0 1;
         background: $panel;
     }
@@ -42,7 +45,6 @@ class PipelineProgress(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.border_title = "Pipeline"
         self.kind: PipelineKind | None = None
         self.intent_id: str | None = None
         self.states: dict[Stage, tuple[StageState, float | None]] = {}
@@ -69,26 +71,48 @@ class PipelineProgress(Static):
             self.states[stage] = (state, elapsed_ms)
         self._draw()
 
-    def render_text(self) -> Text:
-        text = Text(f"{self.border_title}  ", style="bold")
+    def title(self) -> str:
         if self.kind is None:
-            text.append("no pipeline has run yet", style="dim")
-            return text
-        for i, (stage, (state, elapsed)) in enumerate(self.states.items()):
-            if i:
-                text.append("  ")
-            label = f"{_MARK[state]} {stage.value}"
-            if elapsed is not None and state in (StageState.DONE, StageState.FAILED):
-                label += f" {elapsed:.0f} ms"
-            text.append(label, style=_STYLE[state])
+            return "Pipeline"
+        return self.kind.value.upper() + (f" {self.intent_id[:8]}" if self.intent_id else "")
+
+    def render_text(self, width: int = 0) -> Text:
+        """The strip for ``width`` cells (0: no limit)."""
+        head = f"{self.title()}  "
+        if self.kind is None:
+            return Text(head + "no pipeline has run yet", style="dim")
+        for timed in (True, False):
+            text = Text(head, style="bold")
+            for i, (stage, (state, elapsed)) in enumerate(self.states.items()):
+                if i:
+                    text.append("  " if timed else " ")
+                label = f"{_MARK[state]} {stage.value}"
+                if timed and elapsed is not None and state in (StageState.DONE, StageState.FAILED):
+                    label += f" {elapsed:.0f}"
+                text.append(label, style=_STYLE[state])
+            if timed:
+                text.append("  (ms)", style="dim")
+            if not width or text.cell_len <= width:
+                return text
+        current: tuple[Stage, StageState] | None = next(
+            ((s, st) for s, (st, _) in self.states.items() if st in (StageState.RUNNING, StageState.FAILED)),
+            None,
+        )
+        if current is None:  # between stages or ended: the last one that moved
+            moved = [(s, st) for s, (st, _) in self.states.items() if st is not StageState.WAITING]
+            current = moved[-1] if moved else None
+        done = sum(1 for st, _ in self.states.values() if st in (StageState.DONE, StageState.SKIPPED))
+        text = Text(head, style="bold")
+        if current is not None:
+            text.append(f"{_MARK[current[1]]} {current[0].value}", style=_STYLE[current[1]])
+        text.append(f" ({done}/{len(self.states)})")
         return text
 
     def _draw(self) -> None:
         states = {s for s, _ in self.states.values()}
         self.set_class(StageState.FAILED in states, "-failed")
         self.set_class(StageState.RUNNING in states, "-running")
-        title = "Pipeline"
-        if self.kind is not None:
-            title = f"{self.kind.value.upper()}" + (f" {self.intent_id}" if self.intent_id else "")
-        self.border_title = title
-        self.update(self.render_text())
+        self.set(self.render_text(max(0, self.size.width - 2)))
+
+    def on_resize(self) -> None:
+        self._draw()
