@@ -59,6 +59,8 @@ def engine_settings(config: AppConfig) -> EngineSettings:
         slippage_max_bps=config.slippage.max_bps,
         slippage_alert_bps=config.slippage.alert_difference_bps,
         spot_reserve=config.hedge.spot_reserve,
+        spot_taker_fee=config.ui.spot_taker_fee_pct / 100,
+        perp_taker_fee=config.ui.perp_taker_fee_pct / 100,
         liquidity_multiple=config.slippage.liquidity_multiple,
         drift_tolerance_bps=config.drift.tolerance_bps,
         risk=RiskLimits(
@@ -109,8 +111,6 @@ def dashboard_options(config: AppConfig) -> dict[str, object]:
         "refresh_hz": config.ui.refresh_hz,
         "theme": config.ui.theme,
         "keys": dict(config.ui.keys),
-        "spot_taker_fee": config.ui.spot_taker_fee_pct / 100,
-        "perp_taker_fee": config.ui.perp_taker_fee_pct / 100,
         "venue_url": config.venue.url if config.venue.mode is VenueMode.SANDBOX else None,
     }
 

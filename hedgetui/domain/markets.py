@@ -30,8 +30,6 @@ class MarketRules(BaseModel):
     max_qty: Decimal | None = None
     market_max_qty: Decimal | None = None
     min_notional: Decimal = Decimal(0)
-    #: The taker fee rate the venue advertises for this market (a fraction), None when it does not say.
-    taker_fee: Decimal | None = None
 
     @model_validator(mode="after")
     def _positive_increments(self) -> MarketRules:

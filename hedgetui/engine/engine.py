@@ -112,6 +112,10 @@ class Engine:
         self._intent_ids = intent_ids
 
     @property
+    def _fee_rates(self) -> tuple[Decimal, Decimal]:
+        return self.settings.spot_taker_fee, self.settings.perp_taker_fee
+
+    @property
     def spot_rules(self) -> MarketRules:
         return self.kit.spot_rules
 
@@ -148,7 +152,7 @@ class Engine:
         self._running = PipelineKind.RECONCILE
         try:
             report = await Reconciler(
-                self.venue, self.journal, self.bus, self.clock, self.settings.timeouts, self.hedge
+                self.venue, self.journal, self.bus, self.clock, self.settings.timeouts, self.hedge, self._fee_rates
             ).run()
         finally:
             self._running = None
@@ -200,7 +204,7 @@ class Engine:
             level=Level.CRITICAL,
             data={"bps": drift.drift_bps, "source": "external"},
         )
-        proposal = await build_proposal(self.venue, legs, drift, "the legs changed outside hedgetui")
+        proposal = await build_proposal(self.venue, legs, drift, "the legs changed outside hedgetui", self._fee_rates)
         self.proposal = proposal
         await self.report.alert(
             "EXTERNAL_DRIFT",
@@ -477,6 +481,6 @@ class Engine:
         drift = self.hedge.drift(legs)
         if not drift.needs_correction:
             return None
-        proposal = await build_proposal(self.venue, legs, drift, reason)
+        proposal = await build_proposal(self.venue, legs, drift, reason, self._fee_rates)
         await self.report.alert("PROPOSAL", proposal.describe(), level=Level.ERROR)
         return proposal

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.drift import DriftCorrection, HedgeDrift
-from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Side
 from hedgetui.domain.slippage import TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind
@@ -84,18 +83,23 @@ def label(c: DriftCorrection, legs: ExchangeLegs, step: Decimal) -> str:
     return "complete perp" if c.quantity > perp else "add perp short"
 
 
-def option(c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, rules: MarketRules) -> ProposalOption:
+def option(
+    c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, step: Decimal, fee_rate: Decimal
+) -> ProposalOption:
     side = TakerSide.BUY if c.side is Side.BUY else TakerSide.SELL
     est = estimate_slippage(book, side, c.quantity, max_bps=Decimal(10_000), liquidity_multiple=Decimal(1))
     cost = fee = None
     if est.vwap is not None and est.mid is not None:
         cost = abs(est.vwap - est.mid) * c.quantity
-        fee = est.vwap * c.quantity * rules.taker_fee if rules.taker_fee is not None else None
-    return ProposalOption(c, label(c, legs, rules.step), cost, est.slippage_bps, fee)
+        fee = est.vwap * c.quantity * fee_rate
+    return ProposalOption(c, label(c, legs, step), cost, est.slippage_bps, fee)
 
 
-async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str) -> Proposal:
-    """A proposal for ``drift``, with each option's price impact from the current books (when readable)."""
+async def build_proposal(
+    venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str, fee_rates: tuple[Decimal, Decimal]
+) -> Proposal:
+    """A proposal for ``drift``, each option with its price impact from the current books (when readable) and
+    its fee at ``fee_rates`` (spot, perp taker rates)."""
     books: tuple[OrderBook | None, OrderBook | None] = (None, None)
     try:
         spot, perp = await asyncio.gather(
@@ -105,7 +109,13 @@ async def build_proposal(venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift
     except VenueError:
         pass  # the options stand without a cost; the operator sees "cost unknown"
     options = tuple(
-        option(c, legs, books[0] if c.kind is MarketKind.SPOT else books[1], venue.rules(c.kind))
+        option(
+            c,
+            legs,
+            books[0] if c.kind is MarketKind.SPOT else books[1],
+            venue.rules(c.kind).step,
+            fee_rates[0] if c.kind is MarketKind.SPOT else fee_rates[1],
+        )
         for c in (drift.correction, drift.alternative)
         if c is not None
     )

@@ -94,12 +94,14 @@ class Reconciler:
         clock: Clock,
         timeouts: ExecTimeouts,
         hedge: HedgeState,
+        fee_rates: tuple[Decimal, Decimal],
     ) -> None:
         self.venue = venue
         self.journal = journal
         self.bus = bus
         self.clock = clock
         self.hedge = hedge
+        self.fee_rates = fee_rates
         self.report_to = Reporter(journal, bus, clock, PipelineKind.RECONCILE)
         self.ex = OrderExecutor(venue, journal, bus, clock, timeouts, pipeline=PipelineKind.RECONCILE)
 
@@ -195,7 +197,9 @@ class Reconciler:
             await self.report_to.event("DUST", drift.residual_reason, data={"qty": drift.drift_qty})
         end = EndState.HEDGED if legs.perp_qty != 0 else EndState.FLAT
         if drift.needs_correction:
-            report.proposal = await build_proposal(self.venue, legs, drift, "the legs on the exchange do not match")
+            report.proposal = await build_proposal(
+                self.venue, legs, drift, "the legs on the exchange do not match", self.fee_rates
+            )
             end = EndState.HALTED
         for intent_id in report.intents:
             await self.journal.record_end(

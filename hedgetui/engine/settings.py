@@ -36,6 +36,10 @@ class EngineSettings:
     liquidity_multiple: Decimal = Decimal("3")
     drift_tolerance_bps: Decimal = Decimal("50")
     spot_reserve: Decimal = Decimal(0)
+    #: Taker fee rates (fractions) that plans, confirmations and proposals estimate fees with
+    #: (``ui.spot_taker_fee_pct`` / ``ui.perp_taker_fee_pct``): the desk's own fee tier, not a venue default.
+    spot_taker_fee: Decimal = Decimal("0.001")
+    perp_taker_fee: Decimal = Decimal("0.0005")
     risk: RiskLimits = field(default_factory=RiskLimits)
     timeouts: ExecTimeouts = field(default_factory=ExecTimeouts)
     book_depth: int = 100

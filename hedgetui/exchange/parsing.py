@@ -119,7 +119,6 @@ def parse_rules(kind: MarketKind, market: Mapping[str, Any]) -> MarketRules:
         max_qty=plain(max_qty) if max_qty is not None else None,
         market_max_qty=plain(market_max) if market_max is not None else None,
         min_notional=plain(min_notional),
-        taker_fee=dec(market.get("taker")),
     )
 
 

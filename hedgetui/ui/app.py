@@ -96,7 +96,7 @@ class HedgeApp(App[Outcome | None]):
         fallback = DEFAULT_THEME if DEFAULT_THEME in loaded.themes else "textual-dark"
         self.theme = wanted if wanted in loaded.themes else fallback
         spot_rules, perp_rules = engine.spot_rules, engine.perp_rules
-        self.markets = Markets(spot_rules, perp_rules, settings.spot_taker_fee, settings.perp_taker_fee)
+        self.markets = Markets(spot_rules, perp_rules, engine.settings.spot_taker_fee, engine.settings.perp_taker_fee)
         self.status_bar = StatusBar(
             settings.mode, f"{settings.spot_symbol} ⇄ {settings.perp_symbol}", settings.venue_url
         )

@@ -30,10 +30,6 @@ class DashboardSettings:
     theme_dirs: tuple[Path, ...] = field(default_factory=tuple)
     remember_theme_choice: bool = True
     keys: dict[str, str] = field(default_factory=dict)
-    #: Taker fee rates (fractions) the confirmations estimate fees with (``ui.*_taker_fee_pct``): the engine
-    #: publishes none.
-    spot_taker_fee: Decimal = Decimal("0.001")
-    perp_taker_fee: Decimal = Decimal("0.0005")
     #: Where the venue is (the sandbox's URL for its fault API), shown in the status bar.
     venue_url: str | None = None
     clock: Callable[[], float] = time.monotonic
