@@ -157,10 +157,10 @@ def exit_code(result: ExecutionResult) -> int:
     return EXIT_OK if result.success else EXIT_FAILED
 
 
-def confirm(mode: VenueMode, plan_text: str, stdin: TextIO, stdout: TextIO) -> bool:
-    """Show the plan and ask. Live needs the word LIVE; anything else (or no terminal) is a no."""
+def confirm(mode: VenueMode, plan_text: str, stdin: TextIO, stdout: TextIO, action: str = "send these orders") -> bool:
+    """Show the plan and ask to do ``action``. Live needs the word LIVE; anything else (or no terminal) is a no."""
     stdout.write(plan_text.rstrip() + "\n")
-    prompt = "Type LIVE to send these orders: " if mode is VenueMode.LIVE else "Send these orders? [y/N] "
+    prompt = f"Type LIVE to {action}: " if mode is VenueMode.LIVE else f"{action[:1].upper()}{action[1:]}? [y/N] "
     stdout.write(prompt)
     stdout.flush()
     answer = stdin.readline().strip()
@@ -213,8 +213,13 @@ async def run_trading_command(
         if command == "reconcile" and proposal is None:
             if engine.trading_state is TradingState.HALTED:
                 if not yes and not confirm(
-                    config.venue.mode, f"the legs match on {mode}: lift the HALT ({engine.halt_reason})?", stdin, stdout
+                    config.venue.mode,
+                    f"the legs match on {mode}; trading is HALTED: {engine.halt_reason}",
+                    stdin,
+                    stdout,
+                    action="lift the HALT",
                 ):
+                    stdout.write("trading stays HALTED ('hedgetui reconcile --yes' lifts it)\n")
                     return EXIT_HALTED
                 await engine.set_trading_state(TradingState.ACTIVE, "reconciled by the operator: legs match")
                 stdout.write("trading ACTIVE: the legs match on the exchange\n")

@@ -108,6 +108,8 @@ async def test_case_1_lost_perp_answer_then_reconcile_adopts_both_legs(sandbox: 
     assert (spot, perp) == (D("0.033") * FEE, D("-0.033"))  # the venue filled both legs
     sent = len(sandbox.core.orders())
     await clear_faults(sandbox)
+    code, out, _ = await run("reconcile", sandbox, tmp_path)  # the operator answers no
+    assert code == 3 and "Lift the HALT? [y/N]" in out and "trading stays HALTED" in out
     code, out, _ = await run("reconcile", sandbox, tmp_path, yes=True)
     assert code == 0, out
     assert len(sandbox.core.orders()) == sent  # no order sent: the legs were whole all along
