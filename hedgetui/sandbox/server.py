@@ -48,6 +48,9 @@ SPOT_DEPTH_MAX = 5000
 TRADES_LIMIT_MAX = 1000
 #: Binance's format for decimal parameters: no sign, no exponent.
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+#: USDⓈ-M GTD: goodTillDate must be this far ahead, and below GTD_MAX.
+GTD_MIN_AHEAD_MS = 600_000
+GTD_MAX = 253_402_300_799_000
 #: Methods whose form body carries parameters (GET has none on Binance).
 BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
 INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
@@ -517,17 +520,19 @@ class SandboxServer:
             symbol = self._required_symbol(params)
             side = self._enum(params, "side", Side, -1117, "Invalid side.")
             otype = self._enum(params, "type", OrderType, -1116, "Invalid orderType.")
-            tif = TimeInForce.GTC
-            if otype is OrderType.LIMIT:
-                tif = self._enum(params, "timeInForce", TimeInForce, -1115, "Invalid timeInForce.")
+            if otype is OrderType.LIMIT_MAKER and market is Market.FUTURES:
+                raise SandboxError(-1116, "Invalid orderType.")
+            tif, good_till = self._time_in_force(market, otype, params)
             resp_types = ("ACK", "RESULT", "FULL") if market is Market.SPOT else ("ACK", "RESULT")
-            # Binance's defaults: spot MARKET/LIMIT answer FULL, fapi answers ACK (ccxt always asks RESULT there).
-            resp_type = params.get("newOrderRespType") or ("FULL" if market is Market.SPOT else "ACK")
+            # Binance's defaults: spot MARKET/LIMIT answer FULL (other types ACK), fapi answers ACK (ccxt
+            # always asks RESULT there).
+            spot_default = "FULL" if otype in (OrderType.MARKET, OrderType.LIMIT) else "ACK"
+            resp_type = params.get("newOrderRespType") or (spot_default if market is Market.SPOT else "ACK")
             if resp_type not in resp_types:
                 raise SandboxError(-1136, "Invalid newOrderRespType.")
             quantity = _decimal(params, "quantity", required=False)
             quote_qty = _decimal(params, "quoteOrderQty", required=False)
-            price = _decimal(params, "price", required=otype is OrderType.LIMIT)
+            price = _decimal(params, "price", required=otype is not OrderType.MARKET)
             if quote_qty is not None and (market is Market.FUTURES or otype is not OrderType.MARKET):
                 raise _not_required("quoteOrderQty")
             if otype is OrderType.MARKET:
@@ -558,6 +563,7 @@ class SandboxServer:
                 time_in_force=tif,
                 reduce_only=reduce_only,
                 fill_limit=fill_limit,
+                good_till=good_till,
             )
             if fill_limit is not None and order.status.is_open:
                 self._spawn(self._finish_partial(market, order.order_id, partial or {}))
@@ -573,6 +579,30 @@ class SandboxServer:
             return _json(shapes.spot_order_full(order))
 
         return handler
+
+    def _time_in_force(self, market: Market, otype: OrderType, params: dict[str, str]) -> tuple[TimeInForce, int]:
+        """The order's timeInForce (LIMIT only; spot GTC/IOC/FOK, USDⓈ-M also GTX/GTD) and, for GTD, its
+        goodTillDate (second precision, at least 600 s ahead)."""
+        if otype is not OrderType.LIMIT:
+            if params.get("timeInForce") and (market is Market.SPOT or otype is OrderType.LIMIT_MAKER):
+                raise _not_required("timeInForce")
+            return TimeInForce.GTC, 0
+        tif = self._enum(params, "timeInForce", TimeInForce, -1115, "Invalid timeInForce.")
+        if market is Market.SPOT and tif in (TimeInForce.GTX, TimeInForce.GTD):
+            raise SandboxError(-1115, "Invalid timeInForce.")
+        if tif is not TimeInForce.GTD:
+            return tif, 0
+        raw = _int(params, "goodTillDate")
+        if raw is None:
+            raise _mandatory("goodTillDate")
+        good_till = raw - raw % 1000  # Binance keeps seconds and ignores the milliseconds
+        if not self.now() + GTD_MIN_AHEAD_MS < good_till < GTD_MAX:
+            raise SandboxError(
+                -1130,
+                "The goodTillDate timestamp must be greater than the current time plus 600 seconds and "
+                "smaller than 253402300799000.",
+            )
+        return tif, good_till
 
     @staticmethod
     def _enum(params: dict[str, str], name: str, kind: type[E], code: int, msg: str) -> E:

@@ -50,7 +50,8 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
                 "quoteAsset": s.quote,
                 "quotePrecision": 8,
                 "quoteAssetPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                # Only what the sandbox executes: the STOP family is not simulated, so not advertised.
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
                 "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
                 "permissions": [],
@@ -113,15 +114,8 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                 "baseAssetPrecision": 8,
                 "quotePrecision": 8,
                 "underlyingType": "COIN",
-                "orderTypes": [
-                    "LIMIT",
-                    "MARKET",
-                    "STOP",
-                    "STOP_MARKET",
-                    "TAKE_PROFIT",
-                    "TAKE_PROFIT_MARKET",
-                    "TRAILING_STOP_MARKET",
-                ],
+                # Only what the sandbox executes: conditional orders are not simulated, so not advertised.
+                "orderTypes": ["LIMIT", "MARKET"],
                 "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
                 "filters": [
                     {
@@ -310,7 +304,7 @@ def spot_order_query(order: Order) -> dict[str, Any]:
             "icebergQty": "0.00000000",
             "time": order.time,
             "updateTime": order.update_time,
-            "isWorking": order.type is OrderType.LIMIT,
+            "isWorking": order.type is not OrderType.MARKET,
             "workingTime": order.time,
             "selfTradePreventionMode": "EXPIRE_MAKER",
         }
@@ -359,7 +353,7 @@ def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False, ac
         "origType": order.type.value,
         "priceMatch": "NONE",
         "selfTradePreventionMode": "EXPIRE_MAKER",
-        "goodTillDate": 0,
+        "goodTillDate": order.good_till,
         "updateTime": order.update_time,
     }
     if with_time:
