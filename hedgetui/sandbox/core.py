@@ -39,6 +39,7 @@ from hedgetui.sandbox.filters import (
     check_client_id,
     check_futures,
     check_number,
+    check_price_band,
     check_spot,
     mandatory,
     not_required,
@@ -392,6 +393,8 @@ class ExchangeCore:
             check_spot(spec, type, quantity, limit_price, mid)
         else:
             check_futures(spec, type, quantity, limit_price, mid, reduce_only)
+        if limit_price is not None:  # market orders carry no price: the bands do not apply to them
+            check_price_band(market, spec, side, limit_price, mid if market is Market.SPOT else self.mark_price(symbol))
         self._check_duplicate(market, symbol, client_order_id)
         if quote_order_qty is None:
             steps = steps_of(quantity, step)

@@ -34,6 +34,7 @@ from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
 from hedgetui.sandbox.marketstreams import MarketStreams
 from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
 from hedgetui.sandbox.options import SandboxOptions
+from hedgetui.sandbox.ratelimits import RateLimiter
 from hedgetui.sandbox.streams import StreamHub
 from hedgetui.sandbox.userstream import UserStreams
 from hedgetui.sandbox.wsroutes import register_ws
@@ -137,6 +138,7 @@ class SandboxServer:
         self.faults.on_ws_rule = self._apply_ws_rule
         self.streams = StreamHub(self.core)
         self.market_streams = MarketStreams(self.core, self.streams)
+        self.limits = RateLimiter(self.now)
         self.candles = Candles()
         self.core.add_user_listener(self.candles.on_user_events)
         self.endpoints = Endpoints(self.core, self.candles)
@@ -228,6 +230,7 @@ class SandboxServer:
         self.streams.close_next_connections = 0
         self.users.reset()
         self.candles.clear()
+        self.limits.reset()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -316,11 +319,23 @@ class SandboxServer:
             return await handler(request)
         # One-way latency: the request travels to the exchange, then the answer travels back.
         await self._one_way_delay()
+        market = Market.SPOT if request.path.startswith("/api/") else Market.FUTURES
+        limit_headers: dict[str, str] = {}
+        if self.limits.enabled and request.path.startswith(("/api/", "/fapi/")):
+            try:
+                limit_headers = self.limits.admit(market, request.method, request.path, request.query)
+            except SandboxError as exc:
+                refused = _error(exc)
+                refused.headers["Retry-After"] = str(self.limits.retry_after_s(market))
+                await self._one_way_delay()
+                return refused
         rule = self.faults.take(request.method, request.path, REQUEST_ACTIONS)
         if rule is None:
             response = await self._run(handler, request)
         else:
             response = await self._apply_fault(rule, handler, request)
+        if not response.prepared:
+            response.headers.update(limit_headers)
         await self._one_way_delay()
         return response
 

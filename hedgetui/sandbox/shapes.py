@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
+from hedgetui.sandbox.filters import PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
 from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
+from hedgetui.sandbox.ratelimits import ORDER_LIMITS, WEIGHT_LIMITS
 
 ZERO = Decimal(0)
 
@@ -34,12 +36,25 @@ def decimal_places(step: Decimal) -> int:
 # ---- exchangeInfo -------------------------------------------------------------------------------------
 
 
+def rate_limits(market: Market) -> list[dict[str, Any]]:
+    """exchangeInfo's ``rateLimits``: the limits the sandbox enforces (``ratelimits``)."""
+    names = {"1M": ("MINUTE", 1), "10S": ("SECOND", 10), "1D": ("DAY", 1)}
+    weight_name, _, weight_cap = WEIGHT_LIMITS[market]
+    rows = [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": names[weight_name][0], "intervalNum": 1, "limit": weight_cap}
+    ]
+    for name, _, cap in ORDER_LIMITS[market]:
+        interval, num = names[name]
+        rows.append({"rateLimitType": "ORDERS", "interval": interval, "intervalNum": num, "limit": cap})
+    return rows
+
+
 def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
     """``GET /api/v3/exchangeInfo`` (spec §A2): the fields and filters ccxt needs, Binance's real values."""
     return {
         "timezone": "UTC",
         "serverTime": server_time,
-        "rateLimits": [],
+        "rateLimits": rate_limits(Market.SPOT),
         "exchangeFilters": [],
         "symbols": [
             {
@@ -52,9 +67,23 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
                 "quoteAssetPrecision": 8,
                 # Only what the sandbox executes: the STOP family is not simulated, so not advertised.
                 "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "baseCommissionPrecision": 8,
+                "quoteCommissionPrecision": 8,
+                "icebergAllowed": False,
+                "ocoAllowed": False,
+                "otoAllowed": False,
+                "quoteOrderQtyMarketAllowed": True,
+                "allowTrailingStop": False,
+                "cancelReplaceAllowed": False,
+                "amendAllowed": False,
+                "pegInstructionsAllowed": False,
                 "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
                 "permissions": [],
+                "permissionSets": [["SPOT"]],
+                "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+                # Only EXPIRE_MAKER is simulated (own resting orders a taker meets are expired).
+                "allowedSelfTradePreventionModes": ["EXPIRE_MAKER"],
                 "filters": [
                     {
                         "filterType": "PRICE_FILTER",
@@ -82,6 +111,14 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
                         "applyMaxToMarket": False,
                         "avgPriceMins": 5,
                     },
+                    {
+                        "filterType": "PERCENT_PRICE_BY_SIDE",
+                        "bidMultiplierUp": fmt(SPOT_BID_MULTIPLIERS[1]),
+                        "bidMultiplierDown": fmt(SPOT_BID_MULTIPLIERS[0]),
+                        "askMultiplierUp": fmt(SPOT_ASK_MULTIPLIERS[1]),
+                        "askMultiplierDown": fmt(SPOT_ASK_MULTIPLIERS[0]),
+                        "avgPriceMins": 5,
+                    },
                 ],
             }
             for s in specs
@@ -95,7 +132,7 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
         "timezone": "UTC",
         "serverTime": server_time,
         "futuresType": "U_MARGINED",
-        "rateLimits": [],
+        "rateLimits": rate_limits(Market.FUTURES),
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
         "symbols": [
@@ -117,6 +154,14 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                 # Only what the sandbox executes: conditional orders are not simulated, so not advertised.
                 "orderTypes": ["LIMIT", "MARKET"],
                 "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                "maintMarginPercent": "2.5000",
+                "requiredMarginPercent": "5.0000",
+                "triggerProtect": "0.0500",
+                "liquidationFee": "0.012500",
+                "marketTakeBound": "0.05",
+                "maxMoveOrderLimit": 10000,
+                "settlePlan": 0,
+                "permissionSets": ["GRID", "COPY"],
                 "filters": [
                     {
                         "filterType": "PRICE_FILTER",
@@ -138,6 +183,12 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                     },
                     {"filterType": "MAX_NUM_ORDERS", "limit": 200},
                     {"filterType": "MIN_NOTIONAL", "notional": fmt(s.perp_min_notional)},
+                    {
+                        "filterType": "PERCENT_PRICE",
+                        "multiplierUp": fmt(PERP_MULTIPLIERS[1], 4),
+                        "multiplierDown": fmt(PERP_MULTIPLIERS[0], 4),
+                        "multiplierDecimal": "4",
+                    },
                 ],
             }
             for s in specs
