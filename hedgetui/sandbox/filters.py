@@ -116,22 +116,23 @@ def check_futures(
 #: [0.2, 5] times the average price.
 SPOT_BID_MULTIPLIERS = (Decimal("0.2"), Decimal("5"))
 SPOT_ASK_MULTIPLIERS = (Decimal("0.2"), Decimal("5"))
-#: USDⓈ-M PERCENT_PRICE: a limit price within [0.95, 1.05] times the mark price.
+#: USDⓈ-M PERCENT_PRICE: a limit buy at most 1.05, a limit sell at least 0.95 times the mark price.
 PERP_MULTIPLIERS = (Decimal("0.9500"), Decimal("1.0500"))
 
 
 def check_price_band(market: Market, spec: SymbolSpec, side: Side, price: Decimal, reference: Decimal) -> None:
     """The price bands: spot PERCENT_PRICE_BY_SIDE (-1013) against ``reference`` (Binance's 5-minute
-    average price; the sandbox's mid), USDⓈ-M PERCENT_PRICE against the mark (-4016 above, -4024 below)."""
+    average price; the sandbox's mid), USDⓈ-M PERCENT_PRICE against the mark, one bound per side as Binance
+    documents it: a buy above ``multiplierUp`` (-4016), a sell below ``multiplierDown`` (-4024)."""
     if market is Market.SPOT:
         low, high = SPOT_BID_MULTIPLIERS if side is Side.BUY else SPOT_ASK_MULTIPLIERS
         if not reference * low <= price <= reference * high:
             raise SandboxError(-1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
         return
     low, high = PERP_MULTIPLIERS
-    if price > reference * high:
+    if side is Side.BUY and price > reference * high:
         limit = round_to(reference * high, spec.perp_tick, ROUND_DOWN)
         raise SandboxError(-4016, f"Limit price can't be higher than {format(limit, 'f')}.")
-    if price < reference * low:
+    if side is Side.SELL and price < reference * low:
         limit = round_to(reference * low, spec.perp_tick, ROUND_UP)
         raise SandboxError(-4024, f"Limit price can't be lower than {format(limit, 'f')}.")

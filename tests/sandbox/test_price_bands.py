@@ -39,6 +39,9 @@ async def test_futures_percent_price(client: Factory, sandbox: SandboxServer) ->
         await ex.create_order(PERP, "limit", "sell", 0.01, round(float(mark) * 0.94, 1))
     resting = await ex.create_order(PERP, "limit", "buy", 0.01, round(float(mark) * 0.96, 1))
     assert resting["status"] == "open"
+    # One bound per side: a buy far below the mark and a sell far above it are fine.
+    assert (await ex.create_order(PERP, "limit", "buy", 0.01, round(float(mark) * 0.8, 1)))["status"] == "open"
+    assert (await ex.create_order(PERP, "limit", "sell", 0.01, round(float(mark) * 1.2, 1)))["status"] == "open"
     assert (await ex.create_order(PERP, "market", "sell", 0.01))["status"] == "closed"
 
 
