@@ -96,7 +96,9 @@ class MarketStreams:
         while True:
             await asyncio.sleep(POLL_S)
             try:
-                self.publish_due(self.core.now())
+                now = self.core.now()
+                self.hub.flush_diffs(now)
+                self.publish_due(now)
             except Exception:  # a bug in one stream must not stop the others
                 log.exception("periodic stream failed")
 

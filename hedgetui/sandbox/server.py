@@ -136,7 +136,7 @@ class SandboxServer:
         )
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
-        self.streams = StreamHub(self.core)
+        self.streams = StreamHub(self.core, batch_diffs=True)
         self.market_streams = MarketStreams(self.core, self.streams)
         self.limits = RateLimiter(self.now)
         self.candles = Candles()
