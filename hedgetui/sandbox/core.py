@@ -35,6 +35,7 @@ from hedgetui.sandbox.filters import (
     LOT_SIZE,
     MARGIN_INSUFFICIENT,
     NOTIONAL,
+    PERP_MAX_NUM_ORDERS,
     REDUCE_ONLY_REJECTED,
     check_client_id,
     check_futures,
@@ -393,6 +394,12 @@ class ExchangeCore:
             check_spot(spec, type, quantity, limit_price, mid)
         else:
             check_futures(spec, type, quantity, limit_price, mid, reduce_only)
+        if (
+            market is Market.FUTURES
+            and type is not OrderType.MARKET
+            and len(self.open_orders(market, symbol)) >= PERP_MAX_NUM_ORDERS
+        ):
+            raise SandboxError(-2025, "Reach max open order limit.")
         if limit_price is not None:  # market orders carry no price: the bands do not apply to them
             check_price_band(market, spec, side, limit_price, mid if market is Market.SPOT else self.mark_price(symbol))
         self._check_duplicate(market, symbol, client_order_id)

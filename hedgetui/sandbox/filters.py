@@ -112,6 +112,8 @@ def check_futures(
         )
 
 
+#: USDⓈ-M MAX_NUM_ORDERS: open orders per symbol; one more limit order is refused (-2025).
+PERP_MAX_NUM_ORDERS = 200
 #: Spot PERCENT_PRICE_BY_SIDE (BTCUSDT's live values): a limit buy within [0.2, 5] and a limit sell within
 #: [0.2, 5] times the average price.
 SPOT_BID_MULTIPLIERS = (Decimal("0.2"), Decimal("5"))

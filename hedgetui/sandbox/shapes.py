@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
-from hedgetui.sandbox.filters import PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
+from hedgetui.sandbox.filters import PERP_MAX_NUM_ORDERS, PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
 from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
 from hedgetui.sandbox.ratelimits import ORDER_LIMITS, WEIGHT_LIMITS
 
@@ -181,7 +181,7 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                         "maxQty": fmt(s.perp_market_max_qty),
                         "stepSize": fmt(s.perp_step),
                     },
-                    {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                    {"filterType": "MAX_NUM_ORDERS", "limit": PERP_MAX_NUM_ORDERS},
                     {"filterType": "MIN_NOTIONAL", "notional": fmt(s.perp_min_notional)},
                     {
                         "filterType": "PERCENT_PRICE",

@@ -5,10 +5,13 @@ at its goodTillDate."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import ccxt
 import pytest
 
+from hedgetui.sandbox.core import CoreConfig, ExchangeCore
+from hedgetui.sandbox.model import Market, OrderType, SandboxError, Side
 from hedgetui.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Factory, control, public
 
@@ -79,3 +82,31 @@ async def test_futures_gtd_expires_at_its_date(client: Factory, sandbox: Sandbox
     await asyncio.sleep(0.1)  # a few ticks past the date
     sandbox._wall = wall  # back in step with the client's clock, or its signed requests are refused
     assert (await ex.fetch_order(order["id"], PERP))["status"] == "expired"
+
+
+def test_futures_max_num_orders_is_enforced() -> None:
+    """MAX_NUM_ORDERS (200 per symbol) is advertised, so the 201st open order is refused with -2025."""
+    core = ExchangeCore(CoreConfig(), clock=lambda: 1_700_000_000_000)
+    price = (core.mark_price("BTCUSDT") * Decimal("0.9")).quantize(Decimal("0.1"))
+
+    def place(i: int) -> None:
+        core.place_order(
+            Market.FUTURES,
+            "BTCUSDT",
+            Side.BUY,
+            OrderType.LIMIT,
+            quantity=Decimal("0.002"),
+            client_order_id=f"n{i}",
+            price=price,
+        )
+
+    for i in range(200):
+        place(i)
+    with pytest.raises(SandboxError) as info:
+        place(200)
+    assert (info.value.code, info.value.msg) == (-2025, "Reach max open order limit.")
+    core.place_order(
+        Market.FUTURES, "BTCUSDT", Side.SELL, OrderType.MARKET, quantity=Decimal("0.002"), client_order_id="m"
+    )
+    core.cancel_order(Market.FUTURES, "BTCUSDT", client_order_id="n0")
+    place(201)  # room again after a cancel
