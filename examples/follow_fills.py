@@ -56,14 +56,17 @@ def exchange(base: str) -> Any:
 async def follow(ex: Any, symbol: str, side: str, amount: float, tag: str) -> None:
     """Place one market order and collect its fills from the stream until they add up to ``amount``."""
     # Subscribe first: the stream does not replay events of an order placed before the subscription.
-    first = asyncio.ensure_future(ex.watch_my_trades(symbol))
+    subscribed = asyncio.ensure_future(ex.watch_my_trades(symbol))
     await asyncio.sleep(0.5)
     order = await ex.create_order(symbol, "market", side, amount, None, {"clientOrderId": tag})
-    seen = {t["id"]: t for t in await asyncio.wait_for(first, 10) if t["order"] == order["id"]}
-    while sum(t["amount"] for t in seen.values()) < amount - 1e-12:
-        seen.update(
-            (t["id"], t) for t in await asyncio.wait_for(ex.watch_my_trades(symbol), 10) if t["order"] == order["id"]
-        )
+    await asyncio.wait_for(subscribed, 10)
+    # The stream's trades accumulate in ccxt's cache (ex.myTrades). Look there before waiting again: the
+    # order's fills may all have arrived in one burst, and a watch only resolves on the next message.
+    while True:
+        seen = {t["id"]: t for t in ex.myTrades or [] if t["order"] == order["id"]}
+        if sum(t["amount"] for t in seen.values()) >= amount - 1e-12:
+            break
+        await asyncio.wait_for(ex.watch_my_trades(symbol), 10)
     trades = sorted(seen.values(), key=lambda t: int(t["id"]))
     for t in trades:
         fee = t["fee"]
