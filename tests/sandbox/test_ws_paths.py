@@ -217,3 +217,18 @@ async def test_a_merged_diff_stream_rebuilds_the_book(sandbox: SandboxServer) ->
             applied += 1
             assert (bids, asks) == books[e["u"]]
         assert applied >= 3
+
+
+@pytest.mark.parametrize("symbol", [SPOT, PERP])
+async def test_ccxt_watch_trades_on_the_trade_stream(client: Factory, sandbox: SandboxServer, symbol: str) -> None:
+    """ccxt.pro's default watch_trades stream is ``<s>@trade``."""
+    ex = await client()
+    if symbol == SPOT:  # something to sell
+        await control(sandbox, "POST", "/sandbox/transfer", {"asset": "BTC", "delta": "1"})
+    watch = asyncio.ensure_future(ex.watch_trades(symbol))
+    await asyncio.sleep(0.3)
+    assert not watch.done()
+    order = await ex.create_order(symbol, "market", "sell", 0.001 if symbol == SPOT else 0.01)
+    trades = await asyncio.wait_for(watch, 5)
+    mine = await ex.fetch_my_trades(symbol, params={"orderId": order["id"]})
+    assert trades[0]["id"] == mine[0]["id"] and trades[0]["side"] == "sell" and trades[0]["info"]["e"] == "trade"
