@@ -35,10 +35,12 @@ from hedgetui.sandbox.filters import (
     LOT_SIZE,
     MARGIN_INSUFFICIENT,
     NOTIONAL,
+    PERP_MAX_NUM_ORDERS,
     REDUCE_ONLY_REJECTED,
     check_client_id,
     check_futures,
     check_number,
+    check_price_band,
     check_spot,
     mandatory,
     not_required,
@@ -80,6 +82,20 @@ MIN_LEVELS = 100
 #: An outward price beyond every level (a market order that exhausted the book reached all of it).
 UNREACHABLE = 1 << 62
 MARKETS = (Market.SPOT, Market.FUTURES)
+#: A post-only order (spot LIMIT_MAKER, USDⓈ-M GTX) that would take is rejected and leaves no trace.
+POST_ONLY_TAKES = {
+    Market.SPOT: (-2010, "Order would immediately match and take."),
+    Market.FUTURES: (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+        "The order will not be recorded in the order history",
+    ),
+}
+FOK_REJECTED = (
+    -5021,
+    "Due to the order could not be filled immediately, the FOK order has been rejected. "
+    "The order will not be recorded in the order history",
+)
 
 
 @dataclass
@@ -259,6 +275,8 @@ class ExchangeCore:
             sym.walk.step()
             self._follow(sym, now)
         self._liquidate_if_due(now)
+        for order in [o for o in self._open.values() if o.good_till and o.good_till <= now]:
+            self._close(order, OrderStatus.EXPIRED, now)  # GTD reached its goodTillDate
         self._commit(now)
 
     def _follow(self, sym: _SymbolMarket, now: int) -> None:
@@ -340,6 +358,7 @@ class ExchangeCore:
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
         fill_limit: Decimal | None = None,
+        good_till: int = 0,
     ) -> Order:
         """Validate, then execute an order as Binance would; raises :class:`SandboxError` (and changes
         nothing) when Binance would reject it.
@@ -359,7 +378,7 @@ class ExchangeCore:
         taken = book.asks if side is Side.BUY else book.bids
         step = spec.step(market)
         mid = sym.rounded_mid(market)
-        limit_price = price if type is OrderType.LIMIT else None
+        limit_price = price if type is not OrderType.MARKET else None
         limit_u: int | None = None
 
         if quote_order_qty is not None:
@@ -375,6 +394,14 @@ class ExchangeCore:
             check_spot(spec, type, quantity, limit_price, mid)
         else:
             check_futures(spec, type, quantity, limit_price, mid, reduce_only)
+        if (
+            market is Market.FUTURES
+            and type is not OrderType.MARKET
+            and len(self.open_orders(market, symbol)) >= PERP_MAX_NUM_ORDERS
+        ):
+            raise SandboxError(-2025, "Reach max open order limit.")
+        if limit_price is not None:  # market orders carry no price: the bands do not apply to them
+            check_price_band(market, spec, side, limit_price, mid if market is Market.SPOT else self.mark_price(symbol))
         self._check_duplicate(market, symbol, client_order_id)
         if quote_order_qty is None:
             steps = steps_of(quantity, step)
@@ -384,6 +411,18 @@ class ExchangeCore:
             whole = plan_taker(book, taken, steps, limit_u)
         now_limit = quantity if fill_limit is None else min(quantity, round_to(fill_limit, step, ROUND_DOWN))
         immediate = truncate(whole, now_limit)
+        if whole and (type is OrderType.LIMIT_MAKER or time_in_force is TimeInForce.GTX):
+            raise SandboxError(*POST_ONLY_TAKES[market])
+        # FOK: all of it at once, or nothing (spot keeps the order as EXPIRED, USDⓈ-M rejects it).
+        fok_expires = (
+            type is not OrderType.MARKET
+            and time_in_force is TimeInForce.FOK
+            and sum((f.qty for f in whole), ZERO) < quantity
+        )
+        if fok_expires:
+            if market is Market.FUTURES:
+                raise SandboxError(*FOK_REJECTED)
+            immediate = []
         if market is Market.SPOT:
             self._check_spot_funds(spec, side, quantity, limit_price, whole, quote_order_qty)
         else:
@@ -398,7 +437,7 @@ class ExchangeCore:
             client_order_id=client_order_id,
             side=side,
             type=type,
-            time_in_force=time_in_force if type is OrderType.LIMIT else TimeInForce.GTC,
+            time_in_force=time_in_force if type is not OrderType.MARKET else TimeInForce.GTC,
             price=limit_price if limit_price is not None else ZERO,
             orig_qty=quantity,
             executed_qty=ZERO,
@@ -408,6 +447,7 @@ class ExchangeCore:
             time=now,
             update_time=now,
             orig_quote_order_qty=quote_order_qty if quote_order_qty is not None else ZERO,
+            good_till=good_till if time_in_force is TimeInForce.GTD else 0,
         )
         self._order_ids += 1
         self._orders.append(order)
@@ -419,8 +459,11 @@ class ExchangeCore:
         # Self-trade prevention (Binance's default EXPIRE_MAKER): own resting orders this one meets are
         # expired before it trades. It meets everything up to its last fill, up to its limit price if
         # some of it is left (resting or expired at that price), and everything if the book ran out.
-        if remainder > 0 and fill_limit is None:
-            reach: int | None = limit_u if limit_u is not None else UNREACHABLE
+        reach: int | None = None  # a FOK that expires never reaches the book
+        if fok_expires:
+            pass
+        elif remainder > 0 and fill_limit is None:
+            reach = limit_u if limit_u is not None else UNREACHABLE
         else:
             reach = immediate[-1].u if immediate else None
         if reach is not None:
@@ -429,7 +472,7 @@ class ExchangeCore:
         if remainder > 0:
             if fill_limit is not None:
                 self._open[order.order_id] = order  # held: the server finishes or expires it later
-            elif type is OrderType.LIMIT and time_in_force is TimeInForce.GTC:
+            elif type is not OrderType.MARKET and time_in_force.rests:
                 self._rest(order)
             else:
                 order.status = OrderStatus.EXPIRED  # IOC rest, or a market order the book ran out under
@@ -456,7 +499,7 @@ class ExchangeCore:
                 raise SandboxError(-1128, "Combination of optional parameters invalid.")
         elif quantity is None:
             raise mandatory("quantity")
-        if type is OrderType.LIMIT and price is None:
+        if type is not OrderType.MARKET and price is None:
             raise mandatory("price")
         if type is OrderType.MARKET and price is not None and market is Market.SPOT:
             raise not_required("price")
@@ -566,7 +609,7 @@ class ExchangeCore:
                 qty=qty,
                 quote_qty=quote_qty,
                 fee=fee,
-                from_locked=order.order_id in self._open and order.type is OrderType.LIMIT,
+                from_locked=order.order_id in self._open and order.type is not OrderType.MARKET,
             )
         else:
             rate = self.config.futures_maker_fee if maker else self.config.futures_taker_fee
@@ -646,7 +689,7 @@ class ExchangeCore:
 
     def _close(self, order: Order, status: OrderStatus, now: int, cancel_id: str | None = None) -> None:
         """Finish an open order (cancel, expire, or a reduce-only with nothing left to reduce)."""
-        if order.type is OrderType.LIMIT and order.order_id in self._open:
+        if order.type is not OrderType.MARKET and order.order_id in self._open:
             spec = self.specs[order.symbol]
             side, u = self._user_side(order)
             side.add_user(u, -int(order.remaining / spec.step(order.market)))
@@ -665,7 +708,7 @@ class ExchangeCore:
         """Expire own resting orders on ``taken`` at or better than ``reach`` (EXPIRE_MAKER)."""
         for order in list(self._open.values()):
             if (
-                order.type is OrderType.LIMIT
+                order.type is not OrderType.MARKET
                 and order.market is taker.market
                 and order.symbol == taker.symbol
                 and order.side is not taker.side
@@ -679,7 +722,7 @@ class ExchangeCore:
             return
         tick = sym.spec.tick(market)
         for order in list(self._open.values()):
-            if order.type is not OrderType.LIMIT or order.market is not market or order.symbol != sym.spec.symbol:
+            if order.type is OrderType.MARKET or order.market is not market or order.symbol != sym.spec.symbol:
                 continue
             ticks = self._ticks(order.price, tick)
             if (ticks >= ask) if order.side is Side.BUY else (ticks <= bid):
@@ -860,7 +903,7 @@ class ExchangeCore:
         margin = ZERO
         for o in self._open.values():
             if o.market is Market.FUTURES and not o.reduce_only:
-                price = o.price if o.type is OrderType.LIMIT else marks[o.symbol]
+                price = o.price if o.type is not OrderType.MARKET else marks[o.symbol]
                 margin += o.remaining * price / self._futures.positions[o.symbol].leverage
         return margin
 

@@ -6,8 +6,6 @@ The routes are registered by the server; signed ones go through its signature ch
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,27 +14,18 @@ from aiohttp import web
 from hedgetui.sandbox.candles import INTERVALS_MS, Candle, Candles
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.model import Market, SandboxError
+from hedgetui.sandbox.params import int_param, json_response, symbol_param
 from hedgetui.sandbox.shapes import decimal_places, fmt, futures_account, position_risk
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
 KLINES_MAX = {Market.SPOT: 1000, Market.FUTURES: 1500}
 FUNDING_LIMIT_MAX = 1000
 FUNDING_INTERVAL_MS = 8 * 3600 * 1000
 
 
-def _json(body: Any) -> web.Response:
-    return web.Response(text=json.dumps(body, separators=(",", ":")), content_type="application/json")
-
-
-def _int(params: Any, name: str, default: int | None = None) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not INTEGER_RE.match(str(raw)):
-        raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-    return int(raw)
+_json = json_response
+_int = int_param
 
 
 class Endpoints:
@@ -60,14 +49,7 @@ class Endpoints:
         router.add_post("/fapi/v1/positionSide/dual", signed(self.change_position_mode))
 
     def _symbol(self, params: Any, required: bool) -> str | None:
-        symbol = params.get("symbol")
-        if not symbol:
-            if required:
-                raise SandboxError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
-            return None
-        if symbol not in self.core.specs:
-            raise SandboxError(-1121, "Invalid symbol.")
-        return str(symbol)
+        return symbol_param(self.core.specs, params, required)
 
     # ---- market data -------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ order Binance applies them (parameters, then price, then quantity, then notional
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from hedgetui.sandbox.model import OrderType, SandboxError, SymbolSpec
+from hedgetui.sandbox.model import Market, OrderType, SandboxError, Side, SymbolSpec
 
 CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 NUMBER_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
@@ -110,3 +110,31 @@ def check_futures(
         raise SandboxError(
             -4164, f"Order's notional must be no smaller than {minimum} (unless you choose reduce only)."
         )
+
+
+#: USDⓈ-M MAX_NUM_ORDERS: open orders per symbol; one more limit order is refused (-2025).
+PERP_MAX_NUM_ORDERS = 200
+#: Spot PERCENT_PRICE_BY_SIDE (BTCUSDT's live values): a limit buy within [0.2, 5] and a limit sell within
+#: [0.2, 5] times the average price.
+SPOT_BID_MULTIPLIERS = (Decimal("0.2"), Decimal("5"))
+SPOT_ASK_MULTIPLIERS = (Decimal("0.2"), Decimal("5"))
+#: USDⓈ-M PERCENT_PRICE: a limit buy at most 1.05, a limit sell at least 0.95 times the mark price.
+PERP_MULTIPLIERS = (Decimal("0.9500"), Decimal("1.0500"))
+
+
+def check_price_band(market: Market, spec: SymbolSpec, side: Side, price: Decimal, reference: Decimal) -> None:
+    """The price bands: spot PERCENT_PRICE_BY_SIDE (-1013) against ``reference`` (Binance's 5-minute
+    average price; the sandbox's mid), USDⓈ-M PERCENT_PRICE against the mark, one bound per side as Binance
+    documents it: a buy above ``multiplierUp`` (-4016), a sell below ``multiplierDown`` (-4024)."""
+    if market is Market.SPOT:
+        low, high = SPOT_BID_MULTIPLIERS if side is Side.BUY else SPOT_ASK_MULTIPLIERS
+        if not reference * low <= price <= reference * high:
+            raise SandboxError(-1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
+        return
+    low, high = PERP_MULTIPLIERS
+    if side is Side.BUY and price > reference * high:
+        limit = round_to(reference * high, spec.perp_tick, ROUND_DOWN)
+        raise SandboxError(-4016, f"Limit price can't be higher than {format(limit, 'f')}.")
+    if side is Side.SELL and price < reference * low:
+        limit = round_to(reference * low, spec.perp_tick, ROUND_UP)
+        raise SandboxError(-4024, f"Limit price can't be lower than {format(limit, 'f')}.")

@@ -1,4 +1,4 @@
-"""Market data streams besides depth diffs: partial books, bookTicker, aggTrade and markPrice.
+"""Market data streams besides depth diffs: partial books, bookTicker, trade, aggTrade and markPrice.
 
 =================================  ================================================================
 name                               event
@@ -7,8 +7,8 @@ name                               event
                                    1000 ms or ``@100ms``; USDⓈ-M ``depthUpdate`` with the top levels,
                                    ``U``/``u``/``pu``, at 250 ms, ``@500ms`` or ``@100ms``
 ``<s>@bookTicker``                 best bid/ask whenever it changes (spot bare, USDⓈ-M with e/E/T)
-``<s>@aggTrade``                   one aggregate trade per sandbox trade (the synthetic market's own
-                                   liquidity does not trade, so these are the account's fills)
+``<s>@aggTrade``, ``<s>@trade``     one (aggregate) trade per sandbox trade (the synthetic market's
+                                   own liquidity does not trade, so these are the account's fills)
 ``<s>@markPrice[@1s]``             USDⓈ-M ``markPriceUpdate`` with funding, every 3 s or every 1 s
 =================================  ================================================================
 """
@@ -71,7 +71,7 @@ class MarketStreams:
         if kind.startswith("depth") and kind[5:].isdigit() and int(kind[5:]) in PARTIAL_LEVELS:
             period = PARTIAL_SPEEDS[market].get(speed)
             return None if period is None else f"{base}@{kind}@{period}ms"
-        if kind in ("bookTicker", "aggTrade") and speed is None:
+        if kind in ("bookTicker", "aggTrade", "trade") and speed is None:
             return f"{base}@{kind}"
         if kind == "markPrice" and market is Market.FUTURES and speed in MARK_SPEEDS:
             return f"{base}@markPrice@{MARK_SPEEDS[speed]}ms"
@@ -96,7 +96,9 @@ class MarketStreams:
         while True:
             await asyncio.sleep(POLL_S)
             try:
-                self.publish_due(self.core.now())
+                now = self.core.now()
+                self.hub.flush_diffs(now)
+                self.publish_due(now)
             except Exception:  # a bug in one stream must not stop the others
                 log.exception("periodic stream failed")
 
@@ -184,26 +186,39 @@ class MarketStreams:
         self.hub.publish(targets, key, _encode(event))
 
     def on_user_events(self, batch: list[UserEvent]) -> None:
-        """aggTrade: one event per trade of the batch, to the trade's market and symbol."""
+        """aggTrade and trade: one event per trade of the batch, to the trade's market and symbol."""
         for ev in batch:
             if not isinstance(ev, OrderEvent) or ev.trade is None:
                 continue
-            t, market = ev.trade, ev.order.market
-            key = f"{t.symbol.lower()}@aggTrade"
-            targets = self.hub.subscribers(market, key)
-            if not targets:
-                continue
+            self._trade_event(ev, "aggTrade")
+            self._trade_event(ev, "trade")
+
+    def _trade_event(self, ev: OrderEvent, kind: str) -> None:
+        t, market = ev.trade, ev.order.market
+        assert t is not None
+        key = f"{t.symbol.lower()}@{kind}"
+        targets = self.hub.subscribers(market, key)
+        if targets:
             spec = self.core.specs[t.symbol]
             pp, qp = (
                 (8, 8) if market is Market.SPOT else (decimal_places(spec.perp_tick), decimal_places(spec.perp_step))
             )
             # m: "is the buyer the maker" - a buy order that made the trade, or a sell order that took it.
             buyer_maker = (t.side is Side.BUY) == t.is_maker
-            event: dict[str, Any] = {"e": "aggTrade", "E": ev.time, "s": t.symbol, "a": t.trade_id}
-            event.update({"p": fmt(t.price, pp), "q": fmt(t.qty, qp)})
-            if market is Market.FUTURES:
-                event["nq"] = fmt(t.qty, qp)
-            event.update({"f": t.trade_id, "l": t.trade_id, "T": t.time, "m": buyer_maker})
-            if market is Market.SPOT:
-                event["M"] = True
+            event: dict[str, Any] = {"e": kind, "E": ev.time}
+            if kind == "trade":
+                if market is Market.FUTURES:
+                    event["T"] = t.time
+                event.update({"s": t.symbol, "t": t.trade_id, "p": fmt(t.price, pp), "q": fmt(t.qty, qp)})
+                if market is Market.SPOT:
+                    event.update({"T": t.time, "m": buyer_maker, "M": True})
+                else:
+                    event.update({"X": "MARKET", "m": buyer_maker})
+            else:
+                event.update({"s": t.symbol, "a": t.trade_id, "p": fmt(t.price, pp), "q": fmt(t.qty, qp)})
+                if market is Market.FUTURES:
+                    event["nq"] = fmt(t.qty, qp)
+                event.update({"f": t.trade_id, "l": t.trade_id, "T": t.time, "m": buyer_maker})
+                if market is Market.SPOT:
+                    event["M"] = True
             self.hub.publish(targets, key, _encode(event))

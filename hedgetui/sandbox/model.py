@@ -27,11 +27,24 @@ class Side(enum.StrEnum):
 class OrderType(enum.StrEnum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
+    #: spot post-only: rejected when it would take
+    LIMIT_MAKER = "LIMIT_MAKER"
 
 
 class TimeInForce(enum.StrEnum):
     GTC = "GTC"
     IOC = "IOC"
+    #: fill whole at once or not at all
+    FOK = "FOK"
+    #: USDⓈ-M post-only
+    GTX = "GTX"
+    #: USDⓈ-M good till ``goodTillDate``
+    GTD = "GTD"
+
+    @property
+    def rests(self) -> bool:
+        """Whether an unfilled remainder stays on the book."""
+        return self in (TimeInForce.GTC, TimeInForce.GTX, TimeInForce.GTD)
 
 
 class OrderStatus(enum.StrEnum):
@@ -160,6 +173,8 @@ class Order:
     update_time: int
     orig_quote_order_qty: Decimal = Decimal(0)
     trades: list[Trade] = field(default_factory=list)
+    #: GTD: epoch ms at which the exchange expires the order (0: none)
+    good_till: int = 0
 
     @property
     def avg_price(self) -> Decimal:

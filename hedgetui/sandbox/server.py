@@ -11,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import itertools
-import json
 import logging
 import random
-import re
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
@@ -29,28 +25,26 @@ from hedgetui.sandbox.auth import check_signed
 from hedgetui.sandbox.candles import Candles
 from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
-from hedgetui.sandbox.endpoints import Endpoints, futures_account_v2
+from hedgetui.sandbox.endpoints import Endpoints
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
 from hedgetui.sandbox.marketstreams import MarketStreams
-from hedgetui.sandbox.model import Market, Order, OrderType, SandboxError, Side, TimeInForce
+from hedgetui.sandbox.model import Market, SandboxError
 from hedgetui.sandbox.options import SandboxOptions
+from hedgetui.sandbox.params import error_response, int_param, json_response, required_symbol, symbol_param
+from hedgetui.sandbox.ratelimits import RateLimiter
 from hedgetui.sandbox.streams import StreamHub
+from hedgetui.sandbox.traderoutes import PARTIAL_KEY, VISIBILITY_KEY, TradeRoutes
 from hedgetui.sandbox.userstream import UserStreams
 from hedgetui.sandbox.wsroutes import register_ws
 
 log = logging.getLogger(__name__)
-E = TypeVar("E", Side, OrderType, TimeInForce)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
 FAPI_DEPTH_LIMITS = frozenset({5, 10, 20, 50, 100, 500, 1000})
 SPOT_DEPTH_MAX = 5000
-TRADES_LIMIT_MAX = 1000
-#: Binance's format for decimal parameters: no sign, no exponent.
-DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 #: Methods whose form body carries parameters (GET has none on Binance).
 BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
-INTEGER_RE = re.compile(r"^[0-9]{1,19}$")
 #: How often a held request (timeout faults) checks whether its client gave up.
 HOLD_POLL_S = 0.02
 DEFAULT_HOLD_MS = 60_000
@@ -60,20 +54,14 @@ BACKEND_TIMEOUT = {
     "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
 }
 
-PARTIAL_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("partial", dict)
-VISIBILITY_KEY: web.RequestKey[float] = web.RequestKey("visibility_ms", float)
 
 #: The clock skew of the request being handled (``clock_skew_ms`` fault). A context variable, because
 #: aiohttp handles concurrent requests in separate tasks: a skewed request must not skew its neighbours.
 _SKEW_MS: contextvars.ContextVar[int] = contextvars.ContextVar("sandbox_skew_ms", default=0)
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body, separators=(",", ":")), status=status, content_type="application/json")
-
-
-def _error(exc: SandboxError) -> web.Response:
-    return _json(exc.body(), exc.http_status)
+_json = json_response
+_error = error_response
 
 
 def _body_response(body: Any, status: int) -> web.Response:
@@ -81,37 +69,6 @@ def _body_response(body: Any, status: int) -> web.Response:
     if isinstance(body, str):
         return web.Response(text=body, status=status, content_type="text/html")
     return _json(body, status)
-
-
-def _mandatory(name: str) -> SandboxError:
-    return SandboxError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-def _decimal(params: dict[str, str], name: str, required: bool) -> Decimal | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise _mandatory(name)
-        return None
-    if not DECIMAL_RE.match(raw):
-        raise SandboxError(
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.",
-        )
-    return Decimal(raw)
-
-
-def _int(params: dict[str, str] | Any, name: str, default: int | None = None) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not INTEGER_RE.match(str(raw)):
-        raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-    return int(raw)
-
-
-def _not_required(name: str) -> SandboxError:
-    return SandboxError(-1106, f"Parameter '{name}' sent when not required.")
 
 
 class SandboxServer:
@@ -132,11 +89,13 @@ class SandboxServer:
         )
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
-        self.streams = StreamHub(self.core)
+        self.streams = StreamHub(self.core, batch_diffs=True)
         self.market_streams = MarketStreams(self.core, self.streams)
+        self.limits = RateLimiter(self.now)
         self.candles = Candles()
         self.core.add_user_listener(self.candles.on_user_events)
         self.endpoints = Endpoints(self.core, self.candles)
+        self.trading = TradeRoutes(self.core, now=self.now, wall=lambda: self._wall(), spawn=self._spawn)
         self.users = UserStreams(
             self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
         )
@@ -145,12 +104,10 @@ class SandboxServer:
         self.api_secret = options.api_secret
         self.port = options.port
         self._jitter = random.Random(options.seed)
-        self._hidden: dict[tuple[Market, int], int] = {}  # order -> wall-clock ms until which it is invisible
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._auto_ids = itertools.count(1)
         self.app = self._build_app()
 
     # ---- clock and lifecycle -----------------------------------------------------------------------
@@ -220,11 +177,12 @@ class SandboxServer:
     async def reset(self) -> None:
         """The start state: no faults, no pending partial fills or hidden orders, the core's start state."""
         self.faults.clear()
-        self._hidden.clear()
+        self.trading.hidden.clear()
         self.streams.drop_next = dict.fromkeys(self.streams.drop_next, 0)
         self.streams.close_next_connections = 0
         self.users.reset()
         self.candles.clear()
+        self.limits.reset()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -276,12 +234,6 @@ class SandboxServer:
         r.add_get("/api/v3/depth", self._depth(Market.SPOT))
         r.add_get("/api/v3/ticker/24hr", self._ticker(Market.SPOT))
         r.add_get("/api/v3/ticker/bookTicker", self._book_ticker(Market.SPOT))
-        r.add_post("/api/v3/order", self._signed(self._create(Market.SPOT)))
-        r.add_get("/api/v3/order", self._signed(self._query(Market.SPOT)))
-        r.add_delete("/api/v3/order", self._signed(self._cancel(Market.SPOT)))
-        r.add_get("/api/v3/openOrders", self._signed(self._open_orders(Market.SPOT)))
-        r.add_get("/api/v3/account", self._signed(self._spot_account))
-        r.add_get("/api/v3/myTrades", self._signed(self._trades(Market.SPOT)))
         # USDⓈ-M futures
         r.add_get("/fapi/v1/ping", self._ping)
         r.add_get("/fapi/v1/time", self._time)
@@ -290,17 +242,8 @@ class SandboxServer:
         r.add_get("/fapi/v1/ticker/24hr", self._ticker(Market.FUTURES))
         r.add_get("/fapi/v1/ticker/bookTicker", self._book_ticker(Market.FUTURES))
         r.add_get("/fapi/v1/premiumIndex", self._premium_index)
-        r.add_post("/fapi/v1/order", self._signed(self._create(Market.FUTURES)))
-        r.add_get("/fapi/v1/order", self._signed(self._query(Market.FUTURES)))
-        r.add_delete("/fapi/v1/order", self._signed(self._cancel(Market.FUTURES)))
-        r.add_get("/fapi/v1/openOrders", self._signed(self._open_orders(Market.FUTURES)))
-        r.add_get("/fapi/v1/userTrades", self._signed(self._trades(Market.FUTURES)))
-        r.add_get("/fapi/v1/leverageBracket", self._signed(self._leverage_bracket))
-        r.add_post("/fapi/v1/leverage", self._signed(self._set_leverage))
-        for version in (2, 3):
-            r.add_get(f"/fapi/v{version}/account", self._signed(self._futures_account(v2=version == 2)))
-            r.add_get(f"/fapi/v{version}/positionRisk", self._signed(self._position_risk(v2=version == 2)))
         self.endpoints.register(r, self._signed)
+        self.trading.register(r, self._signed)
         # user data streams and websockets
         self.users.register(r)
         register_ws(r, self.streams, self.users)
@@ -313,11 +256,23 @@ class SandboxServer:
             return await handler(request)
         # One-way latency: the request travels to the exchange, then the answer travels back.
         await self._one_way_delay()
+        market = Market.SPOT if request.path.startswith("/api/") else Market.FUTURES
+        limit_headers: dict[str, str] = {}
+        if self.limits.enabled and request.path.startswith(("/api/", "/fapi/")):
+            try:
+                limit_headers = self.limits.admit(market, request.method, request.path, request.query)
+            except SandboxError as exc:
+                refused = _error(exc)
+                refused.headers["Retry-After"] = str(self.limits.retry_after_s(market))
+                await self._one_way_delay()
+                return refused
         rule = self.faults.take(request.method, request.path, REQUEST_ACTIONS)
         if rule is None:
             response = await self._run(handler, request)
         else:
             response = await self._apply_fault(rule, handler, request)
+        if not response.prepared:
+            response.headers.update(limit_headers)
         await self._one_way_delay()
         return response
 
@@ -420,44 +375,11 @@ class SandboxServer:
 
         return wrapped
 
-    def _symbol(self, params: dict[str, str] | Any, required: bool = True) -> str | None:
-        symbol = params.get("symbol")
-        if not symbol:
-            if required:
-                raise _mandatory("symbol")
-            return None
-        if symbol not in self.core.specs:
-            raise SandboxError(-1121, "Invalid symbol.")
-        return str(symbol)
+    def _symbol(self, params: Any, required: bool = True) -> str | None:
+        return symbol_param(self.core.specs, params, required)
 
-    def _required_symbol(self, params: dict[str, str] | Any) -> str:
-        symbol = self._symbol(params)
-        assert symbol is not None
-        return symbol
-
-    def _visible(self, market: Market, order: Order) -> bool:
-        until = self._hidden.get((market, order.order_id))
-        if until is None:
-            return True
-        if self._wall() >= until:
-            del self._hidden[(market, order.order_id)]
-            return True
-        return False
-
-    def _find(self, market: Market, params: dict[str, str], missing: SandboxError) -> Order:
-        symbol = self._required_symbol(params)
-        order_id = _int(params, "orderId")
-        cid = params.get("origClientOrderId") or None
-        if order_id is None and cid is None:
-            raise SandboxError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-        try:
-            # Binance looks up by orderId when both are sent.
-            order = self.core.get_order(market, symbol, order_id=order_id, client_order_id=None if order_id else cid)
-        except SandboxError:
-            raise missing from None
-        if not self._visible(market, order):
-            raise missing
-        return order
+    def _required_symbol(self, params: Any) -> str:
+        return required_symbol(self.core.specs, params)
 
     # ---- public routes -----------------------------------------------------------------------------
 
@@ -476,7 +398,7 @@ class SandboxServer:
     def _depth(self, market: Market) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             symbol = self._required_symbol(request.query)
-            limit = _int(request.query, "limit", 100 if market is Market.SPOT else 500)
+            limit = int_param(request.query, "limit", 100 if market is Market.SPOT else 500)
             assert limit is not None
             if market is Market.FUTURES and limit not in FAPI_DEPTH_LIMITS:
                 raise SandboxError(-4021, "Invalid depth limit.")
@@ -509,190 +431,6 @@ class SandboxServer:
         if symbol is None:
             return _json([shapes.premium_index(self.core, s) for s in self.core.specs])
         return _json(shapes.premium_index(self.core, symbol))
-
-    # ---- orders ------------------------------------------------------------------------------------
-
-    def _create(self, market: Market) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._required_symbol(params)
-            side = self._enum(params, "side", Side, -1117, "Invalid side.")
-            otype = self._enum(params, "type", OrderType, -1116, "Invalid orderType.")
-            tif = TimeInForce.GTC
-            if otype is OrderType.LIMIT:
-                tif = self._enum(params, "timeInForce", TimeInForce, -1115, "Invalid timeInForce.")
-            resp_types = ("ACK", "RESULT", "FULL") if market is Market.SPOT else ("ACK", "RESULT")
-            # Binance's defaults: spot MARKET/LIMIT answer FULL, fapi answers ACK (ccxt always asks RESULT there).
-            resp_type = params.get("newOrderRespType") or ("FULL" if market is Market.SPOT else "ACK")
-            if resp_type not in resp_types:
-                raise SandboxError(-1136, "Invalid newOrderRespType.")
-            quantity = _decimal(params, "quantity", required=False)
-            quote_qty = _decimal(params, "quoteOrderQty", required=False)
-            price = _decimal(params, "price", required=otype is OrderType.LIMIT)
-            if quote_qty is not None and (market is Market.FUTURES or otype is not OrderType.MARKET):
-                raise _not_required("quoteOrderQty")
-            if otype is OrderType.MARKET:
-                if market is Market.SPOT and price is not None:
-                    raise _not_required("price")
-                if quantity is not None and quote_qty is not None:
-                    raise SandboxError(-1128, "Combination of optional parameters invalid.")
-            if quantity is None and quote_qty is None:
-                raise _mandatory("quantity")
-            reduce_only = self._bool(params, "reduceOnly")
-            if "reduceOnly" in params and market is Market.SPOT:
-                raise _not_required("reduceOnly")
-            cid = params.get("newClientOrderId") or f"sandbox-auto-{next(self._auto_ids)}"
-            partial = request.get(PARTIAL_KEY)
-            fill_limit = None
-            if partial is not None and otype is OrderType.MARKET and quantity is not None:
-                # The core rounds this down to the step.
-                fill_limit = quantity * Decimal(str(partial["fill_ratio"]))
-            order = self.core.place_order(
-                market,
-                symbol,
-                side,
-                otype,
-                quantity=quantity,
-                client_order_id=cid,
-                quote_order_qty=quote_qty,
-                price=price,
-                time_in_force=tif,
-                reduce_only=reduce_only,
-                fill_limit=fill_limit,
-            )
-            if fill_limit is not None and order.status.is_open:
-                self._spawn(self._finish_partial(market, order.order_id, partial or {}))
-            visibility = request.get(VISIBILITY_KEY)
-            if visibility:
-                self._hidden[(market, order.order_id)] = self._wall() + int(visibility)
-            if market is Market.FUTURES:
-                return _json(shapes.futures_order(order, self.core.specs[symbol], ack=resp_type == "ACK"))
-            if resp_type == "ACK":
-                return _json(shapes.spot_order_ack(order))
-            if resp_type == "RESULT":
-                return _json(shapes.spot_order_result(order))
-            return _json(shapes.spot_order_full(order))
-
-        return handler
-
-    @staticmethod
-    def _enum(params: dict[str, str], name: str, kind: type[E], code: int, msg: str) -> E:
-        raw = params.get(name)
-        if not raw:
-            raise _mandatory(name)
-        try:
-            return kind(raw)
-        except ValueError:
-            raise SandboxError(code, msg) from None
-
-    @staticmethod
-    def _bool(params: dict[str, str], name: str) -> bool:
-        raw = params.get(name, "false")
-        if raw not in ("true", "false", "TRUE", "FALSE", "True", "False"):
-            raise SandboxError(-1100, f"Illegal characters found in parameter '{name}'; legal range is 'true|false'.")
-        return raw.lower() == "true"
-
-    async def _finish_partial(self, market: Market, order_id: int, params: dict[str, Any]) -> None:
-        await asyncio.sleep(float(params.get("rest_after_ms", 0)) / 1000)
-        try:
-            if params.get("expire"):
-                self.core.expire_order(market, order_id)
-            else:
-                self.core.fill_rest(market, order_id)
-        except SandboxError as exc:  # e.g. the sandbox was reset meanwhile: nothing left to finish
-            log.info("partial fault: order %s not finished: %s", order_id, exc.msg)
-
-    def _query(self, market: Market) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            order = self._find(market, params, SandboxError(-2013, "Order does not exist."))
-            if market is Market.FUTURES:
-                return _json(shapes.futures_order(order, self.core.specs[order.symbol], with_time=True))
-            return _json(shapes.spot_order_query(order))
-
-        return handler
-
-    def _cancel(self, market: Market) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            order = self._find(market, params, SandboxError(-2011, "Unknown order sent."))
-            # Live spot: the answer's clientOrderId names the CANCEL request (generated unless sent).
-            cancel_id = None
-            if market is Market.SPOT:
-                cancel_id = params.get("newClientOrderId") or f"sandbox-cancel-{next(self._auto_ids)}"
-            canceled = self.core.cancel_order(market, order.symbol, order_id=order.order_id, cancel_client_id=cancel_id)
-            if market is Market.FUTURES or cancel_id is None:
-                return _json(shapes.futures_order(canceled, self.core.specs[order.symbol], with_time=True))
-            return _json(shapes.spot_cancel(canceled, cancel_id, self.now()))
-
-        return handler
-
-    def _open_orders(self, market: Market) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._symbol(params, required=False)
-            orders = [o for o in self.core.open_orders(market, symbol) if self._visible(market, o)]
-            if market is Market.FUTURES:
-                return _json([shapes.futures_order(o, self.core.specs[o.symbol], with_time=True) for o in orders])
-            return _json([shapes.spot_order_query(o) for o in orders])
-
-        return handler
-
-    def _trades(self, market: Market) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._required_symbol(params)
-            order_id = _int(params, "orderId")
-            limit = _int(params, "limit", 500)
-            assert limit is not None
-            if not 1 <= limit <= TRADES_LIMIT_MAX:
-                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
-            from_id, start, end = _int(params, "fromId"), _int(params, "startTime"), _int(params, "endTime")
-            # External position changes (order id -1) are the control API's, not an order's trades.
-            trades = [
-                t
-                for t in self.core.trades(market, symbol, order_id)
-                if t.order_id > 0
-                and (from_id is None or t.trade_id >= from_id)
-                and (start is None or t.time >= start)
-                and (end is None or t.time <= end)
-            ]
-            # Binance returns the oldest `limit` trades from fromId/startTime, else the most recent ones.
-            trades = trades[:limit] if from_id is not None or start is not None else trades[-limit:]
-            if market is Market.FUTURES:
-                return _json([shapes.futures_trade(t) for t in trades])
-            return _json([shapes.spot_trade(t) for t in trades])
-
-        return handler
-
-    # ---- accounts ----------------------------------------------------------------------------------
-
-    async def _spot_account(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        return _json(shapes.spot_account(self.core))
-
-    def _futures_account(self, v2: bool) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            return _json(futures_account_v2(self.core) if v2 else shapes.futures_account(self.core, v2))
-
-        return handler
-
-    def _position_risk(self, v2: bool) -> SignedHandler:
-        async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            symbol = self._symbol(params, required=False)
-            rows = shapes.position_risk(self.core, v2)
-            return _json([r for r in rows if symbol is None or r["symbol"] == symbol])
-
-        return handler
-
-    async def _leverage_bracket(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        symbol = self._symbol(params, required=False)
-        brackets = shapes.leverage_brackets(self.core)
-        if symbol is not None:  # Binance answers one object (not a list) when a symbol is given
-            return _json(next(b for b in brackets if b["symbol"] == symbol))
-        return _json(brackets)
-
-    async def _set_leverage(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        symbol = self._required_symbol(params)
-        leverage = _int(params, "leverage")
-        if leverage is None:
-            raise _mandatory("leverage")
-        self.core.set_leverage(symbol, leverage)
-        return _json({"leverage": leverage, "maxNotionalValue": "300000", "symbol": symbol})
 
     # ---- websockets --------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
+from hedgetui.sandbox.filters import PERP_MAX_NUM_ORDERS, PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
 from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
+from hedgetui.sandbox.ratelimits import ORDER_LIMITS, WEIGHT_LIMITS
 
 ZERO = Decimal(0)
 
@@ -34,12 +36,25 @@ def decimal_places(step: Decimal) -> int:
 # ---- exchangeInfo -------------------------------------------------------------------------------------
 
 
+def rate_limits(market: Market) -> list[dict[str, Any]]:
+    """exchangeInfo's ``rateLimits``: the limits the sandbox enforces (``ratelimits``)."""
+    names = {"1M": ("MINUTE", 1), "10S": ("SECOND", 10), "1D": ("DAY", 1)}
+    weight_name, _, weight_cap = WEIGHT_LIMITS[market]
+    rows = [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": names[weight_name][0], "intervalNum": 1, "limit": weight_cap}
+    ]
+    for name, _, cap in ORDER_LIMITS[market]:
+        interval, num = names[name]
+        rows.append({"rateLimitType": "ORDERS", "interval": interval, "intervalNum": num, "limit": cap})
+    return rows
+
+
 def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, Any]:
     """``GET /api/v3/exchangeInfo`` (spec §A2): the fields and filters ccxt needs, Binance's real values."""
     return {
         "timezone": "UTC",
         "serverTime": server_time,
-        "rateLimits": [],
+        "rateLimits": rate_limits(Market.SPOT),
         "exchangeFilters": [],
         "symbols": [
             {
@@ -50,10 +65,25 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
                 "quoteAsset": s.quote,
                 "quotePrecision": 8,
                 "quoteAssetPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                # Only what the sandbox executes: the STOP family is not simulated, so not advertised.
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "baseCommissionPrecision": 8,
+                "quoteCommissionPrecision": 8,
+                "icebergAllowed": False,
+                "ocoAllowed": False,
+                "otoAllowed": False,
+                "quoteOrderQtyMarketAllowed": True,
+                "allowTrailingStop": False,
+                "cancelReplaceAllowed": False,
+                "amendAllowed": False,
+                "pegInstructionsAllowed": False,
                 "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
                 "permissions": [],
+                "permissionSets": [["SPOT"]],
+                "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+                # Only EXPIRE_MAKER is simulated (own resting orders a taker meets are expired).
+                "allowedSelfTradePreventionModes": ["EXPIRE_MAKER"],
                 "filters": [
                     {
                         "filterType": "PRICE_FILTER",
@@ -81,6 +111,14 @@ def spot_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str, A
                         "applyMaxToMarket": False,
                         "avgPriceMins": 5,
                     },
+                    {
+                        "filterType": "PERCENT_PRICE_BY_SIDE",
+                        "bidMultiplierUp": fmt(SPOT_BID_MULTIPLIERS[1]),
+                        "bidMultiplierDown": fmt(SPOT_BID_MULTIPLIERS[0]),
+                        "askMultiplierUp": fmt(SPOT_ASK_MULTIPLIERS[1]),
+                        "askMultiplierDown": fmt(SPOT_ASK_MULTIPLIERS[0]),
+                        "avgPriceMins": 5,
+                    },
                 ],
             }
             for s in specs
@@ -94,7 +132,7 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
         "timezone": "UTC",
         "serverTime": server_time,
         "futuresType": "U_MARGINED",
-        "rateLimits": [],
+        "rateLimits": rate_limits(Market.FUTURES),
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
         "symbols": [
@@ -113,16 +151,17 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                 "baseAssetPrecision": 8,
                 "quotePrecision": 8,
                 "underlyingType": "COIN",
-                "orderTypes": [
-                    "LIMIT",
-                    "MARKET",
-                    "STOP",
-                    "STOP_MARKET",
-                    "TAKE_PROFIT",
-                    "TAKE_PROFIT_MARKET",
-                    "TRAILING_STOP_MARKET",
-                ],
+                # Only what the sandbox executes: conditional orders are not simulated, so not advertised.
+                "orderTypes": ["LIMIT", "MARKET"],
                 "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                "maintMarginPercent": "2.5000",
+                "requiredMarginPercent": "5.0000",
+                "triggerProtect": "0.0500",
+                "liquidationFee": "0.012500",
+                "marketTakeBound": "0.05",
+                "maxMoveOrderLimit": 10000,
+                "settlePlan": 0,
+                "permissionSets": ["GRID", "COPY"],
                 "filters": [
                     {
                         "filterType": "PRICE_FILTER",
@@ -142,8 +181,14 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                         "maxQty": fmt(s.perp_market_max_qty),
                         "stepSize": fmt(s.perp_step),
                     },
-                    {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                    {"filterType": "MAX_NUM_ORDERS", "limit": PERP_MAX_NUM_ORDERS},
                     {"filterType": "MIN_NOTIONAL", "notional": fmt(s.perp_min_notional)},
+                    {
+                        "filterType": "PERCENT_PRICE",
+                        "multiplierUp": fmt(PERP_MULTIPLIERS[1], 4),
+                        "multiplierDown": fmt(PERP_MULTIPLIERS[0], 4),
+                        "multiplierDecimal": "4",
+                    },
                 ],
             }
             for s in specs
@@ -310,7 +355,7 @@ def spot_order_query(order: Order) -> dict[str, Any]:
             "icebergQty": "0.00000000",
             "time": order.time,
             "updateTime": order.update_time,
-            "isWorking": order.type is OrderType.LIMIT,
+            "isWorking": order.type is not OrderType.MARKET,
             "workingTime": order.time,
             "selfTradePreventionMode": "EXPIRE_MAKER",
         }
@@ -359,7 +404,7 @@ def futures_order(order: Order, spec: SymbolSpec, *, with_time: bool = False, ac
         "origType": order.type.value,
         "priceMatch": "NONE",
         "selfTradePreventionMode": "EXPIRE_MAKER",
-        "goodTillDate": 0,
+        "goodTillDate": order.good_till,
         "updateTime": order.update_time,
     }
     if with_time:

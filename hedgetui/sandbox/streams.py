@@ -2,9 +2,10 @@
 
 Connections are raw (``/ws/<streams>``: bare events) or combined (``/stream?streams=``: every event wrapped
 as ``{"stream": name, "data": event}``); both take SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS frames. Each core
-DepthDiff becomes one ``depthUpdate`` event to every connection subscribed to ``<symbol>@depth[@speed]``,
-with ``U`` = previous ``u`` + 1 (and ``pu`` on futures); the sandbox sends every change at once whatever
-update speed the name asks for. Other streams (``marketstreams``, ``userstream``) send through :meth:`push`.
+DepthDiff becomes one ``depthUpdate`` event to every connection subscribed to ``<symbol>@depth@100ms``,
+with ``U`` = previous ``u`` + 1 (and ``pu`` on futures); slower speeds (``@depth``: spot 1000 ms, USDⓈ-M
+250 ms; ``@250ms``, ``@500ms``, ``@1000ms``) get one merged event per period when the hub batches (the
+server's does). Other streams (``marketstreams``, ``userstream``) send through :meth:`push`.
 
 A slow client is never silently skipped: when its bounded queue overflows its connection is closed (a
 close frame, or an abort when that cannot get through), so ccxt resubscribes and resnapshots. Only the
@@ -19,6 +20,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -34,6 +36,10 @@ QUEUE_LIMIT = 10_000
 #: How long a polite close may take before the TCP connection is simply aborted.
 CLOSE_TIMEOUT_S = 1.0
 SPEEDS = frozenset({"100ms", "250ms", "500ms", "1000ms"})
+#: A diff stream's update speed when its name gives none (spot ``@depth`` 1000 ms, USDⓈ-M 250 ms).
+DEFAULT_DIFF_MS = {Market.SPOT: 1000, Market.FUTURES: 250}
+#: Diff streams this fast or faster get every change as it happens (ccxt.pro's ``@100ms``).
+IMMEDIATE_MS = 100
 
 
 class Socket(Protocol):
@@ -98,11 +104,36 @@ def wrapped(name: str, text: str) -> str:
     return f'{{"stream":{json.dumps(name)},"data":{text}}}'
 
 
+def merge_diffs(diffs: list[DepthDiff], now: int) -> DepthDiff:
+    """Consecutive diffs of one book as one: the id range of all of them, each level's last quantity."""
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    for d in diffs:
+        bids.update(d.bids)
+        asks.update(d.asks)
+    first, last = diffs[0], diffs[-1]
+    return DepthDiff(
+        market=first.market,
+        symbol=first.symbol,
+        first_id=first.first_id,
+        last_id=last.last_id,
+        prev_last_id=first.prev_last_id,
+        event_time=now,
+        bids=tuple(sorted(bids.items(), reverse=True)),
+        asks=tuple(sorted(asks.items())),
+    )
+
+
 class StreamHub:
     """Owns the websocket connections and fans the core's depth diffs (and other streams' events) out."""
 
-    def __init__(self, core: ExchangeCore, queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, core: ExchangeCore, queue_limit: int = QUEUE_LIMIT, *, batch_diffs: bool = False) -> None:
         self.core = core
+        #: slower diff streams (``@depth``, ``@500ms``…) merge the changes of each period into one event;
+        #: their flushing is driven by :meth:`flush_diffs` (the server's periodic streams loop)
+        self.batch_diffs = batch_diffs
+        self._pending: dict[tuple[Market, str, int], list[DepthDiff]] = {}
+        self._next_flush: dict[tuple[Market, str, int], int] = {}
         #: stream names this hub serves besides depth diffs (set by the market streams)
         self.resolvers: list[Resolver] = []
         self.queue_limit = queue_limit
@@ -125,8 +156,43 @@ class StreamHub:
             return
         key = f"{diff.symbol.lower()}@depth"
         targets = self.subscribers(diff.market, key)
-        if targets:
-            self.publish(targets, key, json.dumps(self.event(diff), separators=(",", ":")))
+        if not targets:
+            return
+        now_targets = targets
+        if self.batch_diffs:
+            now_targets = []
+            for conn in targets:
+                period = self.diff_period(conn.streams[key], diff.market)
+                if period <= IMMEDIATE_MS:
+                    now_targets.append(conn)
+                else:
+                    self._pending.setdefault((diff.market, diff.symbol, period), []).append(diff)
+        if now_targets:
+            self.publish(now_targets, key, json.dumps(self.event(diff), separators=(",", ":")))
+
+    @staticmethod
+    def diff_period(name: str, market: Market) -> int:
+        """The update speed in ms that a diff stream name asks for."""
+        parts = name.split("@")
+        return int(parts[2][:-2]) if len(parts) == 3 else DEFAULT_DIFF_MS[market]
+
+    def flush_diffs(self, now: int) -> None:
+        """Send the slower diff streams' merged events whose period has elapsed: one event covering
+        ``U`` = the first diff's first id to ``u`` = the last diff's last id, each level at its last quantity."""
+        for slot in list(self._pending):
+            market, symbol, period = slot
+            due = self._next_flush.get(slot, now)
+            if now < due:
+                continue
+            self._next_flush[slot] = due + period if due + period > now else now + period
+            diffs = self._pending.pop(slot)
+            if diffs:
+                key = f"{symbol.lower()}@depth"
+                targets = [
+                    c for c in self.subscribers(market, key) if self.diff_period(c.streams[key], market) == period
+                ]
+                if targets:
+                    self.publish(targets, key, json.dumps(self.event(merge_diffs(diffs, now)), separators=(",", ":")))
 
     def subscribers(self, market: Market, key: str) -> list[Connection]:
         """The live connections of ``market`` subscribed to the stream ``key``."""

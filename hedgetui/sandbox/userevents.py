@@ -111,7 +111,7 @@ def order_trade_update(core: ExchangeCore, ev: OrderEvent) -> dict[str, Any]:
             "ss": 0,
             "V": "EXPIRE_MAKER",
             "pm": "NONE",
-            "gtd": 0,
+            "gtd": o.good_till,
         },
     }
 

@@ -4,8 +4,9 @@
 A listen key's events go to every connection opened with it (``/ws/<key>``, ``/stream?streams=<key>``,
 ``/fstream/ws/<key>``, ``/fstream/private/ws?listenKey=<key>``); websocket API subscriptions receive the
 spot events as ``{"subscriptionId": n, "event": {...}}``. Events are queued while the core operation that
-caused them runs, so they are on their way before the REST answer of that operation is written, as on
-Binance where the stream and the answer race. When a key expires (60 minutes without keep-alive, or the
+caused them runs and go out when the connection's writer next runs: without simulated latency that is just
+after the REST answer; with ``--latency-ms`` the event overtakes the delayed answer (Binance documents no
+order between the two, so clients must handle either). When a key expires (60 minutes without keep-alive, or the
 ``listen_key_expire`` fault) its connections get ``listenKeyExpired`` and are closed.
 """
 

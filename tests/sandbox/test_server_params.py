@@ -40,7 +40,7 @@ async def raw(
 @pytest.mark.parametrize("path", ["/api/v3/order", "/fapi/v1/order"])
 async def test_a_raw_client_cancels_with_a_delete_form_body(sandbox: SandboxServer, path: str) -> None:
     spot = path.startswith("/api/")
-    price = "50000" if spot else "50000.0"
+    price = "50000" if spot else "59000.0"  # within the perp band of ±5 % around the mark
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": price}
     order["quantity"] = "0.001" if spot else "0.010"
     status, placed = await raw(sandbox, "POST", path, query={}, body={**order, "timestamp": sandbox.now()})
