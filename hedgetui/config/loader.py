@@ -42,7 +42,7 @@ _FLAG_FOR = {dotted: flag for flag, dotted in FLAG_SETTINGS.values()}
 # Settings holding a file path: "~" is expanded, and a relative path in the config file is taken relative
 # to that file's folder (where the operator wrote it), one from the environment or a flag to the cwd.
 _PATH_SETTINGS = {("venue", "key_file"), ("journal", "path")}
-_PLAIN = re.compile(r"^[\w.:/+\-@~]+$")
+_PLAIN = re.compile(r"[\w.:/+\-@~]+")
 
 
 class ConfigError(ValueError):
@@ -313,7 +313,7 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = value if _PLAIN.match(value) else repr(value)
+        text = value if _PLAIN.fullmatch(value) else repr(value)  # fullmatch: "$" would let a final newline through
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."

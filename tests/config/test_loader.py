@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hedgetui.config.loader import ConfigError, load, load_config, render_toml
@@ -319,6 +319,7 @@ SETTINGS = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(dotted=st.sampled_from([*SETTINGS, "hedge.nope", "nope.x"]), value=st.text(max_size=30))
+@example(dotted="hedge.size_usd", value="0\n")  # "$" once let a final newline into the one-line error
 def test_any_environment_value_loads_or_fails_with_one_line_naming_it(
     home: dict[str, str], dotted: str, value: str
 ) -> None:
