@@ -74,7 +74,15 @@ class OrderExecutor(FillConfirmer):
             f"{req.kind.value} {req.side.value.upper()} {req.quantity} @ market cid {cid}"
             + (" reduce-only" if req.reduce_only else ""),
             req.intent_id,
-            data={"cid": cid, "leg": req.leg.value, "attempt": attempt},
+            data={
+                "cid": cid,
+                "leg": req.leg.value,
+                "attempt": attempt,
+                "market": req.kind.value,
+                "side": req.side.value,
+                "quantity": req.quantity,
+                "reduce_only": req.reduce_only,
+            },
         )
         if self.before_send is not None:
             self.before_send(cid)

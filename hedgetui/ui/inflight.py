@@ -8,15 +8,11 @@ back only once the pipeline has ended. Pure: no Textual, fed one event at a time
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from hedgetui.domain.stages import PipelineKind, Stage, StageState
 from hedgetui.engine.events import EngineEvent, FillEvent, StageEvent
-
-# "spot BUY 0.033 @ market cid hg7f3aSB1" (the engine's SUBMIT line; see the engine change wanted in README)
-_SUBMIT = re.compile(r"^(?P<market>spot|perp) (?P<side>BUY|SELL) (?P<qty>[0-9.]+) @ market cid (?P<cid>\S+)")
 
 
 @dataclass
@@ -69,13 +65,13 @@ class InFlight:
             return
         cid = str(event.data.get("cid", ""))
         if event.kind == "SUBMIT":
-            m = _SUBMIT.match(event.message)
-            if m is not None:
-                try:
-                    qty = Decimal(m["qty"])
-                except InvalidOperation:
-                    return
-                self.legs[m["cid"]] = LegFlight(m["cid"], m["market"], m["side"], qty)
+            # The engine's SUBMIT event carries the order's fields (market, side, quantity) in its data.
+            d = event.data
+            try:
+                qty = Decimal(str(d["quantity"]))
+            except (KeyError, InvalidOperation):
+                return
+            self.legs[cid] = LegFlight(cid, str(d.get("market", "")), str(d.get("side", "")).upper(), qty)
         elif isinstance(event, FillEvent) and event.cid in self.legs:
             leg = self.legs[event.cid]
             leg.filled += event.quantity

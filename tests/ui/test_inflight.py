@@ -15,14 +15,17 @@ def stage(stage: Stage, state: StageState, intent: str = "i1") -> StageEvent:
     )
 
 
+def submit(cid: str, market: str, side: str, qty: str) -> dict[str, object]:
+    """The data of the engine's SUBMIT event (as ``OrderExecutor.submit`` publishes it)."""
+    return {"cid": cid, "leg": "x", "attempt": 1, "market": market, "side": side, "quantity": Decimal(qty)}
+
+
 def test_an_exit_whose_perp_close_is_in_doubt() -> None:
     f = InFlight()
     f.apply(stage(Stage.GUARDS, StageState.RUNNING))
     f.apply(stage(Stage.ORDERS, StageState.RUNNING))
-    f.apply(EngineEvent(0, "SUBMIT", "spot SELL 0.03296 @ market cid hgAS", intent_id="i1", data={"cid": "hgAS"}))
-    f.apply(
-        EngineEvent(0, "SUBMIT", "perp BUY 0.033 @ market cid hgAP reduce-only", intent_id="i1", data={"cid": "hgAP"})
-    )
+    f.apply(EngineEvent(0, "SUBMIT", "spot SELL", intent_id="i1", data=submit("hgAS", "spot", "sell", "0.03296")))
+    f.apply(EngineEvent(0, "SUBMIT", "perp BUY", intent_id="i1", data=submit("hgAP", "perp", "buy", "0.033")))
     f.apply(
         FillEvent(
             0,
@@ -36,7 +39,7 @@ def test_an_exit_whose_perp_close_is_in_doubt() -> None:
         )
     )
     f.apply(EngineEvent(0, "AMBIGUOUS", "timeout on hgAP", intent_id="i1", data={"cid": "hgAP"}))
-    f.apply(EngineEvent(0, "SUBMIT", "spot BUY 1 @ market cid other", intent_id="someone-else", data={"cid": "x"}))
+    f.apply(EngineEvent(0, "SUBMIT", "spot BUY", intent_id="someone-else", data=submit("x", "spot", "buy", "1")))
     assert f.where() == "exit at orders" and not f.ended
     lines = f.lines(5)
     assert lines == ["spot SELL 0.03296 filled 0.03296 ✓", "perp BUY 0.03300 IN DOUBT (lookup)"]
