@@ -31,6 +31,7 @@ def urls(base: str, ws: str) -> dict[str, Any]:
         "fapiPrivateV2": base + "/fapi/v2",
         "fapiPrivateV3": base + "/fapi/v3",
         "fapiData": base + "/futures/data",
+        "sapi": base + "/sapi/v1",  # the universal transfer (POST /sapi/v1/asset/transfer)
         "ws": {
             "spot": ws + "/stream/ws",
             "margin": ws + "/stream/ws",
