@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Factory, control, public, signed
+from tests.sandbox.test_user_stream import key_call
 
 PERP = "BTC/USDT:USDT"
 CENT = D("0.01")
@@ -172,3 +175,23 @@ async def test_income_filters_limit_and_ccxt_ledger(client: Factory, sandbox: Sa
     signed_amounts = [D(str(e["amount"])) * (1 if e["direction"] == "in" else -1) for e in ledger]
     assert signed_amounts == [D(r["income"]) for r in income]
     assert wallet(st) - D("100000") == sum(D(r["income"]) for r in income)
+
+
+async def test_the_user_stream_reports_funding_and_the_mark_stream_the_next_time(
+    client: Factory, sandbox: SandboxServer
+) -> None:
+    ex = await client()
+    await ex.create_order(PERP, "market", "sell", 0.01)
+    key = (await key_call(sandbox, "POST", "/fapi/v1/listenKey"))[1]["listenKey"]
+    async with (
+        aiohttp.ClientSession() as s,
+        s.ws_connect(f"{sandbox.ws_url}/fstream/private/ws?listenKey={key}") as ws,
+        s.ws_connect(f"{sandbox.ws_url}/fstream/ws/btcusdt@markPrice@1s") as marks,
+    ):
+        update = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)  # the next scheduled funding
+        mark = json.loads((await asyncio.wait_for(marks.receive(), 5)).data)
+    assert update["e"] == "ACCOUNT_UPDATE" and update["a"]["m"] == "FUNDING_FEE" and update["a"]["P"] == []
+    st = await state(sandbox)
+    fee = next(r for r in st["income"] if r["incomeType"] == "FUNDING_FEE")
+    assert update["T"] >= fee["time"] and D(update["a"]["B"][0]["wb"]) > 0
+    assert mark["e"] == "markPriceUpdate" and mark["T"] % 1000 == 0 and mark["E"] < mark["T"] <= mark["E"] + 1000
