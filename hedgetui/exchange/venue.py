@@ -225,22 +225,29 @@ class BinanceVenue:
         """The perp's own funding interval in ms.
 
         Binance lists contracts whose interval differs from 8 h in ``/fapi/v1/fundingInfo``; otherwise the
-        interval is read from the last two settlements of ``/fapi/v1/fundingRate``; 8 h when neither says.
+        interval is read from the last two settlements of ``/fapi/v1/fundingRate``; 8 h when neither says
+        (the interval only annualizes figures for the screen: nothing is traded on it).
         """
         market_id = self.rules(MarketKind.PERP).market_id
-        listed = await self._call(
-            READ,
-            lambda: self.exchange.fapiPublicGetFundingInfo(),
-            lambda raw: parsing.parse_funding_interval(raw if isinstance(raw, list) else [], market_id),
+        sources: tuple[tuple[Request, Callable[[Any], int | None]], ...] = (
+            (
+                lambda: self.exchange.fapiPublicGetFundingInfo(),
+                lambda raw: parsing.parse_funding_interval(raw if isinstance(raw, list) else [], market_id),
+            ),
+            (
+                lambda: self.exchange.fapiPublicGetFundingRate({"symbol": market_id, "limit": 3}),
+                lambda raw: parsing.interval_from_history(raw if isinstance(raw, list) else []),
+            ),
         )
-        if listed is not None:
-            return listed
-        derived = await self._call(
-            READ,
-            lambda: self.exchange.fapiPublicGetFundingRate({"symbol": market_id, "limit": 3}),
-            lambda raw: parsing.interval_from_history(raw if isinstance(raw, list) else []),
-        )
-        return derived if derived is not None else DEFAULT_FUNDING_INTERVAL_MS
+        for request, parse in sources:
+            try:
+                interval = await self._call(READ, request, parse)
+            except VenueError as exc:
+                log.debug("funding interval not read: %s", scrub(str(exc), self._secrets))
+                continue
+            if interval is not None:
+                return interval
+        return DEFAULT_FUNDING_INTERVAL_MS
 
     # ---- accounts ----------------------------------------------------------------------------------
 
