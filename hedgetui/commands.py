@@ -468,6 +468,11 @@ async def read_ledger(
         await venue.close()
 
 
+def writable_target(path: Path) -> bool:
+    """Whether ``path`` can be a new or replaced file (checked before the exchange is asked anything)."""
+    return not path.is_dir() and path.parent.is_dir()
+
+
 async def run_history(
     config: AppConfig,
     *,
@@ -485,7 +490,7 @@ async def run_history(
     (null while open) and its ``pnl`` (realized once closed).
     """
     assert config.journal.path is not None
-    if csv_path is not None and (csv_path.is_dir() or not csv_path.parent.is_dir()):
+    if csv_path is not None and not writable_target(csv_path):
         stderr.write(f"history: cannot write {csv_path}: not a file in an existing folder\n")
         return EXIT_USAGE
     if not config.journal.path.exists():
