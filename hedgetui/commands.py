@@ -23,6 +23,7 @@ from hedgetui.config.model import AppConfig
 from hedgetui.config.secrets import SecretsError, resolve_credentials
 from hedgetui.config.sizes import parse_size_usd
 from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.margin import PerpThresholds
 from hedgetui.domain.quantity import QuantityReason
 from hedgetui.domain.risk import RiskLimits, TradingState
 from hedgetui.domain.venue import VenueMode
@@ -70,6 +71,12 @@ def engine_settings(config: AppConfig) -> EngineSettings:
             max_basis_bps=r.max_basis_bps,
             max_data_age_s=r.max_data_age_s,
             require_positive_funding_for_entry=r.require_positive_funding_for_entry,
+        ),
+        perp_watch=PerpThresholds(
+            margin_ratio_warn_pct=config.perp_watch.margin_ratio_warn_pct,
+            margin_ratio_critical_pct=config.perp_watch.margin_ratio_critical_pct,
+            liq_distance_warn_pct=config.perp_watch.liq_distance_warn_pct,
+            liq_distance_critical_pct=config.perp_watch.liq_distance_critical_pct,
         ),
         timeouts=ExecTimeouts(
             order_ack_s=t.order_ack_s,
