@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hedgetui.domain.client_ids import new_intent_id
 from hedgetui.domain.account import FuturesBalance, PerpPosition
+from hedgetui.domain.client_ids import new_intent_id
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.margin import PerpHealth, TransferDirection
 from hedgetui.domain.markets import MarketRules
@@ -266,7 +266,10 @@ class Engine:
             if not self.reconciled:
                 return "RECONCILE_PENDING", "reconciliation has not finished: margin stays in futures"
             if self.trading_state is TradingState.HALTED:
-                return "TRADING_HALTED", f"trading is HALTED ({self.halt_reason or 'operator'}): margin stays in futures"
+                return (
+                    "TRADING_HALTED",
+                    f"trading is HALTED ({self.halt_reason or 'operator'}): margin stays in futures",
+                )
         return None
 
     def why_transfer_refused(self, direction: TransferDirection = TransferDirection.TO_FUTURES) -> str | None:

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from hedgetui.domain.account import FuturesBalance, PerpPosition
 from hedgetui.domain.margin import PerpHealth, PerpThresholds, WatchLevel, assess_perp
-from hedgetui.domain.orders import OrderResult
+from hedgetui.domain.orders import TradeFill
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.journal import Journal
@@ -72,7 +72,10 @@ class PerpWatch:
         self._raised[code] = level
         action = " — top up margin (m) or reduce the hedge" if level is WatchLevel.CRITICAL else ""
         await self.report.alert(
-            code, f"{name} {level.label.upper()}: {text}{action}", level=_ALERT_LEVEL[level], data={"level": level.label}
+            code,
+            f"{name} {level.label.upper()}: {text}{action}",
+            level=_ALERT_LEVEL[level],
+            data={"level": level.label},
         )
 
 
@@ -96,42 +99,69 @@ def cause_of(client_order_id: str) -> ChangeCause:
 
 
 @dataclass(frozen=True)
+class ForeignOrder:
+    """A perp order of the account that hedgetui did not send: its trades' quantity and average price, and
+    its client id and side when the exchange answered the lookup."""
+
+    order_id: str
+    qty: Decimal
+    average: Decimal | None
+    client_order_id: str | None = None
+    side: str | None = None
+
+    def describe(self) -> str:
+        side = f"{self.side.upper()} " if self.side else ""
+        avg = f" @ {self.average:,f}" if self.average is not None else ""
+        return f"{side}{self.qty:f}{avg} (order {self.client_order_id or self.order_id})"
+
+
+@dataclass(frozen=True)
 class PerpChange:
     """The foreign perp orders found since the legs last matched, and the cause they name."""
 
     cause: ChangeCause
-    orders: tuple[OrderResult, ...] = ()
+    orders: tuple[ForeignOrder, ...] = ()
     note: str = ""
 
     def describe(self) -> str:
         if not self.orders:
             return f"{self.cause.value}: no order of the account explains it{self.note}"
-        parts = []
-        for o in self.orders:
-            avg = f" @ {o.average:,f}" if o.average is not None else ""
-            parts.append(f"{o.side.value.upper()} {o.filled}{avg} (order {o.client_order_id or o.order_id})")
-        return f"{self.cause.value} on the exchange: " + ", ".join(parts)
+        return f"{self.cause.value} on the exchange: " + ", ".join(o.describe() for o in self.orders)
 
 
 async def explain_perp_change(venue: VenuePort, journal: Journal, since_ms: int) -> PerpChange:
     """What changed the perp since ``since_ms``: the account's perp trades whose orders hedgetui did not send.
 
     Cheap by design (one trades request, then at most :data:`MAX_LOOKUPS` order lookups); an unreadable
-    exchange yields UNKNOWN with the reason, never an exception: the alert goes out regardless.
+    exchange yields UNKNOWN with the reason, never an exception: the alert goes out regardless. An order the
+    exchange will not show (a trade booked outside any order) still counts, without a client id.
     """
     try:
         trades = await venue.fetch_perp_trades(since_ms)
-        ours = await journal.all_cids()
-        order_ids = list(dict.fromkeys(t.order_id for t in trades if t.order_id))
-        foreign: list[OrderResult] = []
-        for order_id in order_ids[-MAX_LOOKUPS:]:
-            order = await venue.fetch_order(MarketKind.PERP, order_id=order_id)
-            if order.client_order_id not in ours:
-                foreign.append(order)
     except VenueError as exc:
         return PerpChange(ChangeCause.UNKNOWN, note=f" (the account's trades could not be read: {exc.source})")
+    ours = await journal.all_cids()
+    by_order: dict[str, list[TradeFill]] = {}
+    for t in trades:
+        by_order.setdefault(t.order_id, []).append(t)
+    foreign: list[ForeignOrder] = []
+    for order_id, fills in list(by_order.items())[-MAX_LOOKUPS:]:
+        qty = sum((f.qty for f in fills), Decimal(0))
+        average = sum((f.qty * f.price for f in fills), Decimal(0)) / qty if qty else None
+        cid: str | None = None
+        side: str | None = None
+        try:
+            order = await venue.fetch_order(MarketKind.PERP, order_id=order_id)
+            cid, side = order.client_order_id, order.side.value
+        except VenueError:
+            pass  # no order behind the trade (or unreadable): it is still not one of ours
+        if cid is not None and cid in ours:
+            continue
+        foreign.append(ForeignOrder(order_id, qty, average, cid, side))
     if not foreign:
         return PerpChange(ChangeCause.UNKNOWN)
-    causes = [cause_of(o.client_order_id or "") for o in foreign]
+    causes = [cause_of(o.client_order_id or "") for o in foreign if o.client_order_id]
     cause = next((c for c in (ChangeCause.LIQUIDATION, ChangeCause.ADL) if c in causes), ChangeCause.MANUAL)
+    if not causes:
+        cause = ChangeCause.UNKNOWN
     return PerpChange(cause, tuple(foreign))

@@ -116,8 +116,7 @@ def source_refusal(
         ratio = wallets.maint_margin / left * 100 if left > 0 else Decimal(100)
         if ratio >= margin_warn_pct:
             return (
-                f"the margin ratio would rise to {ratio:.1f} %, at or above its warning threshold "
-                f"{margin_warn_pct:g} %"
+                f"the margin ratio would rise to {ratio:.1f} %, at or above its warning threshold {margin_warn_pct:g} %"
             )
     return None
 
