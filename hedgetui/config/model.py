@@ -32,6 +32,7 @@ DEFAULT_KEYS: dict[str, str] = {
     "acknowledge": "a",
     "detail": "i",
     "margin": "m",
+    "pnl": "p",
     "help": "question_mark",
     "quit": "q",
 }

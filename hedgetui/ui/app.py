@@ -27,6 +27,7 @@ from textual.widgets import Footer
 
 from hedgetui.config.model import DEFAULT_KEYS
 from hedgetui.domain.execution import ExecutionResult
+from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.engine import Busy, Engine
 from hedgetui.engine.settings import Denied
@@ -41,6 +42,7 @@ from hedgetui.ui.plans import Markets
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.help import HelpScreen
 from hedgetui.ui.screens.intent import IntentScreen
+from hedgetui.ui.screens.pnl import PnlScreen
 from hedgetui.ui.screens.quit import QuitScreen
 from hedgetui.ui.screens.size import SizeScreen
 from hedgetui.ui.screens.state import TradingStateScreen
@@ -123,6 +125,8 @@ class HedgeApp(App[Outcome | None]):
         self.footer = Footer()
         self.alerts = AlertBook()
         self.results: list[ExecutionResult] = []
+        #: The open hedge's P&L from the engine's ledger (None when flat or not read yet).
+        self.pnl: HedgePnl | None = None
         self.quitting = False
         self.closing = False
 
@@ -174,6 +178,7 @@ class HedgeApp(App[Outcome | None]):
         self.set_class(width < TINY_COLS, "-tiny-cols")
         self.set_class(height < SHORT_ROWS, "-short")
         self.set_class(height < TINY_ROWS, "-tiny-rows")
+        self.hedge_pane.set_compact(height < SHORT_ROWS)
         if self.is_mounted(self.footer):
             self.footer.compact = width < NARROW_COLS
 
@@ -248,6 +253,9 @@ class HedgeApp(App[Outcome | None]):
     def action_correct(self) -> None:
         self.orders.correct()
 
+    def action_margin(self) -> None:
+        self.orders.transfer()
+
     # ---- other actions -----------------------------------------------------------------------------
 
     def action_reset_breaker(self) -> None:
@@ -311,6 +319,9 @@ class HedgeApp(App[Outcome | None]):
                 self.log_line("info", "OPERATOR", "", f"hedge size set to {value:,.2f} USD")
 
         self.push_screen(SizeScreen(self.size_usd, self.engine.settings.risk.max_position_usd), done)
+
+    def action_pnl(self) -> None:
+        self.push_screen(PnlScreen(self.pnl, self.engine.status().perp, self.settings.wall_clock_ms()))
 
     def action_log_filter(self) -> None:
         self.log_view.cycle_filter()
