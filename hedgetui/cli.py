@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tick-ms", type=int, default=100, help="interval of the sandbox's price walk in ms")
     demo.add_argument("--size-usd", default="2000", help="hedge size in USD")
     demo.add_argument("--theme", default=None, help="theme name (desk-dark, desk-light, desk-high-contrast)")
+    demo.add_argument(
+        "--funding-interval-s",
+        type=int,
+        default=60,
+        help="seconds between the sandbox's funding settlements (default 60, so funding arrives at once)",
+    )
     return parser
 
 
@@ -104,6 +110,12 @@ def _add_sandbox_flags(p: argparse.ArgumentParser, default_port: int) -> None:
     p.add_argument("--spot-usdt", default="100000", help="starting spot USDT balance")
     p.add_argument("--futures-usdt", default="100000", help="starting futures USDT wallet")
     p.add_argument("--strict-client-ids", action="store_true", help="also reject ids of finished orders")
+    p.add_argument(
+        "--funding-interval-s",
+        type=int,
+        default=8 * 3600,
+        help="seconds between funding settlements (default 28800: Binance's 00:00/08:00/16:00 UTC)",
+    )
     p.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
 
 
@@ -131,6 +143,7 @@ def sandbox_options_from_args(args: argparse.Namespace) -> object:
         futures_usdt=parse_decimal(args.futures_usdt, "--futures-usdt"),
         allow_remote=args.allow_remote,
         strict_client_ids=args.strict_client_ids,
+        funding_interval_s=args.funding_interval_s,
     ).validate()
 
 
@@ -150,6 +163,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"  api key         {options.api_key}", flush=True)
         print(f"  api secret      {options.api_secret}", flush=True)
         print(f"  symbols         {', '.join(options.symbols)}  seed {options.seed}", flush=True)
+        print(f"  funding every   {options.funding_interval_s} s", flush=True)
         print("  control API     GET /sandbox/state, POST /sandbox/faults ... (see README)", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
 
@@ -175,9 +189,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return _fail(why)
     if args.tick_ms < 1:
         return _fail(f"--tick-ms: must be at least 1, got {args.tick_ms}")
+    if args.funding_interval_s < 1:
+        return _fail(f"--funding-interval-s: must be at least 1, got {args.funding_interval_s}")
     with contextlib.suppress(KeyboardInterrupt):
         return _print_outcome(
-            asyncio.run(run_demo(seed=args.seed, tick_ms=args.tick_ms, size_usd=size, theme=args.theme))
+            asyncio.run(
+                run_demo(
+                    seed=args.seed,
+                    tick_ms=args.tick_ms,
+                    size_usd=size,
+                    theme=args.theme,
+                    funding_interval_s=args.funding_interval_s,
+                )
+            )
         )
     return EXIT_OK
 

@@ -155,10 +155,16 @@ def stale_books(service: MarketDataService) -> str | None:
     return None
 
 
+#: ``hedgetui demo`` settles funding every minute, so a new user sees it arrive in the first two minutes.
+DEMO_FUNDING_INTERVAL_S = 60
+
+
 @asynccontextmanager
-async def demo_sandbox(seed: int = 7, tick_ms: int = 100) -> AsyncIterator[SandboxServer]:
-    """The embedded sandbox on a free loopback port."""
-    server = SandboxServer(SandboxOptions(port=0, seed=seed, tick_ms=tick_ms))
+async def demo_sandbox(
+    seed: int = 7, tick_ms: int = 100, funding_interval_s: int = SandboxOptions.funding_interval_s
+) -> AsyncIterator[SandboxServer]:
+    """The embedded sandbox on a free loopback port (funding on Binance's 8 h schedule unless told)."""
+    server = SandboxServer(SandboxOptions(port=0, seed=seed, tick_ms=tick_ms, funding_interval_s=funding_interval_s))
     await server.start()
     try:
         yield server
@@ -178,14 +184,19 @@ def sandbox_venue_settings(server: SandboxServer) -> VenueSettings:
 
 
 async def run_demo(
-    *, seed: int = 7, tick_ms: int = 100, size_usd: Decimal = Decimal("2000"), theme: str | None = None
+    *,
+    seed: int = 7,
+    tick_ms: int = 100,
+    size_usd: Decimal = Decimal("2000"),
+    theme: str | None = None,
+    funding_interval_s: int = DEMO_FUNDING_INTERVAL_S,
 ) -> Outcome | None:
     """``hedgetui demo``: the dashboard on a fresh embedded sandbox with a fresh journal.
 
     Returns what the dashboard hands back on closing (the end of a pipeline the operator quit during),
     for the caller to print once the terminal is its own again.
     """
-    async with demo_sandbox(seed, tick_ms) as server:
+    async with demo_sandbox(seed, tick_ms, funding_interval_s) as server:
         with tempfile.TemporaryDirectory(prefix="hedgetui-demo-") as folder:
             async with open_stack(
                 sandbox_venue_settings(server), Path(folder) / "journal.sqlite3", EngineSettings()

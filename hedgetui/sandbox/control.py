@@ -16,11 +16,14 @@ from aiohttp import web
 from hedgetui.sandbox import shapes
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.faults import FaultBook, FaultError
+from hedgetui.sandbox.income import income_row
 from hedgetui.sandbox.model import Market, SandboxError
 
 #: A market move beyond this would take prices to zero or below Binance's price filters.
 MAX_MOVE_BPS = Decimal(5000)
 MAX_DEPTH_FACTOR = Decimal(100)
+#: Binance caps funding rates at a few percent per interval; beyond 10 % a forced rate is a typo.
+MAX_FUNDING_RATE = Decimal("0.1")
 
 
 class ControlError(ValueError):
@@ -70,6 +73,7 @@ class ControlApi:
         router.add_post("/sandbox/position", self._guard(self.set_position))
         router.add_post("/sandbox/market", self._guard(self.market))
         router.add_post("/sandbox/transfer", self._guard(self.transfer))
+        router.add_post("/sandbox/funding", self._guard(self.funding))
         router.add_post("/sandbox/reset", self._guard(self.reset))
 
     @staticmethod
@@ -103,7 +107,7 @@ class ControlApi:
         return symbol
 
     async def state(self, request: web.Request) -> web.Response:
-        """``GET /sandbox/state``: balances, futures account, positions, every order and every trade."""
+        """``GET /sandbox/state``: balances, futures account, positions, every order, trade and income record."""
         return _json(shapes.state(self.core))
 
     async def list_faults(self, request: web.Request) -> web.Response:
@@ -186,6 +190,17 @@ class ControlApi:
         self.core.transfer(asset, delta)
         free, locked = self.core.spot_balances()[asset]
         return _json({"asset": asset, "free": shapes.fmt(free), "locked": shapes.fmt(locked)})
+
+    async def funding(self, request: web.Request) -> web.Response:
+        """``POST /sandbox/funding``: settle funding now (off the schedule) at the current rate, or at
+        ``{"rate": "-0.0003"}`` for every symbol; answers the time and the FUNDING_FEE records booked."""
+        body = await self._body(request) if request.can_read_body else {}
+        _only(body, {"rate"})
+        rate = _decimal(body, "rate") if body.get("rate") is not None else None
+        if rate is not None and abs(rate) > MAX_FUNDING_RATE:
+            raise ControlError(f"rate must be within ±{MAX_FUNDING_RATE}")
+        booked = self.core.settle_funding(rate)
+        return _json({"time": self.core.now(), "income": [income_row(r) for r in booked]})
 
     async def reset(self, request: web.Request) -> web.Response:
         """``POST /sandbox/reset``: the start state (balances, positions, orders, books) and no faults."""

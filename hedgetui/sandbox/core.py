@@ -47,6 +47,9 @@ from hedgetui.sandbox.filters import (
     round_to,
     steps_of,
 )
+from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding
+from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
+from hedgetui.sandbox.liquidation import liquidate_if_due
 from hedgetui.sandbox.matching import Fill, plan_quote, plan_taker, tail_notional, truncate
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
@@ -69,10 +72,10 @@ from hedgetui.sandbox.model import (
 )
 from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
 from hedgetui.sandbox.ticker import TickerStats
+from hedgetui.sandbox.transfers import transfer as transfer_between_wallets
 
 __all__ = ["CoreConfig", "ExchangeCore", "FuturesAccount", "PositionView"]
 
-FUNDING_INTERVAL_MS = 8 * 3600 * 1000
 FIRST_ORDER_ID = 4_000_000_001
 FIRST_TRADE_ID = 900_001
 FIRST_BOOK_ID = 1_000_000
@@ -116,6 +119,8 @@ class CoreConfig:
     basis_bps: Decimal = Decimal("5")  # perp mid above spot mid (mean; it wanders a little)
     funding_rate: Decimal = Decimal("0.0001")
     strict_client_ids: bool = False  # True: also reject ids of finished orders (-2010 / -4116)
+    #: Funding times are the multiples of this since the epoch (8 h: 00:00, 08:00, 16:00 UTC).
+    funding_interval_ms: int = EIGHT_HOURS_MS
 
 
 class _SymbolMarket:
@@ -173,13 +178,19 @@ class ExchangeCore:
             for s, spec in self.specs.items()
         }
         self._start(books)
-        #: When this exchange opened (epoch ms): funding history starts here.
-        self.started_at = self.now()
         self._commit(self.now())
 
     def _start(self, books: dict[str, dict[Market, Book]]) -> None:
         """(Re)build the start state on these books (their update ids carry on)."""
         now = self.now()
+        #: When this exchange opened or was reset (epoch ms): funding history starts here.
+        self.started_at = now
+        #: The funding times and the settlements that happened.
+        self.funding = FundingSchedule(self.config.funding_interval_ms, now)
+        #: Every change of the futures wallet (``GET /fapi/v1/income``).
+        self.income = IncomeLedger()
+        #: The ACCOUNT_UPDATE reason of the operation in progress, when it is not an order's or an adjustment.
+        self._account_reason: str | None = None
         self._markets = {s: _SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
         assets = {"USDT"} | {spec.base for spec in self.specs.values()} | {spec.quote for spec in self.specs.values()}
         self._spot = SpotWallet(self.config.spot_balances, assets)
@@ -252,9 +263,12 @@ class ExchangeCore:
             traded = any(
                 isinstance(e, OrderEvent) and e.trade is not None and e.order.market is Market.FUTURES for e in events
             )
-            # An order's fill is reason ORDER; a change from outside (control API, liquidation) ADJUSTMENT.
-            events.append(FuturesAccountChange("ORDER" if traded else "ADJUSTMENT", symbols, now))
+            # An order's fill (a liquidation's too) is reason ORDER; funding and transfers name their own;
+            # any other change from outside (the control API's position) is ADJUSTMENT.
+            reason = self._account_reason or ("ORDER" if traded else "ADJUSTMENT")
+            events.append(FuturesAccountChange(reason, symbols, now))
             self._reported_futures = futures
+        self._account_reason = None
         if events:
             for cb in list(self._user_listeners):
                 cb(events)
@@ -271,6 +285,11 @@ class ExchangeCore:
         """One step of the walk for every symbol: both books follow their mids, resting orders the market
         crossed fill as makers, under-margined accounts are liquidated; one diff per changed book."""
         now = self.now()
+        due = self.funding.due(now)
+        for t in due:
+            settle_funding(self, t)
+        if due:
+            self._flush_user_events(now)  # funding is its own ACCOUNT_UPDATE, before this tick's fills
         for sym in self._markets.values():
             sym.walk.step()
             self._follow(sym, now)
@@ -318,8 +337,27 @@ class ExchangeCore:
         return self._market(symbol).walk.funding
 
     def next_funding_time(self) -> int:
-        """The next 00:00, 08:00 or 16:00 UTC after now, in ms."""
-        return (self.now() // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+        """The first funding time after now, in ms (8 h schedule: the next 00:00, 08:00 or 16:00 UTC)."""
+        return self.funding.after(self.now())
+
+    def settle_funding(self, rate: Decimal | None = None) -> list[IncomeRecord]:
+        """Settle funding now, off the schedule (the control API's ``POST /sandbox/funding``): every open
+        position pays or receives at the current mark and rate (or ``rate`` for every symbol); the
+        scheduled times carry on. Returns the FUNDING_FEE records booked."""
+        if rate is not None and not rate.is_finite():
+            raise SandboxError(-1100, "Illegal characters found in parameter 'rate'.")
+        now = self.now()
+        saved = {s: m.walk.funding for s, m in self._markets.items()}
+        if rate is not None:
+            for m in self._markets.values():
+                m.walk.funding = rate
+        try:
+            booked = settle_funding(self, now)
+        finally:
+            for s, m in self._markets.items():
+                m.walk.funding = saved[s]
+        self._commit(now)
+        return booked
 
     def ticker_24h(self, market: Market, symbol: str) -> dict[str, Decimal | int]:
         """Rolling statistics since the core started: open, high, low, last, volumes, trade ids, count."""
@@ -598,6 +636,7 @@ class ExchangeCore:
         quote_qty = price * qty
         buy = order.side is Side.BUY
         realized = ZERO
+        reduces = False
         if order.market is Market.SPOT:
             rate = self.config.spot_maker_fee if maker else self.config.spot_taker_fee
             fee = settle((qty if buy else quote_qty) * rate)
@@ -614,6 +653,8 @@ class ExchangeCore:
         else:
             rate = self.config.futures_maker_fee if maker else self.config.futures_taker_fee
             fee, fee_asset = settle(quote_qty * rate), "USDT"
+            held = self._futures.positions[order.symbol].amount
+            reduces = held != 0 and (held > 0) != buy
             realized = self._futures.book_fill(order.symbol, qty if buy else -qty, price, fee, now)
         trade = Trade(
             market=order.market,
@@ -632,6 +673,11 @@ class ExchangeCore:
         )
         self._trade_ids += 1
         self._trades.append(trade)
+        if order.market is Market.FUTURES:
+            tid = str(trade.trade_id)
+            if reduces:
+                self.income.book(order.symbol, "REALIZED_PNL", realized, now, info=tid, trade_id=tid)
+            self.income.book(order.symbol, "COMMISSION", -fee, now, info=tid, trade_id=tid)
         self._markets[order.symbol].stats[order.market].see_trade(trade)
         order.trades.append(trade)
         order.executed_qty += qty
@@ -663,6 +709,8 @@ class ExchangeCore:
         )
         self._trade_ids += 1
         self._trades.append(trade)
+        tid = str(trade.trade_id)
+        self.income.book(symbol, "REALIZED_PNL", realized, now, info=tid, trade_id=tid)
         return trade
 
     # ---- resting orders -----------------------------------------------------------------------------
@@ -940,18 +988,13 @@ class ExchangeCore:
         return leverage
 
     def _liquidate_if_due(self, now: int) -> None:
-        """Cross margin: when the margin balance falls below the maintenance margin, every position is
-        closed at the mark and every open futures order is cancelled, as Binance's liquidation does."""
-        if all(p.amount == 0 for p in self._futures.positions.values()):
-            return
-        account = self.futures_account()
-        if account.margin_balance >= account.maint_margin:
-            return
-        for order in [o for o in self._open.values() if o.market is Market.FUTURES]:
-            self._close(order, OrderStatus.CANCELED, now)
-        for symbol, pos in self._futures.positions.items():
-            if pos.amount:
-                self._external_trade(symbol, -pos.amount, self.mark_price(symbol), now)
+        """Cross margin: below the maintenance margin every position is closed by a liquidation order
+        (``liquidation.py``) and every open futures order expires."""
+        liquidate_if_due(self, now)
+
+    def transfer_futures(self, kind: str, asset: str, amount: Decimal) -> int:
+        """``POST /sapi/v1/asset/transfer``: ``MAIN_UMFUTURE`` or ``UMFUTURE_MAIN``; returns the tranId."""
+        return transfer_between_wallets(self, kind, asset, amount)
 
     # ---- control -----------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""REST endpoints beyond the set ccxt's hedge calls use: price tickers, klines, funding history, futures
+"""REST endpoints beyond the set ccxt's hedge calls use: price tickers, klines, futures
 balances, the position mode, and the v2 futures account shape.
 
 The routes are registered by the server; signed ones go through its signature check (``signed``).
@@ -20,8 +20,6 @@ from hedgetui.sandbox.shapes import decimal_places, fmt, futures_account, positi
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 KLINES_MAX = {Market.SPOT: 1000, Market.FUTURES: 1500}
-FUNDING_LIMIT_MAX = 1000
-FUNDING_INTERVAL_MS = 8 * 3600 * 1000
 
 
 _json = json_response
@@ -42,7 +40,6 @@ class Endpoints:
         router.add_get("/fapi/v2/ticker/price", self.price_ticker(Market.FUTURES))
         router.add_get("/api/v3/klines", self.klines(Market.SPOT))
         router.add_get("/fapi/v1/klines", self.klines(Market.FUTURES))
-        router.add_get("/fapi/v1/fundingRate", self.funding_rate_history)
         for version in (2, 3):
             router.add_get(f"/fapi/v{version}/balance", signed(self.balance))
         router.add_get("/fapi/v1/positionSide/dual", signed(self.position_mode))
@@ -117,34 +114,6 @@ class Endpoints:
             fmt(c.taker_buy_quote, 8),
             "0",
         ]
-
-    async def funding_rate_history(self, request: web.Request) -> web.StreamResponse:
-        """``GET /fapi/v1/fundingRate``: the funding events since the sandbox started (every 8 h at the
-        current rate and mark, which is all the sandbox knows), oldest first."""
-        q = request.query
-        symbol = self._symbol(q, required=False)
-        limit = _int(q, "limit", 100)
-        assert limit is not None
-        if not 1 <= limit <= FUNDING_LIMIT_MAX:
-            raise SandboxError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
-        start, end = _int(q, "startTime"), _int(q, "endTime", self.core.now())
-        assert end is not None
-        started = self.core.started_at
-        first = (started // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
-        rows: list[dict[str, Any]] = []
-        for s in [symbol] if symbol else list(self.core.specs):
-            for t in range(first, end + 1, FUNDING_INTERVAL_MS):
-                if start is None or t >= start:
-                    rows.append(
-                        {
-                            "symbol": s,
-                            "fundingRate": fmt(self.core.funding_rate(s), 8),
-                            "fundingTime": t,
-                            "markPrice": fmt(self.core.mark_price(s), 8),
-                        }
-                    )
-        rows.sort(key=lambda r: r["fundingTime"])
-        return _json(rows[:limit] if start is not None else rows[-limit:])
 
     # ---- futures account ---------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ class OrderType(enum.StrEnum):
     LIMIT = "LIMIT"
     #: spot post-only: rejected when it would take
     LIMIT_MAKER = "LIMIT_MAKER"
+    #: USDⓈ-M: the exchange's own order closing a liquidated position (never accepted from a client)
+    LIQUIDATION = "LIQUIDATION"
 
 
 class TimeInForce(enum.StrEnum):
@@ -86,6 +88,8 @@ class SymbolSpec:
     perp_max_price: Decimal = Decimal("4529764")
     # Maintenance margin ratio of the first leverage bracket, used for the liquidation price.
     maint_margin_ratio: Decimal = Decimal("0.004")
+    #: The liquidation clearance fee rate (exchangeInfo ``liquidationFee``), of the liquidated notional.
+    liquidation_fee: Decimal = Decimal("0.0125")
     max_leverage: int = 125
 
     def tick(self, market: Market) -> Decimal:
@@ -223,6 +227,8 @@ class Execution(enum.StrEnum):
     TRADE = "TRADE"
     CANCELED = "CANCELED"
     EXPIRED = "EXPIRED"
+    #: USDⓈ-M liquidation execution
+    CALCULATED = "CALCULATED"
 
 
 @dataclass(frozen=True)

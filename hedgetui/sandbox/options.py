@@ -39,6 +39,8 @@ class SandboxOptions:
     spot_base: dict[str, Decimal] = field(default_factory=dict)
     allow_remote: bool = False
     strict_client_ids: bool = False
+    #: Funding times are the multiples of this since the epoch; Binance's 8 h by default.
+    funding_interval_s: int = 8 * 3600
 
     def validate(self) -> SandboxOptions:
         """Return ``self`` if every option is usable, else raise :class:`OptionsError` with one line."""
@@ -50,6 +52,8 @@ class SandboxOptions:
             raise OptionsError(f"--jitter-ms: must be zero or more, got {self.jitter_ms}")
         if self.tick_ms < 1:
             raise OptionsError(f"--tick-ms: must be at least 1, got {self.tick_ms}")
+        if self.funding_interval_s < 1:
+            raise OptionsError(f"--funding-interval-s: must be at least 1, got {self.funding_interval_s}")
         if not self.symbols:
             raise OptionsError("--symbols: at least one symbol is needed")
         unknown = [s for s in self.symbols if s not in KNOWN_SYMBOLS]

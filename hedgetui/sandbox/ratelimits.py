@@ -40,6 +40,8 @@ WEIGHTS = {
     ("GET", "/fapi/v1/userTrades"): 5,
     ("GET", "/fapi/v2/balance"): 5,
     ("GET", "/fapi/v3/balance"): 5,
+    ("GET", "/fapi/v1/income"): 30,
+    ("GET", "/fapi/v1/fundingInfo"): 0,
 }
 ORDER_PATHS = frozenset({("POST", "/api/v3/order"), ("POST", "/fapi/v1/order")})
 

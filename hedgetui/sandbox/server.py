@@ -35,6 +35,7 @@ from hedgetui.sandbox.ratelimits import RateLimiter
 from hedgetui.sandbox.streams import StreamHub
 from hedgetui.sandbox.traderoutes import PARTIAL_KEY, VISIBILITY_KEY, TradeRoutes
 from hedgetui.sandbox.userstream import UserStreams
+from hedgetui.sandbox.walletroutes import WalletRoutes
 from hedgetui.sandbox.wsroutes import register_ws
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class SandboxServer:
                 spot_balances={"USDT": options.spot_usdt, **options.spot_base},
                 futures_wallet=options.futures_usdt,
                 strict_client_ids=options.strict_client_ids,
+                funding_interval_ms=options.funding_interval_s * 1000,
             ),
             clock=self.now,
         )
@@ -95,6 +97,7 @@ class SandboxServer:
         self.candles = Candles()
         self.core.add_user_listener(self.candles.on_user_events)
         self.endpoints = Endpoints(self.core, self.candles)
+        self.wallet = WalletRoutes(self.core)
         self.trading = TradeRoutes(self.core, now=self.now, wall=lambda: self._wall(), spawn=self._spawn)
         self.users = UserStreams(
             self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
@@ -243,6 +246,7 @@ class SandboxServer:
         r.add_get("/fapi/v1/ticker/bookTicker", self._book_ticker(Market.FUTURES))
         r.add_get("/fapi/v1/premiumIndex", self._premium_index)
         self.endpoints.register(r, self._signed)
+        self.wallet.register(r, self._signed)
         self.trading.register(r, self._signed)
         # user data streams and websockets
         self.users.register(r)
@@ -256,7 +260,7 @@ class SandboxServer:
             return await handler(request)
         # One-way latency: the request travels to the exchange, then the answer travels back.
         await self._one_way_delay()
-        market = Market.SPOT if request.path.startswith("/api/") else Market.FUTURES
+        market = Market.SPOT if request.path.startswith(("/api/", "/sapi/")) else Market.FUTURES
         limit_headers: dict[str, str] = {}
         if self.limits.enabled and request.path.startswith(("/api/", "/fapi/")):
             try:
@@ -369,7 +373,7 @@ class SandboxServer:
                 api_key=self.api_key,
                 api_secret=self.api_secret,
                 server_time=self.now(),
-                fractional_recv_window=request.path.startswith("/api/"),
+                fractional_recv_window=request.path.startswith(("/api/", "/sapi/")),
             )
             return await handler(request, params)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
 from hedgetui.sandbox.filters import PERP_MAX_NUM_ORDERS, PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
+from hedgetui.sandbox.income import income_row
 from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
 from hedgetui.sandbox.ratelimits import ORDER_LIMITS, WEIGHT_LIMITS
 
@@ -157,7 +158,7 @@ def futures_exchange_info(specs: list[SymbolSpec], server_time: int) -> dict[str
                 "maintMarginPercent": "2.5000",
                 "requiredMarginPercent": "5.0000",
                 "triggerProtect": "0.0500",
-                "liquidationFee": "0.012500",
+                "liquidationFee": fmt(s.liquidation_fee, 6),
                 "marketTakeBound": "0.05",
                 "maxMoveOrderLimit": 10000,
                 "settlePlan": 0,
@@ -664,4 +665,7 @@ def state(core: ExchangeCore) -> dict[str, Any]:
             }
             for t in core.trades()
         ],
+        # The futures wallet's income history in /fapi/v1/income's shape, oldest first, none left out.
+        "income": [income_row(r) for r in core.income.records()],
+        "funding": {"interval_ms": core.funding.interval_ms, "next_funding_time": core.next_funding_time()},
     }

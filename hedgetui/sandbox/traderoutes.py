@@ -104,7 +104,7 @@ class TradeRoutes:
             symbol = required_symbol(self.core.specs, params)
             side = self._enum(params, "side", Side, -1117, "Invalid side.")
             otype = self._enum(params, "type", OrderType, -1116, "Invalid orderType.")
-            if otype is OrderType.LIMIT_MAKER and market is Market.FUTURES:
+            if otype is OrderType.LIQUIDATION or (otype is OrderType.LIMIT_MAKER and market is Market.FUTURES):
                 raise SandboxError(-1116, "Invalid orderType.")
             tif, good_till = self._time_in_force(market, otype, params)
             resp_types = ("ACK", "RESULT", "FULL") if market is Market.SPOT else ("ACK", "RESULT")

@@ -239,12 +239,16 @@ def test_an_underwater_account_is_liquidated_at_the_mark_and_the_wallet_never_go
     assert c.position(SYM).amount == D("-0.3")
     c.move_market(SYM, D("800"))  # far through the liquidation price in one jump
     assert liq < c.mark_price(SYM)
-    assert c.position(SYM).amount == 0 and waiting.status is OrderStatus.CANCELED
+    # Binance expires open orders of a liquidated account (expiry reason 5).
+    assert c.position(SYM).amount == 0 and waiting.status is OrderStatus.EXPIRED
     closing = c.trades()[-1]
-    assert closing.order_id == -1 and closing.side is Side.BUY and closing.qty == D("0.3")
+    liquidation = c.orders()[-1]
+    assert liquidation.client_order_id.startswith("autoclose-") and liquidation.type is OrderType.LIQUIDATION
+    assert closing.order_id == liquidation.order_id and closing.side is Side.BUY and closing.qty == D("0.3")
     acc = c.futures_account()
     assert acc.wallet_balance == 0  # the loss beyond the wallet went to the insurance fund
     assert acc.wallet_balance == D("1000") + sum(t.realized_pnl - t.commission for t in c.trades())
+    assert acc.wallet_balance == D("1000") + c.income.total()
 
 
 def test_a_resting_reduce_only_order_never_opens_when_it_fills() -> None:

@@ -94,7 +94,7 @@ async def test_state_lists_every_order_and_trade(sandbox: SandboxServer) -> None
     await signed(sandbox, "POST", "/api/v3/order", {**ORDER, "side": "BUY", "quantity": "0.001"})
     await control(sandbox, "POST", "/sandbox/position", {"amount": "-0.5", "price": "60000"})
     state = await control(sandbox, "GET", "/sandbox/state")
-    assert set(state) == {"spot_balances", "futures", "positions", "orders", "trades"}
+    assert set(state) == {"spot_balances", "futures", "positions", "orders", "trades", "income", "funding"}
     perp, spot = state["orders"]
     assert {k: perp[k] for k in ("market", "symbol", "clientOrderId", "side", "type", "status", "reduceOnly")} == {
         "market": "futures",
