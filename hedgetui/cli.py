@@ -60,9 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--option", type=int, default=1, help="which option of a pending proposal to send")
     st = sub.add_parser("status", help="positions, breaker and trading state (sends nothing)", parents=[common])
     st.add_argument("--json", action="store_true", help="print JSON")
-    hist = sub.add_parser("history", help="the latest intents from the journal", parents=[common])
-    hist.add_argument("--limit", type=int, default=20, help="how many intents")
-    hist.add_argument("--json", action="store_true", help="print JSON")
+    hist = sub.add_parser(
+        "history", help="the latest hedges with their funding, fees and net P&L (sends nothing)", parents=[common]
+    )
+    hist.add_argument("--limit", type=int, default=20, help="how many hedges (and intents)")
+    hist.add_argument("--json", action="store_true", help='print JSON: {"hedges": [...], "intents": [...]}')
+    hist.add_argument("--intents", action="store_true", help="list the journal's intents instead of the hedges")
+    hist.add_argument("--csv", metavar="FILE", type=Path, default=None, help="export the hedges to a CSV file")
     rec = sub.add_parser(
         "reconcile",
         help="resolve every order, compare both legs on the exchange, propose (never trades)",
@@ -295,7 +299,17 @@ def _cmd_trading(args: argparse.Namespace) -> int:
         if args.command == "history":
             if args.limit < 1:
                 return _fail(f"--limit: must be at least 1, got {args.limit}")
-            return asyncio.run(commands.run_history(config, limit=args.limit, as_json=args.json, stdout=sys.stdout))
+            return asyncio.run(
+                commands.run_history(
+                    config,
+                    limit=args.limit,
+                    as_json=args.json,
+                    stdout=sys.stdout,
+                    env=env,
+                    intents=args.intents,
+                    csv_path=args.csv,
+                )
+            )
         if args.command == "status":
             return asyncio.run(commands.run_status(config, env, as_json=args.json, stdout=sys.stdout))
         if args.command == "transfer":

@@ -9,6 +9,7 @@ place (:func:`engine_settings`, :func:`market_data_settings`, :func:`venue_setti
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 from hedgetui.config.loader import ConfigError, load_config
@@ -24,6 +26,7 @@ from hedgetui.config.secrets import SecretsError, resolve_credentials
 from hedgetui.config.sizes import parse_size_usd, parse_transfer_amount
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.margin import PerpThresholds, TransferDirection
+from hedgetui.domain.pnl import HedgePnl, pnl_json
 from hedgetui.domain.quantity import QuantityReason
 from hedgetui.domain.risk import RiskLimits, TradingState
 from hedgetui.domain.venue import VenueMode
@@ -32,6 +35,7 @@ from hedgetui.engine.correct import Choice
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.hedge import HedgeState
 from hedgetui.engine.journal import Journal
+from hedgetui.engine.ledger import Ledger
 from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings, LegMode, OnLegFailure
 from hedgetui.exchange.errors import VenueError
@@ -323,6 +327,13 @@ async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, s
             breaker = await journal.latest_state("breaker") or {"state": "closed", "failures": 0}
             trading = await journal.latest_state("trading_state") or {"state": "ACTIVE"}
             unfinished = [i.intent_id for i in await journal.unfinished_intents()]
+            ledger = Ledger(venue, journal, RealClock(), exit_fee_rates=fee_rates(config))
+            pnl_error: str | None = None
+            try:
+                pnl = await ledger.refresh(sync=True)
+            except VenueError as exc:  # the legs were read: show them, with the ledger as last stored
+                pnl_error = f"income not refreshed: {venue.describe_error(exc)}"
+                pnl = await ledger.refresh(sync=False)
     finally:
         await venue.close()
     status: dict[str, Any] = {
@@ -339,6 +350,8 @@ async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, s
         "breaker": breaker,
         "trading_state": trading,
         "unfinished_intents": unfinished,
+        "pnl": pnl_json(pnl) if pnl is not None else None,
+        "pnl_error": pnl_error,
     }
     if as_json:
         stdout.write(json.dumps(status, indent=2) + "\n")
@@ -354,25 +367,181 @@ async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, s
         )
         if unfinished:
             stdout.write(f"unfinished intents (run reconcile): {', '.join(unfinished)}\n")
+        stdout.write((describe_pnl(pnl, now_ms=RealClock().wall_ms()) if pnl else "pnl: flat (no open hedge)") + "\n")
+        if pnl_error:
+            stdout.write(f"pnl: {pnl_error}; the figures are as last stored\n")
     return EXIT_HALTED if unfinished or trading.get("state") == "HALTED" else EXIT_OK
 
 
-async def run_history(config: AppConfig, *, limit: int, as_json: bool, stdout: TextIO) -> int:
+def fee_rates(config: AppConfig) -> tuple[Decimal, Decimal]:
+    """The configured taker rates (spot, perp) as fractions: the ledger's estimate of an exit's cost."""
+    return config.ui.spot_taker_fee_pct / 100, config.ui.perp_taker_fee_pct / 100
+
+
+def utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def span(ms: int) -> str:
+    """A duration as the desk reads it: ``3d 04h``, ``2h 05m``, ``4m 10s``."""
+    s = max(0, ms) // 1000
+    d, h, m = s // 86_400, s % 86_400 // 3600, s % 3600 // 60
+    if d:
+        return f"{d}d {h:02d}h"
+    return f"{h}h {m:02d}m" if h else f"{m}m {s % 60:02d}s"
+
+
+def describe_pnl(pnl: HedgePnl, *, now_ms: int) -> str:
+    """The open hedge's P&L in a few lines (``status``)."""
+    q = pnl.quote
+    lines = [
+        f"pnl: net {pnl.net:+,.2f} {q} (funding {pnl.funding:+,.2f}, fees {pnl.fees:+,.2f}, price {pnl.price:+,.2f})"
+        f"  open since {utc(pnl.opened_ms)} UTC ({span(now_ms - pnl.opened_ms)})"
+    ]
+    basis = f"entry basis {pnl.entry_basis_bps:+.2f} bps" if pnl.entry_basis_bps is not None else "entry basis ?"
+    if pnl.basis_now_bps is not None:
+        basis += f", now {pnl.basis_now_bps:+.2f} bps"
+    carry = f"APR {pnl.apr * 100:+.2f} %" if pnl.apr is not None else "APR ?"
+    even = f"break-even {span(pnl.break_even_ms)}" if pnl.break_even_ms is not None else "no break-even at this rate"
+    lines.append(f"  {basis}; {carry}; {even}")
+    if pnl.next_funding_ms is not None and pnl.next_funding_estimate is not None:
+        lines.append(
+            f"  next funding {utc(pnl.next_funding_ms)} UTC (in {span(pnl.next_funding_ms - now_ms)})"
+            f" about {pnl.next_funding_estimate:+,.2f} {q}"
+        )
+    return "\n".join(lines)
+
+
+#: The columns of ``history --csv``: one row per hedge, oldest first; amounts in ``quote``, times in ms and UTC.
+CSV_COLUMNS = (
+    "opened_ms",
+    "opened_utc",
+    "closed_ms",
+    "closed_utc",
+    "quote",
+    "funding",
+    "fees",
+    "price",
+    "net",
+    "entry_spot",
+    "entry_perp",
+    "entry_basis_bps",
+    "fundings",
+)
+
+
+def csv_rows(hedges: list[HedgePnl]) -> list[dict[str, object]]:
+    """The ledger as ``history --csv`` writes it (see :data:`CSV_COLUMNS`)."""
+    rows = []
+    for h in reversed(hedges):
+        j = pnl_json(h)
+        rows.append(
+            {
+                **{k: j[k] for k in CSV_COLUMNS if k in j},
+                "opened_utc": utc(h.opened_ms),
+                "closed_utc": utc(h.closed_ms) if h.closed_ms is not None else "",
+                "closed_ms": h.closed_ms if h.closed_ms is not None else "",
+            }
+        )
+    return rows
+
+
+async def read_ledger(
+    config: AppConfig, env: dict[str, str], journal: Journal, limit: int, stderr: TextIO
+) -> list[HedgePnl] | None:
+    """The latest hedges, newest first, after fetching the income booked since the last look.
+
+    Hedges are cut with the spot market's rules and valued with the exchange's records, so the exchange
+    must answer: when it cannot be reached (or no credentials are configured) one line on stderr says so
+    and None is returned. When only the income fetch fails, the stored records are used, and said so.
+    """
+    try:
+        venue = await BinanceVenue.connect(venue_settings(config, env))
+    except (VenueError, SecretsError, UsageError) as exc:
+        stderr.write(f"history: hedges need the exchange, which was not read: {exc}\n")
+        return None
+    try:
+        ledger = Ledger(venue, journal, RealClock(), exit_fee_rates=fee_rates(config))
+        current: HedgePnl | None = None
+        try:
+            current = await ledger.refresh(sync=True)
+        except VenueError as exc:
+            stderr.write(f"history: income not refreshed ({exc}); the figures are as last stored\n")
+        hedges = await ledger.history(limit)
+        if hedges and current is not None and hedges[0].is_open:
+            hedges[0] = current
+        return hedges
+    finally:
+        await venue.close()
+
+
+def writable_target(path: Path) -> bool:
+    """Whether ``path`` can be a new or replaced file (checked before the exchange is asked anything)."""
+    return not path.is_dir() and path.parent.is_dir()
+
+
+async def run_history(
+    config: AppConfig,
+    *,
+    limit: int,
+    as_json: bool,
+    stdout: TextIO,
+    env: dict[str, str] | None = None,
+    intents: bool = False,
+    csv_path: Path | None = None,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """The hedges with their P&L (``--intents``: the journal's intents; ``--csv FILE``: export the ledger).
+
+    ``--json`` prints ``{"hedges": [...], "intents": [...]}``, each hedge with ``opened_ms``, ``closed_ms``
+    (null while open) and its ``pnl`` (realized once closed).
+    """
     assert config.journal.path is not None
+    if csv_path is not None and not writable_target(csv_path):
+        stderr.write(f"history: cannot write {csv_path}: not a file in an existing folder\n")
+        return EXIT_USAGE
     if not config.journal.path.exists():
-        stdout.write("no journal yet\n" if not as_json else "[]\n")
+        stdout.write("no journal yet\n" if not as_json else json.dumps({"hedges": [], "intents": []}) + "\n")
         return EXIT_OK
     async with Journal(config.journal.path) as journal:
         rows = await journal.history(limit)
-    if as_json:
-        stdout.write(json.dumps(rows, indent=2) + "\n")
+        read = [] if intents and not as_json else await read_ledger(config, env or {}, journal, limit, stderr)
+    hedges = read or []
+    if csv_path is not None:
+        if read is None:
+            return EXIT_FAILED
+        try:
+            with csv_path.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+                writer.writeheader()
+                writer.writerows(csv_rows(hedges))
+        except OSError as exc:
+            stderr.write(f"history: cannot write {csv_path}: {exc.strerror or exc}\n")
+            return EXIT_USAGE
+        stdout.write(f"{len(hedges)} hedge(s) written to {csv_path}\n")
         return EXIT_OK
-    for r in rows:
-        started = datetime.fromtimestamp(r["created_ms"] / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        took = f"{(r['ended_ms'] - r['created_ms']) / 1000:6.2f} s" if r["ended_ms"] else "       —"
+    if as_json:
+        listing = [{"opened_ms": h.opened_ms, "closed_ms": h.closed_ms, "pnl": pnl_json(h)} for h in hedges]
+        stdout.write(json.dumps({"hedges": listing, "intents": rows}, indent=2) + "\n")
+        return EXIT_OK if read is not None else EXIT_FAILED
+    if intents:
+        for r in rows:
+            took = f"{(r['ended_ms'] - r['created_ms']) / 1000:6.2f} s" if r["ended_ms"] else "       —"
+            stdout.write(
+                f"{utc(r['created_ms'])} UTC {took}  {r['intent_id']}  {r['kind']:<9} qty {r['quantity'] or '-':<8} "
+                f"{r['end_state'] or 'UNFINISHED':<10} {r['reason'] or ''}\n"
+            )
+        return EXIT_OK
+    if read is None:
+        return EXIT_FAILED
+    if not hedges:
+        stdout.write("no hedges yet ('hedgetui history --intents' lists the journal's intents)\n")
+    for h in hedges:
+        closed = f"{utc(h.closed_ms)} UTC" if h.closed_ms is not None else "open" + " " * 19
+        took = span((h.closed_ms if h.closed_ms is not None else RealClock().wall_ms()) - h.opened_ms)
         stdout.write(
-            f"{started} UTC {took}  {r['intent_id']}  {r['kind']:<9} qty {r['quantity'] or '-':<8} "
-            f"{r['end_state'] or 'UNFINISHED':<10} {r['reason'] or ''}\n"
+            f"{utc(h.opened_ms)} UTC → {closed} {took:>8}  net {h.net:+,.2f} {h.quote}"
+            f" (funding {h.funding:+,.2f}, fees {h.fees:+,.2f}, price {h.price:+,.2f})\n"
         )
     return EXIT_OK
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from hedgetui.config.model import AppConfig
+from hedgetui.domain.ledger import Marks
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
 from hedgetui.engine.hedge import ExchangeLegs, legs_from
@@ -82,14 +83,16 @@ async def open_stack(
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             await engine.start()
-            monitor: asyncio.Task[None] | None = None
+            monitors: list[asyncio.Task[None]] = []
             if stream:
                 service.start()
-                monitor = asyncio.get_running_loop().create_task(watch_drift(engine, service), name="drift-monitor")
+                loop = asyncio.get_running_loop()
+                monitors.append(loop.create_task(watch_drift(engine, service), name="drift-monitor"))
+                monitors.append(loop.create_task(watch_ledger(engine, service), name="ledger-monitor"))
             try:
                 yield Stack(venue, journal, engine, service, sandbox)
             finally:
-                if monitor is not None:
+                for monitor in monitors:
                     monitor.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await monitor
@@ -143,6 +146,29 @@ async def watch_drift(engine: Engine, service: MarketDataService) -> None:
             continue  # an unreadable exchange shows as stale feeds; the next poll tries again
         except Exception:  # never let the monitor die silently: log it and keep watching
             log.exception("drift monitor")
+
+
+async def watch_ledger(engine: Engine, service: MarketDataService) -> None:
+    """Keep the open hedge's P&L fresh: marked at every account poll to the streamed mid and mark, and its
+    income fetched right after each funding time and at least every minute (:meth:`Ledger.sync_due`)."""
+    while True:
+        try:
+            await engine.refresh_pnl(await streamed_marks(engine, service))
+        except VenueError:
+            pass  # an unreadable exchange shows as stale feeds; the next poll tries again
+        except Exception:  # never let the monitor die silently
+            log.exception("ledger monitor")
+        await asyncio.sleep(service.settings.account_poll_s)
+
+
+async def streamed_marks(engine: Engine, service: MarketDataService) -> Marks | None:
+    """Marks from the market data service's latest book and funding (None until both arrived)."""
+    book, funding = service.spot_book.latest(), service.funding.latest()
+    mid = book.value.mid if book is not None else None
+    if mid is None or funding is None:
+        return None
+    f = funding.value
+    return await engine.ledger.marks_from(mid, f.mark_price, f.rate, f.next_funding_ms)
 
 
 def stale_books(service: MarketDataService) -> str | None:

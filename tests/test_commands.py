@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -55,15 +57,41 @@ async def test_enter_yes_json_then_status_history_and_exit(sandbox: SandboxServe
     assert await commands.run_status(config, env, as_json=True, stdout=buf) == 0
     status = json.loads(buf.getvalue())
     assert status["perp_position"] == "-0.033" and status["unfinished_intents"] == []
+    pnl = status["pnl"]  # the open hedge: fees paid on both legs, no funding yet
+    assert pnl["quote"] == "USDT" and pnl["funding"] == "0" and Decimal(pnl["fees"]) < 0
+    assert Decimal(pnl["net"]) == Decimal(pnl["funding"]) + Decimal(pnl["fees"]) + Decimal(pnl["price"])
+    assert pnl["opened_ms"] > 0 and pnl["closed_ms"] is None and pnl["entry_basis_bps"] is not None
     buf = io.StringIO()
-    await commands.run_history(config, limit=5, as_json=True, stdout=buf)
-    assert json.loads(buf.getvalue())[0]["end_state"] == "HEDGED"
+    await commands.run_history(config, limit=5, as_json=True, stdout=buf, env=env)
+    listing = json.loads(buf.getvalue())
+    assert listing["intents"][0]["end_state"] == "HEDGED"
+    assert listing["hedges"][0]["closed_ms"] is None and listing["hedges"][0]["pnl"]["fees"] == pnl["fees"]
     buf = io.StringIO()
-    await commands.run_history(config, limit=5, as_json=False, stdout=buf)
+    await commands.run_history(config, limit=5, as_json=False, stdout=buf, env=env, intents=True)
     first = buf.getvalue().splitlines()[0]  # start time (UTC) and duration lead every line
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +\d+\.\d\d s  \S+  enter ", first), first
     code, out, _ = await run("exit", sandbox, tmp_path, answer="y")
     assert code == 0 and "FLAT" in out
+    buf = io.StringIO()
+    assert await commands.run_status(config, env, as_json=True, stdout=buf) == 0
+    assert json.loads(buf.getvalue())["pnl"] is None
+    buf = io.StringIO()
+    await commands.run_history(config, limit=5, as_json=False, stdout=buf, env=env)
+    (line,) = buf.getvalue().splitlines()  # one closed hedge: opened → closed, duration, net
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +\S+ +\S+  net ", line)
+    csv_path = tmp_path / "ledger.csv"
+    assert (
+        await commands.run_history(config, limit=5, as_json=False, stdout=io.StringIO(), env=env, csv_path=csv_path)
+        == 0
+    )
+    (row,) = list(csv.DictReader(csv_path.open()))
+    assert set(row) == set(commands.CSV_COLUMNS) and row["closed_ms"] and Decimal(row["fees"]) < 0
+    err = io.StringIO()
+    bad = tmp_path / "missing" / "ledger.csv"
+    code = await commands.run_history(
+        config, limit=5, as_json=False, stdout=io.StringIO(), env=env, csv_path=bad, stderr=err
+    )
+    assert code == 2 and err.getvalue().count("\n") == 1 and not bad.exists()
 
 
 @pytest.mark.parametrize(("size", "fragment"), [("0", "positive"), ("abc", "not a number"), ("999999", "limit")])

@@ -104,3 +104,35 @@ class HedgePnl:
     @property
     def is_open(self) -> bool:
         return self.closed_ms is None
+
+
+def _text(value: Decimal | None, places: str | None = None) -> str | None:
+    if value is None:
+        return None
+    return format(value.quantize(Decimal(places)) if places else value, "f")
+
+
+def pnl_json(pnl: HedgePnl) -> dict[str, object]:
+    """The P&L as ``status --json`` and ``history --json`` print it: amounts as decimal strings, times in ms.
+
+    ``apr`` is a fraction (0.1095 = 10.95 % a year); ``fundings`` counts the settlements booked.
+    """
+    return {
+        "quote": pnl.quote,
+        "funding": _text(pnl.funding),
+        "fees": _text(pnl.fees),
+        "price": _text(pnl.price),
+        "net": _text(pnl.net),
+        "opened_ms": pnl.opened_ms,
+        "closed_ms": pnl.closed_ms,
+        "entry_spot": _text(pnl.entry_spot),
+        "entry_perp": _text(pnl.entry_perp),
+        "entry_basis_bps": _text(pnl.entry_basis_bps, "0.01"),
+        "basis_now_bps": _text(pnl.basis_now_bps, "0.01"),
+        "apr": _text(pnl.apr, "0.000001"),
+        "break_even_ms": pnl.break_even_ms,
+        "funding_interval_ms": pnl.funding_interval_ms,
+        "next_funding_ms": pnl.next_funding_ms,
+        "next_funding_estimate": _text(pnl.next_funding_estimate),
+        "fundings": len(pnl.fundings),
+    }

@@ -22,8 +22,10 @@ from typing import Any
 from hedgetui.domain.account import FuturesBalance, PerpPosition
 from hedgetui.domain.client_ids import new_intent_id
 from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.ledger import Marks
 from hedgetui.domain.margin import PerpHealth, TransferDirection
 from hedgetui.domain.markets import MarketRules
+from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.stages import PipelineKind
 from hedgetui.engine.breaker import BreakerOpen, BreakerSnapshot, BreakerState, HedgeBreaker
@@ -35,6 +37,7 @@ from hedgetui.engine.exit import exit_hedge
 from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
+from hedgetui.engine.ledger import Ledger
 from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
@@ -45,6 +48,7 @@ from hedgetui.engine.settings import Denied, EngineSettings
 from hedgetui.engine.snapshot import read_snapshot
 from hedgetui.engine.state import EngineState
 from hedgetui.engine.transfer import TransferResult, run_transfer
+from hedgetui.exchange.errors import VenueError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,7 @@ class Engine:
         #: When the legs last matched and the perp then: what a later external change is explained against.
         self._matched_ms = self.started_ms
         self._transfer_task: asyncio.Task[TransferResult] | None = None
+        self.ledger = Ledger(venue, journal, self.clock, exit_fee_rates=self._fee_rates)
 
     @property
     def _fee_rates(self) -> tuple[Decimal, Decimal]:
@@ -433,6 +438,33 @@ class Engine:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    # ---- the ledger --------------------------------------------------------------------------------
+
+    def pnl(self) -> HedgePnl | None:
+        """The open hedge's P&L as of the last refresh (None when flat). Never waits on the exchange."""
+        return self.ledger.current
+
+    async def refresh_pnl(self, marks: Marks | None = None, *, sync: bool | None = None) -> HedgePnl | None:
+        """Fetch new income (when due, or when ``sync``) and recompute the open hedge's P&L at ``marks``
+        (read from the venue when not given). VenueError when the exchange could not be read."""
+        return await self.ledger.refresh(marks, sync=sync)
+
+    async def history(self, limit: int = 20) -> list[HedgePnl]:
+        """The latest hedges, newest first (closed ones realized; the open one as last refreshed)."""
+        hedges = await self.ledger.history(limit)
+        current = self.ledger.current
+        if hedges and hedges[0].is_open and current is not None and current.opened_ms == hedges[0].opened_ms:
+            hedges[0] = current
+        return hedges
+
+    async def _refresh_pnl_quietly(self) -> None:
+        try:
+            await self.ledger.refresh(sync=True)
+        except VenueError as exc:  # the next refresh tries again; the screen keeps the last figures
+            log.warning("ledger refresh failed: %s", exc)
+        except Exception:
+            log.exception("ledger refresh")
+
     # ---- what is allowed ---------------------------------------------------------------------------
 
     def refusal(self, action: ActionKind) -> tuple[str, str] | None:
@@ -557,6 +589,8 @@ class Engine:
                 self.breaker.record(result.success)
                 await self._save_breaker()
             await self._after(kind, result, halted_before)
+            # The fills just changed the hedge: its P&L (or the closed hedge's record) follows.
+            self._spawn(self._refresh_pnl_quietly())
             return result
         except Exception as exc:
             # A bug or an unreadable exchange mid-pipeline: stop trading loudly, never silently.

@@ -198,6 +198,7 @@ class FillConfirmer:
                 price=t.price,
                 fee=t.fee.cost if t.fee else None,
                 fee_asset=t.fee.currency if t.fee else None,
+                trade_ms=t.timestamp,
             )
             if fresh:
                 self.bus.publish(

@@ -25,9 +25,11 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -128,6 +130,28 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
                     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
             )
         ),
+    ),
+    # The funding and P&L ledger: the futures account's income records as the exchange booked them (one row
+    # per record: Binance's tranId is unique per income type, so a refetch never counts an amount twice),
+    # and the exchange's own time of each fill (which funding settlements a hedge held through).
+    2: (
+        """CREATE TABLE income (
+            kind        TEXT NOT NULL,
+            tran_id     TEXT NOT NULL,
+            symbol      TEXT NOT NULL,
+            asset       TEXT NOT NULL,
+            amount      TEXT NOT NULL,
+            time_ms     INTEGER NOT NULL,
+            trade_id    TEXT NOT NULL,
+            created_ms  INTEGER NOT NULL,
+            PRIMARY KEY (kind, tran_id)
+        )""",
+        "CREATE INDEX income_time ON income(time_ms)",
+        "ALTER TABLE fills ADD COLUMN trade_ms INTEGER",
+        """CREATE TRIGGER income_no_update BEFORE UPDATE ON income
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
+        """CREATE TRIGGER income_no_delete BEFORE DELETE ON income
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
     ),
 }
 
@@ -405,12 +429,17 @@ class Journal:
         price: Decimal,
         fee: Decimal | None,
         fee_asset: str | None,
+        trade_ms: int | None = None,
     ) -> bool:
-        """Record a fill once. Returns False when this trade was already journaled (seen twice)."""
+        """Record a fill once. Returns False when this trade was already journaled (seen twice).
+
+        ``trade_ms`` is the exchange's time of the trade, when it said (the ledger's hedge times).
+        """
 
         async def op(db: aiosqlite.Connection) -> bool:
             cur = await db.execute(
-                "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO fills (market, trade_id, cid, order_id, quantity, price, fee, fee_asset,"
+                " created_ms, trade_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     market,
                     trade_id,
@@ -421,6 +450,7 @@ class Journal:
                     _txt(fee),
                     fee_asset,
                     self._clock_ms(),
+                    trade_ms,
                 ),
             )
             return cur.rowcount == 1
@@ -605,6 +635,75 @@ class Journal:
         )
         return [(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
 
+    # ---- the ledger ---------------------------------------------------------------------------------
+
+    async def record_income(self, records: Sequence[IncomeRecord]) -> int:
+        """Store income records once each (by income type and tranId); returns how many were new."""
+
+        async def op(db: aiosqlite.Connection) -> int:
+            added = 0
+            for r in records:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO income VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.kind.value,
+                        r.tran_id,
+                        r.symbol,
+                        r.asset,
+                        _txt(r.amount),
+                        r.time_ms,
+                        r.trade_id,
+                        self._clock_ms(),
+                    ),
+                )
+                added += cur.rowcount
+            return added
+
+        return await self._submit(op, write=True) if records else 0
+
+    async def income(self, *, since_ms: int | None = None, symbol: str | None = None) -> list[IncomeRecord]:
+        """Stored income records, oldest first (from ``since_ms``; of ``symbol`` when given)."""
+        rows = await self._fetchall(
+            "SELECT kind, tran_id, symbol, asset, amount, time_ms, trade_id FROM income"
+            " WHERE time_ms >= ? AND (? IS NULL OR symbol = ?) ORDER BY time_ms, kind, tran_id",
+            (since_ms if since_ms is not None else -1, symbol, symbol),
+        )
+        return [
+            IncomeRecord(
+                tran_id=r[1],
+                kind=IncomeKind(r[0]) if r[0] in IncomeKind.__members__ else IncomeKind.OTHER,
+                symbol=r[2],
+                asset=r[3],
+                amount=Decimal(r[4]),
+                time_ms=int(r[5]),
+                trade_id=r[6],
+            )
+            for r in rows
+        ]
+
+    async def latest_income_ms(self) -> int | None:
+        """The exchange time of the newest stored income record (None when none is stored)."""
+        rows = await self._fetchall("SELECT MAX(time_ms) FROM income")
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def ledger_fills(self) -> list[dict[str, Any]]:
+        """Every journaled fill in the order it was recorded, with its order's side.
+
+        ``time_ms`` is the exchange's trade time, else the time it was journaled. A fallback row (trade id
+        ``o<orderId>``) is left out while a real trade of the same order is journaled (as in
+        :meth:`hedge_spot_qty`).
+        """
+        rows = await self._fetchall(
+            "SELECT f.market, f.trade_id, s.side, f.quantity, f.price, f.fee, f.fee_asset,"
+            " COALESCE(f.trade_ms, f.created_ms), f.cid FROM fills f JOIN order_submits s ON s.cid = f.cid"
+            " ORDER BY f.rowid"
+        )
+        real_cids = {r[8] for r in rows if not str(r[1]).startswith("o")}
+        keys = ("market", "trade_id", "side", "quantity", "price", "fee", "fee_asset", "time_ms")
+        return [
+            dict(zip(keys, r[:8], strict=True)) for r in rows if not (str(r[1]).startswith("o") and r[8] in real_cids)
+        ]
+
     async def raw_count(self, table: str) -> int:
         """Row count of one journal table (for tests and ``hedgetui status``)."""
         if table not in {
@@ -615,6 +714,7 @@ class Journal:
             "events",
             "intent_ends",
             "state_changes",
+            "income",
         }:
             raise ValueError(f"unknown journal table {table!r}")
         rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")

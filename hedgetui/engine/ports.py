@@ -7,6 +7,7 @@ only ``hedgetui.exchange.errors.VenueError`` subclasses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
@@ -15,6 +16,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
+from hedgetui.domain.pnl import IncomeKind, IncomeRecord
 from hedgetui.domain.venue import MarketKind
 
 
@@ -26,6 +28,17 @@ class VenuePort(Protocol):
     async def fetch_order_book(self, kind: MarketKind, limit: int = 100) -> OrderBook: ...
 
     async def fetch_funding(self) -> FundingInfo: ...
+
+    async def fetch_funding_interval(self) -> int: ...
+
+    async def fetch_income(
+        self,
+        since_ms: int,
+        until_ms: int | None = None,
+        kinds: Iterable[IncomeKind] | None = None,
+        *,
+        all_symbols: bool = False,
+    ) -> list[IncomeRecord]: ...
 
     async def fetch_spot_balances(self) -> dict[str, Balance]: ...
 

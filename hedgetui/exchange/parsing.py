@@ -15,6 +15,7 @@ from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPo
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
+from hedgetui.domain.pnl import IncomeKind, IncomeRecord
 from hedgetui.domain.venue import MarketKind
 
 Raw = Mapping[str, Any]
@@ -375,3 +376,50 @@ def parse_trade(raw: Mapping[str, Any], order_id: str) -> TradeFill:
         timestamp=to_int(raw.get("timestamp")),
         maker=(role == "maker") if role else None,
     )
+
+
+def parse_income(raw: Mapping[str, Any], symbols: Mapping[str, str]) -> IncomeRecord:
+    """One record of Binance's ``/fapi/v1/income`` → IncomeRecord (``symbols``: market id → unified symbol).
+
+    The trade a COMMISSION or REALIZED_PNL belongs to is Binance's ``tradeId`` (older answers put it in
+    ``info``); funding and transfers have none.
+    """
+    kind_text = str(raw.get("incomeType") or "")
+    kind = IncomeKind(kind_text) if kind_text in IncomeKind.__members__ else IncomeKind.OTHER
+    amount = dec(raw.get("income"))
+    time_ms = to_int(raw.get("time"))
+    tran_id = raw.get("tranId")
+    if amount is None or time_ms is None or tran_id in (None, ""):
+        raise ValueError("an income record without income, time or tranId")
+    trade_id = str(raw.get("tradeId") or "")
+    info = str(raw.get("info") or "")
+    if not trade_id and info.isdigit():
+        trade_id = info
+    market_id = str(raw.get("symbol") or "")
+    return IncomeRecord(
+        tran_id=str(tran_id),
+        kind=kind,
+        symbol=symbols.get(market_id, market_id),
+        asset=str(raw.get("asset") or ""),
+        amount=amount,
+        time_ms=time_ms,
+        trade_id=trade_id,
+    )
+
+
+def parse_funding_interval(raw: Iterable[Mapping[str, Any]], market_id: str) -> int | None:
+    """The contract's funding interval from ``/fapi/v1/fundingInfo`` in ms (None when it is not listed)."""
+    for entry in raw:
+        if entry.get("symbol") == market_id:
+            hours = dec(entry.get("fundingIntervalHours"))
+            return int(hours * 3_600_000) if hours is not None and hours > 0 else None
+    return None
+
+
+def interval_from_history(raw: Iterable[Mapping[str, Any]]) -> int | None:
+    """The funding interval in ms from ``/fapi/v1/fundingRate`` history: the latest two settlements apart."""
+    times = sorted({t for t in (to_int(r.get("fundingTime")) for r in raw) if t is not None})
+    if len(times) < 2:
+        return None
+    gap = times[-1] - times[-2]
+    return gap if gap > 0 else None

@@ -27,7 +27,6 @@ from textual.widgets import Footer
 
 from hedgetui.config.model import DEFAULT_KEYS
 from hedgetui.domain.execution import ExecutionResult
-from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.engine import Busy, Engine
 from hedgetui.engine.settings import Denied
@@ -125,8 +124,6 @@ class HedgeApp(App[Outcome | None]):
         self.footer = Footer()
         self.alerts = AlertBook()
         self.results: list[ExecutionResult] = []
-        #: The open hedge's P&L from the engine's ledger (None when flat or not read yet).
-        self.pnl: HedgePnl | None = None
         self.quitting = False
         self.closing = False
 
@@ -321,7 +318,7 @@ class HedgeApp(App[Outcome | None]):
         self.push_screen(SizeScreen(self.size_usd, self.engine.settings.risk.max_position_usd), done)
 
     def action_pnl(self) -> None:
-        self.push_screen(PnlScreen(self.pnl, self.engine.status().perp, self.settings.wall_clock_ms()))
+        self.push_screen(PnlScreen(self.engine.pnl(), self.engine.status().perp, self.settings.wall_clock_ms()))
 
     def action_log_filter(self) -> None:
         self.log_view.cycle_filter()

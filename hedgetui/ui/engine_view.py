@@ -163,7 +163,7 @@ class EngineView:
         app.hedge_pane.show(
             poller.drift(),
             unrealized_pnl=poller.perp_unrealized_pnl(),
-            pnl=app.pnl,
+            pnl=self.engine.pnl(),
             perp=status.perp,
             now_ms=app.settings.wall_clock_ms(),
             note=" · ".join(notes),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
+from hedgetui.domain.pnl import IncomeKind, IncomeRecord
 from hedgetui.domain.venue import MarketKind
 from hedgetui.exchange.errors import Ambiguous, DuplicateOrder, NotFound, Rejected
 
@@ -109,6 +111,11 @@ class SimVenue:
         self.liquidation_price: Decimal | None = None
         self.transfers: list[tuple[str, Decimal, TransferDirection]] = []
         self.now_ms = 1_700_000_000_000
+        self.income: list[IncomeRecord] = []
+        self._tran_ids = itertools.count(7_000_001)
+        self.clock_ms: Callable[[], int] = itertools.count(1_700_000_000_000).__next__
+        self.funding_interval_ms = 8 * 3_600_000
+        self.next_funding_ms: int | None = None
 
     # ---- fault plumbing ----------------------------------------------------------------------------
 
@@ -157,9 +164,43 @@ class SimVenue:
             rate=self.funding_rate,
             mark_price=self.perp_mid,
             index_price=self.spot_mid,
-            next_funding_ms=None,
+            next_funding_ms=self.next_funding_ms,
             timestamp=None,
         )
+
+    async def fetch_funding_interval(self) -> int:
+        return self.funding_interval_ms
+
+    async def fetch_income(
+        self,
+        since_ms: int,
+        until_ms: int | None = None,
+        kinds: Iterable[IncomeKind] | None = None,
+        *,
+        all_symbols: bool = False,
+    ) -> list[IncomeRecord]:
+        self._read_fault()
+        wanted = set(kinds) if kinds is not None else None
+        return [
+            r
+            for r in self.income
+            if r.time_ms >= since_ms
+            and (until_ms is None or r.time_ms <= until_ms)
+            and (wanted is None or r.kind in wanted)
+        ]
+
+    def _book_income(self, kind: IncomeKind, amount: Decimal, time_ms: int, trade_id: str = "") -> None:
+        self.wallet += amount
+        self.income.append(
+            IncomeRecord(str(next(self._tran_ids)), kind, PERP_RULES.symbol, "USDT", amount, time_ms, trade_id)
+        )
+
+    def settle_funding(self) -> Decimal:
+        """Pay or charge funding on the open position at the mark (a short receives a positive rate)."""
+        amount = -self.position * self.perp_mid * self.funding_rate
+        if self.position:
+            self._book_income(IncomeKind.FUNDING_FEE, amount, self.clock_ms())
+        return amount if self.position else D(0)
 
     async def fetch_spot_balances(self) -> dict[str, Balance]:
         self._read_fault()
@@ -261,28 +302,27 @@ class SimVenue:
             fee = Fee(cost=quote * D("0.0005"), currency="USDT")
             signed = qty if order.side is Side.BUY else -qty
             new = self.position + signed
+            realized = D(0)
             if self.position == 0 or (self.position > 0) == (signed > 0):
                 self.entry = (self.entry * abs(self.position) + price * qty) / abs(new) if new else D(0)
             else:
                 closed = min(qty, abs(self.position))
-                self.wallet += closed * (price - self.entry) * (1 if self.position > 0 else -1)
+                realized = closed * (price - self.entry) * (1 if self.position > 0 else -1)
                 if abs(signed) > abs(self.position):
                     self.entry = price
             self.position = new
             if self.position == 0:
                 self.entry = D(0)
-            self.wallet -= fee.cost
+        trade_id = str(next(self._trade_ids))
+        now = self.clock_ms()
+        if order.kind is MarketKind.PERP:
+            if realized:
+                self._book_income(IncomeKind.REALIZED_PNL, realized, now, trade_id)
+            self._book_income(IncomeKind.COMMISSION, -fee.cost, now, trade_id)
         order.filled += qty
         order.cost += quote
         order.trades.append(
-            TradeFill(
-                trade_id=str(next(self._trade_ids)),
-                order_id=order.order_id,
-                price=price,
-                qty=qty,
-                fee=fee,
-                timestamp=self.now_ms,
-            )
+            TradeFill(trade_id=trade_id, order_id=order.order_id, price=price, qty=qty, fee=fee, timestamp=now)
         )
         order.status = OrderStatus.FILLED if order.filled >= order.amount else OrderStatus.PARTIALLY_FILLED
 
@@ -385,7 +425,14 @@ class SimVenue:
         order = SimOrder(str(next(self._ids)), cid, MarketKind.PERP, side, qty, reduce_only=True)
         self.orders.append(order)
         self._fill(order, qty)
+        order.trades = [t.model_copy(update={"timestamp": self.now_ms}) for t in order.trades]
         return order
+
+    def account_value(self) -> Decimal:
+        """Both wallets at the venue's own prices: spot USDT, spot BTC at mid, the futures wallet and the
+        position's unrealized P&L at the mark."""
+        upnl = self.position * (self.perp_mid - self.entry) if self.position else D(0)
+        return self.spot["USDT"] + self.spot["BTC"] * self.spot_mid + self.wallet + upnl
 
     def open_orders(self) -> list[SimOrder]:
         return [o for o in self.orders if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]

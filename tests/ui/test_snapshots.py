@@ -96,9 +96,9 @@ async def app() -> AsyncIterator[HedgeApp]:
         )
         venue.liquidation_price = Decimal("78000")  # 30 % above the mark
         await engine.read_perp()  # the perp leg's margin figures, as the monitor would judge them
-        dashboard = HedgeApp(feed, engine, settings)  # type: ignore[arg-type]
-        dashboard.pnl = SAMPLE_PNL
-        yield dashboard
+        await engine.refresh_pnl()  # the refresh the entry started has run: nothing overwrites the sample
+        engine.ledger.current = SAMPLE_PNL  # four fundings in, as the ledger would leave it
+        yield HedgeApp(feed, engine, settings)  # type: ignore[arg-type]
         await engine.shutdown()
 
 

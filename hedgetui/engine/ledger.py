@@ -1,0 +1,176 @@
+"""The funding and P&L ledger: the exchange's income records kept in the journal, and each hedge's P&L.
+
+Income records (funding, perp commission, realized P&L) are fetched from the venue and stored by their
+exchange id, so fetching a period twice never counts an amount twice. Each fetch starts a little before the
+newest stored record (:data:`OVERLAP_MS`: records booked late still arrive), which also fills the gap of a
+restart: the first fetch after it covers everything booked while no engine ran. Before any record is
+stored, the fetch starts at the journal's first fill.
+
+The hedges and their P&L are derived from the journal's fills and the stored income by the pure maths of
+:mod:`hedgetui.domain.ledger`; nothing is recomputed from funding rates. :attr:`Ledger.current` holds the
+open hedge's P&L as of the last :meth:`Ledger.refresh` (None when flat).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from hedgetui.domain.ledger import HedgeFills, LedgerFill, Marks, hedge_pnl, split_hedges
+from hedgetui.domain.orders import Side
+from hedgetui.domain.pnl import HedgePnl, IncomeRecord
+from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.clock import Clock
+from hedgetui.engine.journal import Journal
+from hedgetui.engine.ports import VenuePort
+
+log = logging.getLogger(__name__)
+
+#: How far before the newest stored record each fetch starts (Binance may book a record late).
+OVERLAP_MS = 10 * 60_000
+#: Income is fetched at least this often while a hedge is open, besides right after each funding time.
+SYNC_EVERY_MS = 60_000
+#: How long after a funding time the exchange is given to book the settlement before it is fetched.
+FUNDING_GRACE_MS = 1_500
+#: How long a read funding interval is trusted (Binance changes a contract's interval now and then).
+INTERVAL_TTL_MS = 3_600_000
+
+
+def _fill(row: dict[str, Any]) -> LedgerFill:
+    return LedgerFill(
+        market=MarketKind(row["market"]),
+        trade_id=str(row["trade_id"]),
+        side=Side(row["side"]),
+        qty=Decimal(row["quantity"]),
+        price=Decimal(row["price"]),
+        fee=Decimal(row["fee"]) if row["fee"] is not None else None,
+        fee_asset=row["fee_asset"],
+        time_ms=int(row["time_ms"]),
+    )
+
+
+class Ledger:
+    """The ledger of one venue's hedges, stored in the journal. Reads the venue; never trades."""
+
+    def __init__(
+        self,
+        venue: VenuePort,
+        journal: Journal,
+        clock: Clock,
+        *,
+        exit_fee_rates: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0)),
+    ) -> None:
+        self.venue = venue
+        self.journal = journal
+        self.clock = clock
+        self.exit_fee_rates = exit_fee_rates
+        self.current: HedgePnl | None = None
+        self.last_sync_ms: int | None = None
+        self._interval: tuple[int, int] | None = None  # (interval ms, read at ms)
+        self._next_funding_ms: int | None = None
+
+    # ---- income ------------------------------------------------------------------------------------
+
+    async def sync(self) -> int:
+        """Fetch the income booked since the newest stored record (less the overlap); returns how many are new.
+
+        Nothing is fetched while the journal holds no fill (no hedge has ever been entered).
+        """
+        fills = await self.journal.ledger_fills()
+        if not fills:
+            return 0
+        now = self.clock.wall_ms()
+        latest = await self.journal.latest_income_ms()
+        start = latest if latest is not None else min(int(f["time_ms"]) for f in fills)
+        records = await self.venue.fetch_income(max(0, start - OVERLAP_MS))
+        added = await self.journal.record_income(records)
+        self.last_sync_ms = now
+        return added
+
+    def sync_due(self, now_ms: int) -> bool:
+        """Whether income should be fetched now: never fetched, a funding time passed, or a while since."""
+        last = self.last_sync_ms
+        if last is None or now_ms - last >= SYNC_EVERY_MS:
+            return True
+        due = self._next_funding_ms
+        return due is not None and last < due + FUNDING_GRACE_MS <= now_ms
+
+    # ---- marks -------------------------------------------------------------------------------------
+
+    async def funding_interval_ms(self) -> int:
+        """The contract's funding interval (read from the venue, kept for an hour)."""
+        now = self.clock.wall_ms()
+        if self._interval is None or now - self._interval[1] >= INTERVAL_TTL_MS:
+            self._interval = (await self.venue.fetch_funding_interval(), now)
+        return self._interval[0]
+
+    async def read_marks(self) -> Marks:
+        """Mid, mark, funding rate and times as the venue gives them now."""
+        funding = await self.venue.fetch_funding()
+        book = await self.venue.fetch_order_book(MarketKind.SPOT, 5)
+        mid = book.mid or funding.index_price
+        return await self.marks_from(mid, funding.mark_price, funding.rate, funding.next_funding_ms)
+
+    async def marks_from(
+        self, spot_mid: Decimal, perp_mark: Decimal, rate: Decimal | None, next_funding_ms: int | None
+    ) -> Marks:
+        """Marks from figures the caller already holds (the market data service's latest values)."""
+        return Marks(
+            spot_mid=spot_mid,
+            perp_mark=perp_mark,
+            now_ms=self.clock.wall_ms(),
+            funding_rate=rate,
+            next_funding_ms=next_funding_ms,
+            funding_interval_ms=await self.funding_interval_ms(),
+        )
+
+    # ---- hedges ------------------------------------------------------------------------------------
+
+    async def _hedges(self) -> list[HedgeFills]:
+        fills = [_fill(r) for r in await self.journal.ledger_fills()]
+        return split_hedges(fills, self.venue.rules(MarketKind.SPOT))
+
+    async def _pnl(self, hedges: list[HedgeFills], marks: Marks | None) -> list[HedgePnl]:
+        if not hedges:
+            return []
+        perp_symbol = self.venue.symbol(MarketKind.PERP)
+        income: list[IncomeRecord] = await self.journal.income(
+            since_ms=hedges[0].opened_ms - OVERLAP_MS, symbol=perp_symbol
+        )
+        spot_rules = self.venue.rules(MarketKind.SPOT)
+        return [
+            hedge_pnl(
+                h,
+                income,
+                spot_rules=spot_rules,
+                perp_symbol=perp_symbol,
+                marks=marks if not h.closed else None,
+                exit_fee_rates=self.exit_fee_rates,
+            )
+            for h in hedges
+        ]
+
+    async def refresh(self, marks: Marks | None = None, *, sync: bool | None = None) -> HedgePnl | None:
+        """Bring :attr:`current` up to date and return it (None when flat).
+
+        ``sync``: fetch income first (None: when :meth:`sync_due`). ``marks``: the values to mark the open
+        hedge at (read from the venue when not given and a hedge is open).
+        """
+        if sync or (sync is None and self.sync_due(self.clock.wall_ms())):
+            await self.sync()
+        hedges = await self._hedges()
+        if not hedges or hedges[-1].closed:
+            self.current = None
+            return None
+        if marks is None:
+            marks = await self.read_marks()
+        self._next_funding_ms = marks.next_funding_ms
+        (self.current,) = await self._pnl(hedges[-1:], marks)
+        return self.current
+
+    async def history(self, limit: int = 20, marks: Marks | None = None) -> list[HedgePnl]:
+        """The latest ``limit`` hedges, newest first: closed ones realized, an open one marked at ``marks``
+        (or at its last fills when none are given)."""
+        hedges = (await self._hedges())[-limit:] if limit > 0 else []
+        return list(reversed(await self._pnl(hedges, marks)))
