@@ -470,7 +470,8 @@ class BinanceVenue:
         if not amount.is_finite() or amount <= 0:
             raise Rejected(f"amount {amount} must be positive", source="LocalCheck", operation=TRANSFER)
         assert_no_retries(self.exchange)
-        source, target = ("spot", "future") if direction is TransferDirection.TO_FUTURES else ("future", "spot")
+        # ccxt's accountsByType: "linear" is UMFUTURE (USDⓈ-M); "future" is not a key and would go as FUTURE.
+        source, target = ("spot", "linear") if direction is TransferDirection.TO_FUTURES else ("linear", "spot")
         qty = format(amount, "f")
 
         def read(raw: Any) -> str | None:
