@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--yes", action="store_true", help="accept the proposal's option (sends it)")
     rec.add_argument("--option", type=int, default=1, help="which option of the proposal to accept")
     rec.add_argument("--json", action="store_true", help="print the correction's ExecutionResult as JSON")
+    tr = sub.add_parser(
+        "transfer",
+        help="move USDT between the spot and futures wallets (top up margin, or back); confirmed by the wallets",
+        parents=[common],
+    )
+    tr.add_argument("--to", required=True, choices=["futures", "spot"], help="the wallet that receives it")
+    tr.add_argument("--amount", required=True, help="how much USDT (whole cents)")
+    tr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("tui", help="open the dashboard on the configured venue (the default command)", parents=[common])
 
     demo = sub.add_parser("demo", help="open the dashboard on a fresh embedded sandbox")
@@ -304,6 +312,10 @@ def _cmd_trading(args: argparse.Namespace) -> int:
             )
         if args.command == "status":
             return asyncio.run(commands.run_status(config, env, as_json=args.json, stdout=sys.stdout))
+        if args.command == "transfer":
+            return asyncio.run(
+                commands.run_transfer_command(config, env, to=args.to, amount_text=args.amount, yes=args.yes)
+            )
         return asyncio.run(
             commands.run_trading_command(
                 args.command,
@@ -374,6 +386,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_demo(args)
     if args.command == "config":
         return _cmd_config(args)
-    if args.command in ("enter", "exit", "correct", "status", "history", "reconcile"):
+    if args.command in ("enter", "exit", "correct", "status", "history", "reconcile", "transfer"):
         return _cmd_trading(args)
     return _cmd_tui(args)

@@ -23,8 +23,9 @@ from typing import Any, TextIO
 from hedgetui.config.loader import ConfigError, load_config
 from hedgetui.config.model import AppConfig
 from hedgetui.config.secrets import SecretsError, resolve_credentials
-from hedgetui.config.sizes import parse_size_usd
+from hedgetui.config.sizes import parse_size_usd, parse_transfer_amount
 from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.margin import PerpThresholds, TransferDirection
 from hedgetui.domain.pnl import HedgePnl, pnl_json
 from hedgetui.domain.quantity import QuantityReason
 from hedgetui.domain.risk import RiskLimits, TradingState
@@ -74,6 +75,12 @@ def engine_settings(config: AppConfig) -> EngineSettings:
             max_basis_bps=r.max_basis_bps,
             max_data_age_s=r.max_data_age_s,
             require_positive_funding_for_entry=r.require_positive_funding_for_entry,
+        ),
+        perp_watch=PerpThresholds(
+            margin_ratio_warn_pct=config.perp_watch.margin_ratio_warn_pct,
+            margin_ratio_critical_pct=config.perp_watch.margin_ratio_critical_pct,
+            liq_distance_warn_pct=config.perp_watch.liq_distance_warn_pct,
+            liq_distance_critical_pct=config.perp_watch.liq_distance_critical_pct,
         ),
         timeouts=ExecTimeouts(
             order_ack_s=t.order_ack_s,
@@ -539,6 +546,58 @@ async def run_history(
     return EXIT_OK
 
 
+async def run_transfer_command(
+    config: AppConfig,
+    env: dict[str, str],
+    *,
+    to: str,
+    amount_text: str,
+    yes: bool = False,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """``hedgetui transfer --to futures|spot --amount N``: move the perp's margin asset between the wallets.
+
+    Shows both wallets and the margin figures, asks (live: the word LIVE) unless ``--yes``, and reports what
+    the wallets show after. Exit 0 confirmed, 1 refused or not confirmed, 2 bad input, 3 unconfirmed (the
+    answer was lost and the wallets do not show the move: look before trying again).
+    """
+    from hedgetui.engine.transfer import TransferStatus, read_wallets
+
+    try:
+        direction = TransferDirection(to)
+    except ValueError:
+        raise UsageError(f"--to: must be futures or spot (got {to})") from None
+    quote = config.pair.perp.split(":")[1]
+    try:
+        amount = parse_transfer_amount(amount_text, quote)
+    except ValueError as exc:
+        raise UsageError(f"--amount: {exc}") from None
+    vsettings = venue_settings(config, env)
+    mode = config.venue.mode.value.upper()
+    async with session(config, vsettings) as engine:
+        refused = engine.why_transfer_refused(direction)
+        if refused:
+            stderr.write(f"transfer refused: {refused}\n")
+            return EXIT_FAILED
+        wallets = await read_wallets(engine.venue, quote)
+        health = await engine.read_perp()
+        ratio = "—" if health.margin_ratio_pct is None else f"{health.margin_ratio_pct:.1f} %"
+        plan = (
+            f"transfer {amount:,f} {quote} from {direction.source} to {direction.target} on {mode}\n"
+            f"now: {wallets.describe(quote)}; margin ratio {ratio}"
+        )
+        if not yes and not confirm(config.venue.mode, plan, stdin, stdout, action="move it"):
+            stderr.write("transfer: not confirmed; nothing was sent\n")
+            return EXIT_FAILED
+        result = await engine.transfer(amount, direction)
+    stdout.write(result.describe() + "\n")
+    if result.status is TransferStatus.CONFIRMED:
+        return EXIT_OK
+    return EXIT_HALTED if result.status is TransferStatus.UNCONFIRMED else EXIT_FAILED
+
+
 def load(args: Any, overrides: dict[str, object]) -> tuple[AppConfig, dict[str, str]]:
     env = dict(os.environ)
     try:
@@ -559,4 +618,5 @@ __all__ = [
     "run_history",
     "run_status",
     "run_trading_command",
+    "run_transfer_command",
 ]

@@ -122,11 +122,25 @@ def seen_legs(engine: Engine, service: MarketDataService) -> ExchangeLegs | None
     )
 
 
+async def watch_perp(engine: Engine, service: MarketDataService) -> None:
+    """Let the engine judge the perp leg (margin ratio, liquidation distance) on the latest account polls."""
+    balance, position, funding = (
+        service.futures_balance.latest(),
+        service.perp_position.latest(),
+        service.funding.latest(),
+    )
+    if balance is None or position is None:
+        return
+    await engine.check_perp(balance.value, position.value, funding.value.mark_price if funding else None)
+
+
 async def watch_drift(engine: Engine, service: MarketDataService) -> None:
-    """The drift monitor: after every account poll, let the engine check the legs it shows."""
+    """The drift monitor: after every account poll, let the engine check the legs it shows and the perp's
+    margin figures."""
     while True:
         await asyncio.sleep(service.settings.account_poll_s)
         try:
+            await watch_perp(engine, service)
             await engine.check_drift(seen_legs(engine, service))
         except VenueError:
             continue  # an unreadable exchange shows as stale feeds; the next poll tries again

@@ -31,6 +31,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "log_filter": "f",
     "acknowledge": "a",
     "detail": "i",
+    "margin": "m",
+    "pnl": "p",
     "help": "question_mark",
     "quit": "q",
 }
@@ -209,6 +211,35 @@ class DriftConfig(_Section):
     tolerance_bps: Decimal = Field(default=Decimal("50"), gt=0, le=10_000)
 
 
+class PerpWatchConfig(_Section):
+    """Warning and critical thresholds of the perp leg's margin ratio and distance to liquidation (percent).
+
+    The margin ratio (maintenance margin ÷ margin balance) is worse when higher; the distance to liquidation
+    (|mark − liquidation price| ÷ mark) is worse when smaller.
+    """
+
+    margin_ratio_warn_pct: Decimal = Field(default=Decimal("50"), gt=0, lt=100)
+    margin_ratio_critical_pct: Decimal = Field(default=Decimal("80"), gt=0, le=100)
+    liq_distance_warn_pct: Decimal = Field(default=Decimal("15"), gt=0, le=100)
+    liq_distance_critical_pct: Decimal = Field(default=Decimal("7"), ge=0, lt=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerpWatchConfig:
+        if self.margin_ratio_critical_pct <= self.margin_ratio_warn_pct:
+            raise FieldProblem(
+                "margin_ratio_critical_pct",
+                f"must be above margin_ratio_warn_pct {self.margin_ratio_warn_pct} (a higher ratio is worse)",
+                related=("margin_ratio_warn_pct",),
+            )
+        if self.liq_distance_critical_pct >= self.liq_distance_warn_pct:
+            raise FieldProblem(
+                "liq_distance_critical_pct",
+                f"must be below liq_distance_warn_pct {self.liq_distance_warn_pct} (a smaller distance is worse)",
+                related=("liq_distance_warn_pct",),
+            )
+        return self
+
+
 class BreakerConfig(_Section):
     """The circuit breaker in front of the exchange."""
 
@@ -287,6 +318,7 @@ class AppConfig(_Section):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     slippage: SlippageConfig = Field(default_factory=SlippageConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    perp_watch: PerpWatchConfig = Field(default_factory=PerpWatchConfig)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     market_data: MarketDataConfig = Field(default_factory=MarketDataConfig)

@@ -11,6 +11,7 @@ class PipelineKind(enum.StrEnum):
     EXIT = "exit"
     CORRECT = "correct"
     RECONCILE = "reconcile"
+    TRANSFER = "transfer"
 
 
 class Stage(enum.StrEnum):
@@ -31,6 +32,9 @@ class Stage(enum.StrEnum):
     FILL = "fill"
     LOOKUP = "lookup"
     POSITIONS = "positions"
+    WALLETS = "wallets"
+    TRANSFER = "transfer"
+    CONFIRM = "confirm"
     DONE = "done"
 
 
@@ -69,4 +73,5 @@ PIPELINE_STAGES: dict[PipelineKind, tuple[Stage, ...]] = {
     ),
     PipelineKind.CORRECT: (Stage.GUARDS, Stage.DRIFT, Stage.ORDER, Stage.FILL, Stage.DONE),
     PipelineKind.RECONCILE: (Stage.LOOKUP, Stage.POSITIONS, Stage.DONE),
+    PipelineKind.TRANSFER: (Stage.GUARDS, Stage.WALLETS, Stage.JOURNAL, Stage.TRANSFER, Stage.CONFIRM, Stage.DONE),
 }

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from hedgetui.domain.account import FuturesBalance, PerpPosition
 from hedgetui.domain.client_ids import new_intent_id
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.ledger import Marks
+from hedgetui.domain.margin import PerpHealth, TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import ActionKind, TradingState
@@ -36,6 +38,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
+from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
 from hedgetui.engine.proposal import Proposal, build_proposal
@@ -44,6 +47,7 @@ from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings
 from hedgetui.engine.snapshot import read_snapshot
 from hedgetui.engine.state import EngineState
+from hedgetui.engine.transfer import TransferResult, run_transfer
 from hedgetui.exchange.errors import VenueError
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,7 @@ class EngineStatus:
     spot_reserve: Decimal
     account: JournalAccount | None
     proposal: Proposal | None
+    perp: PerpHealth | None = None
 
 
 class Engine:
@@ -114,6 +119,11 @@ class Engine:
         # pipeline reads fresh data itself, because the operator decided on what the screen showed.
         self.stale_data = stale_data
         self._intent_ids = intent_ids
+        #: The perp-leg watch: margin ratio and liquidation distance against ``settings.perp_watch``.
+        self.perp_watch = PerpWatch(self.report, settings.perp_watch)
+        #: When the legs last matched and the perp then: what a later external change is explained against.
+        self._matched_ms = self.started_ms
+        self._transfer_task: asyncio.Task[TransferResult] | None = None
         self.ledger = Ledger(venue, journal, self.clock, exit_fee_rates=self._fee_rates)
 
     @property
@@ -195,6 +205,7 @@ class Engine:
         if seen is None or self.busy or not self.reconciled or self.proposal is not None:
             return None
         if not self.hedge.drift(seen).needs_correction:
+            self._matched_ms = seen.read_ms
             return None
         runs = self._runs
         legs = await self.hedge.read()
@@ -202,26 +213,127 @@ class Engine:
             return None
         drift = self.hedge.drift(legs)
         if not drift.needs_correction:
+            self._matched_ms = legs.read_ms
             return None
+        change = await explain_perp_change(self.venue, self.journal, self._matched_ms - 1000)
         await self.report.event(
             "DRIFT",
-            f"external change: {drift.describe()} [{legs.describe()}]",
+            f"external change: {drift.describe()} [{legs.describe()}]; {change.describe()}",
             level=Level.CRITICAL,
-            data={"bps": drift.drift_bps, "source": "external"},
+            data={"bps": drift.drift_bps, "source": "external", "cause": change.cause.value},
         )
-        proposal = await build_proposal(self.venue, legs, drift, "the legs changed outside hedgetui", self._fee_rates)
+        reason = f"the legs changed outside hedgetui ({change.cause.value})"
+        proposal = await build_proposal(self.venue, legs, drift, reason, self._fee_rates)
         self.proposal = proposal
+        net = legs.net_qty
+        if net > 0:
+            exposed = f"{net:f} {legs.base} of spot is now unhedged ({net * legs.mark:,.2f} USD)"
+        else:
+            exposed = f"{-net:f} {legs.base} of perp short is no longer covered by spot ({-net * legs.mark:,.2f} USD)"
         await self.report.alert(
             "EXTERNAL_DRIFT",
-            f"unhedged {drift.drift_qty:+f} {legs.base} ({drift.drift_notional:+,.2f} USD). {proposal.describe()}",
+            f"{change.describe()}: unhedged {drift.drift_qty:+f} {legs.base}: {exposed}. {proposal.describe()}",
+            data={"cause": change.cause.value, "unhedged_spot": max(net, Decimal(0))},
         )
-        await self._set_state(TradingState.HALTED, "external change: " + proposal.summary())
+        await self._set_state(TradingState.HALTED, f"external change ({change.cause.value}): " + proposal.summary())
         return proposal
+
+    # ---- the perp-leg watch ------------------------------------------------------------------------
+
+    async def check_perp(
+        self, balance: FuturesBalance, position: PerpPosition, mark: Decimal | None = None
+    ) -> PerpHealth:
+        """Judge a reading of the futures wallet and the perp position (the market data service's polls):
+        margin ratio and distance to liquidation against ``settings.perp_watch``, alerts raised and cleared.
+        Sends nothing."""
+        return await self.perp_watch.observe(balance, position, mark, self.clock.wall_ms())
+
+    async def read_perp(self) -> PerpHealth:
+        """Read the futures wallet, the position and the mark from the exchange, then :meth:`check_perp`."""
+        balance, position, funding = await asyncio.gather(
+            self.venue.fetch_futures_balance(), self.venue.fetch_perp_position(), self.venue.fetch_funding()
+        )
+        return await self.check_perp(balance, position, funding.mark_price)
+
+    # ---- wallet transfers --------------------------------------------------------------------------
+
+    def transfer_refusal(self, direction: TransferDirection) -> tuple[str, str] | None:
+        """(code, reason) if the engine's state forbids a transfer ``direction`` now, else None.
+
+        Topping up the futures wallet only adds margin: it is refused only while a pipeline (or another
+        transfer) runs. Taking margin back to spot also needs a finished reconciliation and trading not
+        HALTED; the amount's own checks (what the source holds, the margin ratio after) come with fresh
+        wallets when it runs.
+        """
+        if self._running is not None:
+            return "BUSY", f"{self._running.value} is running"
+        if direction is TransferDirection.TO_SPOT:
+            if not self.reconciled:
+                return "RECONCILE_PENDING", "reconciliation has not finished: margin stays in futures"
+            if self.trading_state is TradingState.HALTED:
+                return (
+                    "TRADING_HALTED",
+                    f"trading is HALTED ({self.halt_reason or 'operator'}): margin stays in futures",
+                )
+        return None
+
+    def why_transfer_refused(self, direction: TransferDirection = TransferDirection.TO_FUTURES) -> str | None:
+        """Why a transfer ``direction`` is refused now, in one line (None when allowed)."""
+        refused = self.transfer_refusal(direction)
+        return f"{refused[0]}: {refused[1]}" if refused else None
+
+    def start_transfer(self, amount: Decimal, direction: TransferDirection) -> asyncio.Task[TransferResult]:
+        """Move ``amount`` of the perp's margin asset between the wallets (the operator has confirmed), as a
+        task the engine owns. Raises Busy while a pipeline runs; other refusals end the run REFUSED."""
+        if self._running is not None:
+            raise Busy(f"{self._running.value} is running")
+        self._running = PipelineKind.TRANSFER
+        asset = self.perp_rules.quote
+
+        def guard() -> None:
+            running, self._running = self._running, None
+            try:
+                refused = self.transfer_refusal(direction)
+            finally:
+                self._running = running
+            if refused is not None:
+                raise Denied(*refused)
+
+        async def run() -> TransferResult:
+            try:
+                result = await run_transfer(
+                    self.venue,
+                    self.journal,
+                    self.bus,
+                    self.clock,
+                    self._intent_ids(),
+                    asset,
+                    amount,
+                    direction,
+                    guard,
+                    self.settings.perp_watch.margin_ratio_warn_pct,
+                )
+            finally:
+                self._running = None
+            try:
+                await self.read_perp()  # the margin figures (and their alerts) follow the new wallets at once
+            except Exception:  # the monitor's next poll judges them; the transfer's result stands
+                log.warning("reading the perp after a transfer failed", exc_info=True)
+            return result
+
+        self._transfer_task = asyncio.get_running_loop().create_task(run(), name="transfer")
+        return self._transfer_task
+
+    async def transfer(self, amount: Decimal, direction: TransferDirection) -> TransferResult:
+        """:meth:`start_transfer` and wait for it (shielded: a cancelled caller never cuts a transfer)."""
+        return await asyncio.shield(self.start_transfer(amount, direction))
 
     async def shutdown(self) -> None:
         """Let a running pipeline finish (never cancel it), then let background writes drain."""
         if self._reconcile_task is not None and not self._reconcile_task.done():
             await asyncio.shield(self._reconcile_task)
+        if self._transfer_task is not None and not self._transfer_task.done():
+            await asyncio.shield(self._transfer_task)
         if self._task is not None and not self._task.done():
             self.bus.publish(
                 StateEvent(
@@ -259,6 +371,7 @@ class Engine:
             spot_reserve=self.settings.spot_reserve,
             account=self.hedge.account,
             proposal=self.proposal,
+            perp=self.perp_watch.health,
         )
 
     @property

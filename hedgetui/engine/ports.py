@@ -13,6 +13,7 @@ from typing import Protocol
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
 from hedgetui.domain.book import OrderBook
+from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
 from hedgetui.domain.pnl import IncomeKind, IncomeRecord
@@ -66,5 +67,13 @@ class VenuePort(Protocol):
     ) -> OrderResult: ...
 
     async def fetch_order_trades(self, kind: MarketKind, order_id: str) -> list[TradeFill]: ...
+
+    async def fetch_perp_trades(self, since_ms: int, limit: int = 100) -> list[TradeFill]:
+        """The account's perp trades since ``since_ms``, whoever's order they belong to."""
+        ...
+
+    async def transfer(self, asset: str, amount: Decimal, direction: TransferDirection) -> str | None:
+        """Move ``amount`` of ``asset`` between the spot and futures wallets; the exchange's id if given."""
+        ...
 
     async def resync_clock(self) -> int: ...

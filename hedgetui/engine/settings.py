@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from hedgetui.domain.margin import PerpThresholds
 from hedgetui.domain.risk import RiskAssessment, RiskLimits
 from hedgetui.engine.legs import ExecTimeouts
 
@@ -41,6 +42,8 @@ class EngineSettings:
     spot_taker_fee: Decimal = Decimal("0.001")
     perp_taker_fee: Decimal = Decimal("0.0005")
     risk: RiskLimits = field(default_factory=RiskLimits)
+    #: The perp leg's margin ratio and liquidation distance thresholds (``[perp_watch]``).
+    perp_watch: PerpThresholds = field(default_factory=PerpThresholds)
     timeouts: ExecTimeouts = field(default_factory=ExecTimeouts)
     book_depth: int = 100
 

@@ -33,7 +33,9 @@ CREATE: Final = "create"
 CANCEL: Final = "cancel"
 READ: Final = "read"
 STREAM: Final = "stream"
-ORDER_CHANGING: Final = frozenset({CREATE, CANCEL})
+#: A wallet transfer moves money like an order does: an unclassified answer may mean it was applied.
+TRANSFER: Final = "transfer"
+ORDER_CHANGING: Final = frozenset({CREATE, CANCEL, TRANSFER})
 
 #: Binance codes that are a definite refusal: the request was not applied.
 DEFINITE_CODES: Final = frozenset(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-#: The REST sections hedgetui's calls use, with the path each maps to. Anything else (``sapi``, ``dapi*``,
+#: The REST sections hedgetui's calls use, with the path each maps to (``sapi`` for the wallet transfer,
+#: ``POST /sapi/v1/asset/transfer``, which the sandbox serves). Anything else (``sapi`` v2+, ``dapi*``,
 #: ``eapi*``, ``papi*``) is deliberately absent: ccxt's ``sign()`` then raises NotSupported before any
 #: network I/O, so a forgotten endpoint can never reach the real Binance from sandbox mode.
 SANDBOX_REST_SECTIONS: dict[str, str] = {
@@ -23,6 +24,7 @@ SANDBOX_REST_SECTIONS: dict[str, str] = {
     "fapiPrivateV2": "/fapi/v2",
     "fapiPrivateV3": "/fapi/v3",
     "fapiData": "/futures/data",
+    "sapi": "/sapi/v1",
 }
 #: Websocket routes per ccxt market type; the spot route must contain ``/stream`` (spec §A7).
 SANDBOX_WS_SECTIONS: dict[str, str] = {"spot": "/stream/ws", "margin": "/stream/ws", "linear": "/fstream/ws"}

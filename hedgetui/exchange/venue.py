@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition, Ticker
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.ledger import DEFAULT_FUNDING_INTERVAL_MS
+from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
 from hedgetui.domain.pnl import IncomeKind, IncomeRecord
@@ -31,6 +32,7 @@ from hedgetui.exchange.errors import (
     ORDER_CHANGING,
     READ,
     STREAM,
+    TRANSFER,
     Ambiguous,
     Rejected,
     VenueError,
@@ -448,6 +450,35 @@ class BinanceVenue:
             return await self.exchange.fetch_order_trades(order_id, symbol)
 
         return await self._call(READ, request, lambda raw: [parsing.parse_trade(t, order_id) for t in raw])
+
+    async def fetch_perp_trades(self, since_ms: int, limit: int = 100) -> list[TradeFill]:
+        """The account's perp trades since ``since_ms`` (any order's: ours, a liquidation's, a manual one)."""
+        symbol = self.symbol(MarketKind.PERP)
+        return await self._call(
+            READ,
+            lambda: self.exchange.fetch_my_trades(symbol, since_ms, limit),
+            lambda raw: [parsing.parse_trade(t, "") for t in raw],
+        )
+
+    async def transfer(self, asset: str, amount: Decimal, direction: TransferDirection) -> str | None:
+        """Move ``amount`` of ``asset`` between the spot and the USDⓈ-M futures wallets (ccxt's ``transfer``:
+        ``MAIN_UMFUTURE`` / ``UMFUTURE_MAIN``). Returns the exchange's transfer id when it says one.
+
+        Ambiguous when the answer was lost (the money may have moved: re-read both wallets); Rejected when
+        the exchange refused it; nothing is sent for an amount that is not positive.
+        """
+        if not amount.is_finite() or amount <= 0:
+            raise Rejected(f"amount {amount} must be positive", source="LocalCheck", operation=TRANSFER)
+        assert_no_retries(self.exchange)
+        # ccxt's accountsByType: "linear" is UMFUTURE (USDⓈ-M); "future" is not a key and would go as FUTURE.
+        source, target = ("spot", "linear") if direction is TransferDirection.TO_FUTURES else ("linear", "spot")
+        qty = format(amount, "f")
+
+        def read(raw: Any) -> str | None:
+            tran = raw.get("id") if isinstance(raw, dict) else None
+            return str(tran) if tran not in (None, "") else None
+
+        return await self._call(TRANSFER, lambda: self.exchange.transfer(asset, qty, source, target), read)
 
     async def resync_clock(self) -> int:
         """Measure the exchange clock and set ccxt's ``timeDifference``; returns it in ms.

@@ -98,6 +98,22 @@ ACTIONS: tuple[Action, ...] = (
         "the latest intent from the journal: orders, fills, fees, timings",
     ),
     Action("acknowledge", "acknowledge", "ack", "Acknowledge alerts", "dismiss the alerts that need a decision"),
+    Action(
+        "margin",
+        "margin",
+        "margin",
+        "Top up margin / transfer",
+        "move USDT from spot to the futures wallet, or back (amount, direction, confirmation first)",
+        guarded=True,
+    ),
+    Action(
+        "pnl",
+        "pnl",
+        "P&L",
+        "Hedge P&L",
+        "net P&L of both legs with funding, fees and price; funding and basis history; margin figures",
+        footer=False,
+    ),
     Action("next_theme", "theme", "theme", "Next theme", "switch the colour theme (remembered)", footer=False),
 )
 
@@ -136,6 +152,8 @@ def why_refused(action: Action, engine: Engine, facts: Facts) -> str | None:
             return "NO_POSITION_DATA: the account figures have not arrived yet"
         if not drift.needs_correction:
             return f"NO_DRIFT: drift {drift.drift_bps:+.1f} bps is within {drift.tolerance_bps} bps"
+    if action.name == "margin":
+        return engine.why_transfer_refused()
     if action.guarded and status.busy is not None:
         return f"BUSY: {status.busy.value} is running"
     if action.name == "reset_breaker" and status.breaker.state is BreakerState.CLOSED and not status.breaker.failures:

@@ -1,6 +1,7 @@
 """Alerts with a lifecycle, and exchange errors as one readable line.
 
-An alert whose condition has cleared (breaker closed, book fresh again, proposal accepted, halt lifted)
+An alert whose condition has cleared (breaker closed, book fresh again, proposal accepted, halt lifted,
+margin ratio or liquidation distance back within its threshold)
 leaves by itself and the log says so; only alerts that need a decision stay until acknowledged, and an
 acknowledged one whose condition still holds is raised again by the next alert of its code. Pure: the app
 shows :attr:`AlertBook.active` and logs what :meth:`AlertBook.sweep` returns.
@@ -12,9 +13,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hedgetui.domain.margin import WatchLevel
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.breaker import BreakerState
 from hedgetui.engine.engine import EngineStatus
+from hedgetui.engine.perpwatch import LIQUIDATION_ALERT, MARGIN_ALERT
 
 #: Binance error codes seen by a desk, in words (the raw text stays in the journal).
 CODE_MEANING: dict[str, str] = {
@@ -84,6 +87,12 @@ _CONDITIONS: dict[str, Callable[[EngineStatus, bool], str | None]] = {
     "PROPOSAL": lambda s, _stale: "proposal resolved" if s.proposal is None else None,
     "EXTERNAL_DRIFT": lambda s, _stale: "proposal resolved" if s.proposal is None else None,
     "BOOK_STALE": lambda _s, stale: "books fresh again" if not stale else None,
+    MARGIN_ALERT: lambda s, _stale: (
+        "margin ratio back under its warning" if s.perp is None or s.perp.margin_level is WatchLevel.OK else None
+    ),
+    LIQUIDATION_ALERT: lambda s, _stale: (
+        "liquidation distance back over its warning" if s.perp is None or s.perp.liq_level is WatchLevel.OK else None
+    ),
 }
 
 

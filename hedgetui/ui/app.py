@@ -41,6 +41,7 @@ from hedgetui.ui.plans import Markets
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.help import HelpScreen
 from hedgetui.ui.screens.intent import IntentScreen
+from hedgetui.ui.screens.pnl import PnlScreen
 from hedgetui.ui.screens.quit import QuitScreen
 from hedgetui.ui.screens.size import SizeScreen
 from hedgetui.ui.screens.state import TradingStateScreen
@@ -174,6 +175,7 @@ class HedgeApp(App[Outcome | None]):
         self.set_class(width < TINY_COLS, "-tiny-cols")
         self.set_class(height < SHORT_ROWS, "-short")
         self.set_class(height < TINY_ROWS, "-tiny-rows")
+        self.hedge_pane.set_compact(height < SHORT_ROWS)
         if self.is_mounted(self.footer):
             self.footer.compact = width < NARROW_COLS
 
@@ -248,6 +250,9 @@ class HedgeApp(App[Outcome | None]):
     def action_correct(self) -> None:
         self.orders.correct()
 
+    def action_margin(self) -> None:
+        self.orders.transfer()
+
     # ---- other actions -----------------------------------------------------------------------------
 
     def action_reset_breaker(self) -> None:
@@ -311,6 +316,9 @@ class HedgeApp(App[Outcome | None]):
                 self.log_line("info", "OPERATOR", "", f"hedge size set to {value:,.2f} USD")
 
         self.push_screen(SizeScreen(self.size_usd, self.engine.settings.risk.max_position_usd), done)
+
+    def action_pnl(self) -> None:
+        self.push_screen(PnlScreen(self.engine.pnl(), self.engine.status().perp, self.settings.wall_clock_ms()))
 
     def action_log_filter(self) -> None:
         self.log_view.cycle_filter()

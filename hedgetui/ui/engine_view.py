@@ -160,8 +160,14 @@ class EngineView:
             notes.append(f"journal accounts for {status.account.spot_qty} spot: exchange used")
         if status.proposal is not None:
             notes.append(f"PROPOSAL PENDING: {app.keys['correct']} to review")
-        pnl, liq = poller.position_figures()
-        app.hedge_pane.show(poller.drift(), unrealized_pnl=pnl, liquidation_distance_pct=liq, note=" · ".join(notes))
+        app.hedge_pane.show(
+            poller.drift(),
+            unrealized_pnl=poller.perp_unrealized_pnl(),
+            pnl=self.engine.pnl(),
+            perp=status.perp,
+            now_ms=app.settings.wall_clock_ms(),
+            note=" · ".join(notes),
+        )
 
     def _draw_alerts(self) -> None:
         app = self.app

@@ -82,3 +82,25 @@ def fmt_duration_hms(seconds: float) -> str:
 def safe_text(text: object) -> str:
     """Escape exchange-supplied text for any widget that interprets markup."""
     return escape(str(text))
+
+
+def fmt_span(ms: int | None) -> str:
+    """A time span for humans: ``2 d 04 h``, ``3 h 12 m``, ``12 m 05 s``, ``40 s``; ``—`` when unknown."""
+    if ms is None or ms < 0:
+        return "—"
+    seconds = ms // 1000
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours:02d} h"
+    if hours:
+        return f"{hours} h {minutes:02d} m"
+    if minutes:
+        return f"{minutes} m {secs:02d} s"
+    return f"{secs} s"
+
+
+def fmt_money(value: Decimal | None, places: int = 2) -> str:
+    """A signed amount with thousands separators (``+1,234.56``); ``—`` when unknown."""
+    return "—" if value is None else f"{value:+,.{places}f}"

@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from hedgetui.domain.execution import ExecutionResult
+from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Busy
 from hedgetui.engine.settings import Denied
+from hedgetui.engine.transfer import TransferResult
 from hedgetui.ui.alerts import readable
 from hedgetui.ui.plans import correct_plan, entry_plan, exit_plan
 from hedgetui.ui.screens.confirm import ConfirmScreen
 from hedgetui.ui.screens.proposal import ProposalScreen
+from hedgetui.ui.screens.transfer import TransferRequest, TransferScreen, wallet_lines
 
 if TYPE_CHECKING:
     from hedgetui.ui.app import HedgeApp
@@ -80,6 +83,57 @@ class OrderActions:
                 self.start(lambda: accept(index))
 
         self.app.push_screen(ProposalScreen(proposal, live=self.live), chosen)
+
+    def transfer(self) -> None:
+        """Top up margin (or take it back): amount and direction, the confirmation, then the engine's task."""
+        app = self.app
+        asset = self.engine.perp_rules.quote
+        balances = app.feed.spot_balances.latest()
+        held = balances.value.get(asset) if balances is not None else None
+        perp = self.engine.status().perp
+
+        def asked(request: TransferRequest | None) -> None:
+            if request is None:
+                app.log_line("info", "OPERATOR", "", "transfer: cancelled")
+                return
+            amount, direction = request
+            plan = Text(
+                f"move {amount:,f} {asset} from the {direction.source} wallet to the {direction.target} wallet\n"
+            )
+            plan.append(wallet_lines(asset, held.free if held is not None else None, perp))
+            plan.append("\nNo order is sent; the wallets are read again to confirm the move.")
+
+            def done(confirmed: bool | None) -> None:
+                if not confirmed:
+                    app.log_line("info", "OPERATOR", "", "transfer: cancelled")
+                    return
+                try:
+                    task = self.engine.start_transfer(amount, direction)
+                except Busy as exc:
+                    app.refused("transfer", str(exc))
+                    return
+                task.add_done_callback(self._transfer_done)
+                app.refresh_engine_panes()
+
+            title = "Top up margin" if direction is TransferDirection.TO_FUTURES else "Move margin back to spot"
+            app.push_screen(ConfirmScreen(title, plan, live=self.live), done)
+
+        screen = TransferScreen(asset, held.free if held is not None else None, perp, self.engine.why_transfer_refused)
+        app.push_screen(screen, asked)
+
+    def _transfer_done(self, task: asyncio.Task[TransferResult]) -> None:
+        app = self.app
+        if task.cancelled() or task.exception() is not None or app.closing or not app.is_running:
+            return
+        result = task.result()
+        app.log_line("info" if result.success else "warn", "TRANSFER", result.intent_id, result.describe())
+        app.notify(
+            readable(result.describe(), 300),
+            severity="information" if result.success else "warning",
+            markup=False,
+            timeout=8,
+        )
+        app.refresh_engine_panes()
 
     def confirm(
         self,

@@ -167,18 +167,10 @@ class SlotPoller:
         legs = self.legs()
         return self.engine.hedge.drift(legs) if legs is not None else None
 
-    def position_figures(self) -> tuple[Decimal | None, Decimal | None]:
-        """Unrealized PnL and the distance to liquidation in % of the mark."""
+    def perp_unrealized_pnl(self) -> Decimal | None:
+        """The perp leg's own unrealized PnL (labelled so: the hedge's P&L is both legs together)."""
         position = self.feed.perp_position.latest()
-        funding = self.feed.funding.latest()
-        if position is None:
-            return None, None
-        pos = position.value
-        mark = funding.value.mark_price if funding else pos.mark_price
-        liq = None
-        if pos.liquidation_price and mark and pos.amount != 0:
-            liq = abs(pos.liquidation_price - mark) / mark * 100
-        return pos.unrealized_pnl, liq
+        return position.value.unrealized_pnl if position is not None else None
 
     def books_stale(self) -> bool:
         now = self.settings.clock()

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
 from hedgetui.domain.book import OrderBook
+from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
 from hedgetui.domain.pnl import IncomeKind, IncomeRecord
@@ -107,6 +108,9 @@ class SimVenue:
         self._trade_ids = itertools.count(900_001)
         self.calls: defaultdict[str, int] = defaultdict(int)
         self.sent_cids: list[str] = []
+        self.liquidation_price: Decimal | None = None
+        self.transfers: list[tuple[str, Decimal, TransferDirection]] = []
+        self.now_ms = 1_700_000_000_000
         self.income: list[IncomeRecord] = []
         self._tran_ids = itertools.count(7_000_001)
         self.clock_ms: Callable[[], int] = itertools.count(1_700_000_000_000).__next__
@@ -224,6 +228,8 @@ class SimVenue:
             entry_price=self.entry if self.position else None,
             mark_price=self.perp_mid,
             notional=self.position * self.perp_mid,
+            unrealized_pnl=self.position * (self.perp_mid - self.entry) if self.position else D(0),
+            liquidation_price=self.liquidation_price if self.position else None,
         )
 
     async def create_market_order(
@@ -381,10 +387,46 @@ class SimVenue:
         o = self._find(kind, order_id, None)
         return list(o.trades)
 
+    async def fetch_perp_trades(self, since_ms: int, limit: int = 100) -> list[TradeFill]:
+        self._read_fault()
+        trades = [t for o in self.orders if o.kind is MarketKind.PERP for t in o.trades]
+        return [t for t in trades if (t.timestamp or 0) >= since_ms][-limit:]
+
+    async def transfer(self, asset: str, amount: Decimal, direction: TransferDirection) -> str | None:
+        """USDT between the spot and futures wallets, refused (-5013) beyond what the source can give."""
+        self.calls["transfer"] += 1
+        fault = self._take("transfer", None)
+        if fault is not None and fault.action == "timeout_before":
+            raise Ambiguous("timed out", source="RequestTimeout", operation="transfer")
+        if fault is not None and fault.action == "reject":
+            raise Rejected("rejected", code=fault.code, source="BadRequest", operation="transfer")
+        if direction is TransferDirection.TO_FUTURES:
+            if amount > self.spot.get(asset, D(0)):
+                raise Rejected("Asset transfer failed: insufficient balance", code=-5013, operation="transfer")
+            self.spot[asset] -= amount
+            self.wallet += amount
+        else:
+            if amount > self.wallet:
+                raise Rejected("Asset transfer failed: insufficient balance", code=-5013, operation="transfer")
+            self.wallet -= amount
+            self.spot[asset] = self.spot.get(asset, D(0)) + amount
+        self.transfers.append((asset, amount, direction))
+        if fault is not None and fault.action == "timeout_after":
+            raise Ambiguous("accepted but no answer", source="RequestTimeout", operation="transfer")
+        return str(len(self.transfers))
+
     async def resync_clock(self) -> int:
         return 0
 
     # ---- test helpers ------------------------------------------------------------------------------
+
+    def external_perp_trade(self, side: Side, qty: Decimal, cid: str) -> SimOrder:
+        """An order hedgetui did not send (a liquidation ``autoclose-…``, an ADL, a manual trade), filled."""
+        order = SimOrder(str(next(self._ids)), cid, MarketKind.PERP, side, qty, reduce_only=True)
+        self.orders.append(order)
+        self._fill(order, qty)
+        order.trades = [t.model_copy(update={"timestamp": self.now_ms}) for t in order.trades]
+        return order
 
     def account_value(self) -> Decimal:
         """Both wallets at the venue's own prices: spot USDT, spot BTC at mid, the futures wallet and the

@@ -102,7 +102,8 @@ def test_the_sandbox_replaces_the_api_urls_wholesale() -> None:
     assert set(ex.urls["api"]) == set(SANDBOX_REST_SECTIONS) | {"ws"}
     assert all(not str(u).startswith("https://") for k, u in ex.urls["api"].items() if k != "ws")
     # A section we left out can never reach the real Binance: ccxt refuses before any I/O.
-    for section in ("sapi", "dapiPrivate", "papi", "eapiPrivate"):
+    assert ex.sign("asset/transfer", ["sapi"], "POST", {})["url"].startswith("http://127.0.0.1")  # the sandbox's
+    for section in ("sapiV2", "dapiPrivate", "papi", "eapiPrivate"):
         with pytest.raises(ccxt.NotSupported):
             ex.sign("account", [section], "GET", {})
     live = build(VenueMode.LIVE)

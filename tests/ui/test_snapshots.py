@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hedgetui.domain.health import FeedHealth, FeedSource
+from hedgetui.domain.pnl import FundingPoint, HedgePnl
 from hedgetui.domain.slots import Slot
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.clock import ManualClock
@@ -30,6 +31,27 @@ from tests.engine.simvenue import SimVenue
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 NOW = 1000.0
 WALL_MS = 1_700_000_000_000
+#: The open hedge's P&L as the ledger would give it: five hours in, four fundings received.
+SAMPLE_PNL = HedgePnl(
+    quote="USDT",
+    funding=Decimal("0.7924"),
+    fees=Decimal("-1.9810"),
+    price=Decimal("-0.9901"),
+    opened_ms=WALL_MS - 5 * 3_600_000,
+    entry_spot=Decimal("60000.01"),
+    entry_perp=Decimal("60029.9"),
+    entry_basis_bps=Decimal("4.98"),
+    basis_now_bps=Decimal("5.00"),
+    apr=Decimal("0.1095"),
+    break_even_ms=11 * 3_600_000,
+    funding_interval_ms=3_600_000,
+    next_funding_ms=WALL_MS + 42_000,
+    next_funding_estimate=Decimal("0.1981"),
+    fundings=tuple(
+        FundingPoint(WALL_MS - (4 - i) * 3_600_000, Decimal(a), Decimal("0.0001"), Decimal(b))
+        for i, (a, b) in enumerate([("0.1980", "4.1"), ("0.1985", "5.2"), ("0.1978", "4.6"), ("0.1981", "5.0")])
+    ),
+)
 
 
 class StaticFeed:
@@ -72,6 +94,10 @@ async def app() -> AsyncIterator[HedgeApp]:
             clock=lambda: NOW,
             wall_clock_ms=lambda: WALL_MS,
         )
+        venue.liquidation_price = Decimal("78000")  # 30 % above the mark
+        await engine.read_perp()  # the perp leg's margin figures, as the monitor would judge them
+        await engine.refresh_pnl()  # the refresh the entry started has run: nothing overwrites the sample
+        engine.ledger.current = SAMPLE_PNL  # four fundings in, as the ledger would leave it
         yield HedgeApp(feed, engine, settings)  # type: ignore[arg-type]
         await engine.shutdown()
 

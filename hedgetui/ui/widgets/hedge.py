@@ -1,4 +1,10 @@
-"""Position and drift: both legs at mark, drift against tolerance with a gauge, PnL, liquidation, history.
+"""Position, drift and what the hedge earns: both legs at mark, drift against tolerance with a gauge, the net
+P&L of both legs with its parts (funding, fees, price), the next funding and its countdown, time in position,
+entry basis against now, APR and break-even, the perp leg's margin ratio and liquidation distance coloured by
+their thresholds, and small funding and basis charts since the hedge opened.
+
+On a short terminal (``compact``) the pane keeps one line for the money: net P&L, margin ratio and
+liquidation distance; ``p`` opens the full P&L.
 
 While a pipeline holds the legs the pane shows what it has sent and what the exchange has confirmed
 instead of a drift: the streamed figures lag the orders, and a correction advised from them would be
@@ -10,14 +16,51 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Sparkline
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Sparkline
 
 from hedgetui.domain.drift import HedgeDrift
+from hedgetui.domain.margin import PerpHealth, WatchLevel
+from hedgetui.domain.pnl import HedgePnl
 from hedgetui.engine.hedge import ExchangeLegs
+from hedgetui.ui.formatting import fmt_duration_hms, fmt_money, fmt_span
 from hedgetui.ui.widgets.text_line import TextLine
+
+#: The component class that colours a figure at each level (theme variables $ok, $warn, $danger).
+LEVEL_CLASS = {WatchLevel.OK: "hedge--ok", WatchLevel.WARN: "hedge--warn", WatchLevel.CRITICAL: "hedge--danger"}
+
+
+def pnl_lines(pnl: HedgePnl | None, now_ms: int) -> list[str]:
+    """The money lines: net with its parts, the next funding, time held and break-even, basis entry → now."""
+    if pnl is None:
+        return ["net P&L — (no open hedge)"]
+    apr = "—" if pnl.apr is None else f"{pnl.apr * 100:.1f} %"
+    nxt = "—"
+    if pnl.next_funding_ms is not None:
+        places = 4 if _small(pnl.next_funding_estimate) else 2
+        countdown = fmt_duration_hms((pnl.next_funding_ms - now_ms) / 1000)
+        nxt = f"{fmt_money(pnl.next_funding_estimate, places)} in {countdown}"
+    end = pnl.closed_ms if pnl.closed_ms is not None else now_ms
+    entry = "—" if pnl.entry_basis_bps is None else f"{pnl.entry_basis_bps:+.1f}"
+    now = "—" if pnl.basis_now_bps is None else f"{pnl.basis_now_bps:+.1f}"
+    return [
+        f"net {fmt_money(pnl.net)} {pnl.quote} · APR {apr}",
+        f"fund {fmt_money(pnl.funding)} fee {fmt_money(pnl.fees)} px {fmt_money(pnl.price)}",
+        f"next fund {nxt}",
+        f"held {fmt_span(end - pnl.opened_ms)} · b/e {fmt_span(pnl.break_even_ms)}",
+        f"basis entry {entry} → now {now} bps",
+    ]
+
+
+def _small(value: Decimal | None) -> bool:
+    return value is not None and abs(value) < 1
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.1f} %"
 
 
 def gauge(value: Decimal, limit: Decimal, width: int = 10) -> str:
@@ -44,7 +87,18 @@ class HedgePane(Vertical):
     HedgePane.-in-flight { border: heavy $accent; }
     HedgePane > .hedge-figures { height: auto; }
     HedgePane > Sparkline { height: 1; }
+    HedgePane > .hedge-chart { height: 1; }
+    HedgePane > .hedge-chart > Label { width: 5; }
+    HedgePane > .hedge-chart > Sparkline { width: 1fr; height: 1; }
+    HedgePane.-compact > .hedge-chart { display: none; }
+    HedgePane.-perp-warn { border: heavy $warn; }
+    HedgePane.-perp-critical { border: heavy $danger; }
+    HedgePane > .hedge--ok { color: $ok; }
+    HedgePane > .hedge--warn { color: $warn; text-style: bold; }
+    HedgePane > .hedge--danger { color: $danger; text-style: bold reverse; }
     """
+
+    COMPONENT_CLASSES = {"hedge--ok", "hedge--warn", "hedge--danger"}
 
     def __init__(self, base: str = "BTC", places: int = 5, history: int = 120, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -56,10 +110,47 @@ class HedgePane(Vertical):
         self.sparkline = Sparkline([], summary_function=max)
         self.drift: HedgeDrift | None = None
         self.in_flight = False
+        #: One money line instead of the full P&L (a short terminal); ``p`` shows the rest.
+        self.compact = False
+        self.pnl: HedgePnl | None = None
+        self.perp: PerpHealth | None = None
+        self.funding_chart = Sparkline([], summary_function=max)
+        self.basis_chart = Sparkline([], summary_function=max)
+        self.funding_row = Horizontal(Label("fund"), self.funding_chart, classes="hedge-chart")
+        self.basis_row = Horizontal(Label("basis"), self.basis_chart, classes="hedge-chart")
 
     def compose(self) -> ComposeResult:
         yield self.figures
         yield self.sparkline
+        yield self.funding_row
+        yield self.basis_row
+
+    def set_compact(self, compact: bool) -> None:
+        """One money line (short terminals) or the full P&L and its charts."""
+        self.compact = compact
+        self.set_class(compact, "-compact")
+
+    def _level_style(self, level: WatchLevel) -> Style:
+        return self.get_component_rich_style(LEVEL_CLASS[level], partial=True)
+
+    def perp_text(self, perp: PerpHealth | None, unrealized_pnl: Decimal | None, *, short: bool) -> Text:
+        """``margin 12.3 % · liq 31.2 %`` coloured by their levels (and the perp's own uPnL, labelled so)."""
+        text = Text()
+        if perp is None:
+            text.append("margin — · liq —")
+        else:
+            text.append("margin " if not short else "m ")
+            text.append(_pct(perp.margin_ratio_pct), style=self._level_style(perp.margin_level))
+            text.append(" · liq ")
+            text.append(_pct(perp.liq_distance_pct), style=self._level_style(perp.liq_level))
+        if not short and unrealized_pnl is not None:
+            text.append(f"\nperp uPnL {fmt_money(unrealized_pnl)} (perp leg alone)")
+        return text
+
+    def _charts(self, pnl: HedgePnl | None) -> None:
+        points = pnl.fundings if pnl is not None else ()
+        self.funding_chart.data = [float(p.amount) for p in points]
+        self.basis_chart.data = [float(p.basis_bps) for p in points if p.basis_bps is not None]
 
     def _leg(self, label: str, qty: Decimal, mark: Decimal) -> str:
         return f"{label} {qty:+.{self.places}f} {self.base} {qty * mark:>10,.2f}\n"
@@ -69,7 +160,9 @@ class HedgePane(Vertical):
         drift: HedgeDrift | None,
         *,
         unrealized_pnl: Decimal | None = None,
-        liquidation_distance_pct: Decimal | None = None,
+        pnl: HedgePnl | None = None,
+        perp: PerpHealth | None = None,
+        now_ms: int = 0,
         note: str = "",
     ) -> None:
         """The settled hedge: legs, drift against tolerance and, past it, the correction to send."""
@@ -79,6 +172,7 @@ class HedgePane(Vertical):
         self.set_class(False, "-in-flight")
         if drift is None:
             self.figures.set(Text("no position data yet", style="dim"))
+            self._charts(None)
             return
         mark = drift.mark_price
         text = Text(self._leg("spot", drift.spot_qty, mark) + self._leg("perp", drift.perp_qty, mark))
@@ -93,9 +187,18 @@ class HedgePane(Vertical):
                 else f"residual: {drift.residual_reason}"
             )
             text.append(f"NEEDS CORRECTION · {what}\n", style="bold reverse")
-        pnl = "—" if unrealized_pnl is None else f"{unrealized_pnl:+,.2f}"
-        liq = "—" if liquidation_distance_pct is None else f"{liquidation_distance_pct:.1f} % away"
-        text.append(f"uPnL {pnl} · liq {liq}")
+        self.pnl, self.perp = pnl, perp
+        level = perp.level if perp is not None else WatchLevel.OK
+        self.set_class(level is WatchLevel.WARN, "-perp-warn")
+        self.set_class(level is WatchLevel.CRITICAL, "-perp-critical")
+        if self.compact:
+            net = "—" if pnl is None else fmt_money(pnl.net)
+            text.append(f"net {net} · ")
+            text.append_text(self.perp_text(perp, None, short=True))
+        else:
+            text.append("\n".join(pnl_lines(pnl, now_ms)) + "\n")
+            text.append_text(self.perp_text(perp, unrealized_pnl, short=False))
+        self._charts(pnl)
         if note:
             text.append(f"\n{note}", style="italic")
         self.set_class(drift.needs_correction, "-needs-correction")
