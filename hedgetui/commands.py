@@ -239,6 +239,14 @@ async def run_trading_command(
         elif command != "correct" and engine.trading_state is TradingState.HALTED:
             stderr.write(f"{command} refused: trading is HALTED: {engine.halt_reason}\n")
             return EXIT_HALTED
+        elif command == "enter" and yes:
+            # Nobody reads a plan: the pipeline's own risk stage makes the same checks (the same functions) on
+            # its one batch of fresh reads, so a preview here would only read everything a second time.
+            plan_text = ""
+
+            def run() -> Any:
+                assert size is not None
+                return engine.enter(size)
         elif command == "enter":
             assert size is not None
             plan = await engine.preview(size)
@@ -284,6 +292,9 @@ async def run_trading_command(
             stderr.write(f"{command}: not confirmed; nothing was sent\n")
             return EXIT_FAILED
         result: ExecutionResult = await run()
+        if command == "enter" and yes and result.aborted:
+            # What the preview's refusal said before the pipeline decided alone: one line on stderr.
+            stderr.write(f"enter refused: {result.reason_code}: {result.reason}\n")
         if as_json:
             stdout.write(result_json(result) + "\n")
         else:
