@@ -36,7 +36,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.EXIT)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
             legs = kit.legs(snap)
             if legs.perp_qty > 0:
                 raise Denied("PERP_LONG", f"the perp position is long {legs.perp_qty}: not a hedge to exit")
@@ -149,7 +149,7 @@ async def _execute(
             await _exit_failures(kit, run, spot, perp, notes, fixes)
         async with tr.stage(Stage.VERIFY_FLAT) as notes:
             fixes += await kit.sweep(run, notes)
-            legs = await kit.hedge.read()
+            legs = await kit.hedge.read(streamed=True)
             drift = kit.hedge.drift(legs)
             notes.append(legs.describe())
             if legs.perp_qty != 0 or not (drift.dust or drift.flat):
