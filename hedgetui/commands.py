@@ -131,6 +131,7 @@ def venue_settings(config: AppConfig, env: dict[str, str]) -> VenueSettings:
         timeout_ms=v.timeout_ms,
         recv_window_ms=v.recv_window_ms,
         verbose=v.verbose,
+        user_stream=v.user_stream,
         sandbox_keys=(DEFAULT_API_KEY, DEFAULT_API_SECRET) if v.mode is VenueMode.SANDBOX else (),
     )
 

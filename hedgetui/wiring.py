@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from hedgetui.config.model import AppConfig
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
+from hedgetui.engine.events import Level
 from hedgetui.engine.hedge import ExchangeLegs, legs_from
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.settings import EngineSettings
@@ -79,8 +80,13 @@ async def open_stack(
                 fail_max=fail_max,
                 reset_timeout_s=reset_timeout_s,
                 stale_data=(lambda: stale_books(service)) if stream else None,
+                market=service if stream else None,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
+            if venue.user_stream is not None:
+                venue.user_stream.on_change = lambda kind, message: engine.note(
+                    kind, message, level=Level.WARN if kind == "ACCOUNT_STALE" else Level.INFO
+                )
             await engine.start()
             monitor: asyncio.Task[None] | None = None
             if stream:

@@ -37,7 +37,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.ENTER)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
             risk = kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
             notes.append(risk.summary())
             if not risk.allowed:

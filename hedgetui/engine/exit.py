@@ -37,7 +37,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.EXIT)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
             legs = kit.legs(snap)
             if legs.perp_qty > 0:
                 raise Denied("PERP_LONG", f"the perp position is long {legs.perp_qty}: not a hedge to exit")

@@ -9,7 +9,6 @@ the two disagree that is reported as a discrepancy — never traded on.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,7 +18,8 @@ from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
+from hedgetui.engine.reads import LEGS_SETTLE_S, gather_missing
 
 BASELINE_STATE = "hedge_baseline"
 
@@ -104,15 +104,34 @@ class HedgeState:
         self.tolerance_bps = tolerance_bps
         self.spot_rules: MarketRules = venue.rules(MarketKind.SPOT)
         self.perp_rules: MarketRules = venue.rules(MarketKind.PERP)
+        #: Streamed funding/mark (the dashboard's market data), when the engine was given one.
+        self.market: MarketFeed | None = None
         #: The latest exchange reading (None until the first read).
         self.legs: ExchangeLegs | None = None
         #: The journal's account at the latest comparison (None until reconciliation compared them).
         self.account: JournalAccount | None = None
 
-    async def read(self) -> ExchangeLegs:
-        """Read both legs (balances, position, funding concurrently: one round trip)."""
-        balances, position, funding = await asyncio.gather(
-            self.venue.fetch_spot_balances(), self.venue.fetch_perp_position(), self.venue.fetch_funding()
+    async def read(self, *, streamed: bool = False) -> ExchangeLegs:
+        """Both legs as the exchange holds them, read concurrently (one round trip).
+
+        With ``streamed`` (a pipeline verifying its own fills) the account stream answers while it vouches
+        for them, after waiting for the balance and position changes of the fills it reported; and the mark
+        comes from the market feed while fresh. Without it (reconciliation, corrections, halts, the drift
+        monitor: changes from outside that the stream may not have delivered yet) everything is read.
+        """
+        view = await self.venue.account_view(LEGS_SETTLE_S) if streamed else None
+        streamed_position: PerpPosition | None = None
+        if view is not None and view.perp_amount is not None:
+            full = view.position
+            streamed_position = (
+                full
+                if full is not None and full.amount == view.perp_amount
+                else PerpPosition(symbol=self.perp_rules.symbol, amount=view.perp_amount)
+            )
+        balances, position, funding = await gather_missing(
+            (view.spot_balances if view is not None else None, self.venue.fetch_spot_balances),
+            (streamed_position, self.venue.fetch_perp_position),
+            (self.market.fresh_funding() if streamed and self.market is not None else None, self.venue.fetch_funding),
         )
         return self.observe(
             legs_from(self.spot_rules.base, self.reserve, balances, position, funding, self.clock.wall_ms())

@@ -29,7 +29,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement
 from hedgetui.engine.orders import OrderExecutor
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings
 from hedgetui.engine.snapshot import MarketSnapshot
@@ -77,8 +77,10 @@ class PipelineKit:
         *,
         state: Callable[[], EngineState],
         before_send: Callable[[str], None] | None = None,
+        market: MarketFeed | None = None,
     ) -> None:
         self.venue = venue
+        self.market = market
         self.journal = journal
         self.bus = bus
         self.clock = clock
@@ -314,7 +316,7 @@ class PipelineKit:
         )
         if drift.needs_correction and drift.correction is not None:
             fixes.append(await self.send_correction(run, drift.correction))
-            legs = await self.hedge.read()
+            legs = await self.hedge.read(streamed=True)
             drift = self.hedge.drift(legs)
             notes.append(f"after correction: {drift.describe()}")
         if drift.needs_correction:

@@ -11,7 +11,10 @@ The early reading stands for the verification only while it still describes the 
 sent after it went out (the journal records every order before it is sent, so its count of this intent's
 submissions tells) and the late-visibility sweep found nothing. Otherwise it is dropped and the legs are
 read again. And it never decides a correction or a halt on its own: legs apart on the early reading are
-read once more before anything is sent (:meth:`HedgeState.read`, exchange truth, always).
+read once more, in full over REST, before anything is sent (:meth:`HedgeState.read`).
+
+With a warm user data stream the reading is the stream's (``read(streamed=True)``: the account changes of
+the reported fills, waited for in the background); without one it is the REST read of both legs.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class EarlyReading:
         #: How many orders the run had journaled when the read went out.
         self.submits = submits
         self.task: asyncio.Task[ExchangeLegs] = asyncio.get_running_loop().create_task(
-            hedge.read(), name=f"early-verification-{intent_id}"
+            hedge.read(streamed=True), name=f"early-verification-{intent_id}"
         )
 
     @classmethod
@@ -90,4 +93,4 @@ async def verification_legs(
         legs = await early.legs(late)
         if legs is not None:
             return legs, True
-    return await hedge.read(), False
+    return await hedge.read(streamed=True), False

@@ -120,6 +120,7 @@ def test_sandbox_urls_follow_the_scheme() -> None:
         "spot": "wss://127.0.0.1:8443/stream/ws",
         "margin": "wss://127.0.0.1:8443/stream/ws",
         "linear": "wss://127.0.0.1:8443/fstream/ws",
+        "ws-api": {"spot": "wss://127.0.0.1:8443/ws-api/v3"},
     }
 
 
