@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -313,7 +314,8 @@ async def run_trading_command(
 
 async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, stdout: TextIO) -> int:
     """Both legs as the exchange holds them, the journal's account beside them (sends nothing)."""
-    vsettings = venue_settings(config, env)
+    # One look sends nothing and waits for no event: no user data stream to open.
+    vsettings = replace(venue_settings(config, env), user_stream=False)
     venue = await BinanceVenue.connect(vsettings)
     try:
         assert config.journal.path is not None

@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,9 +66,13 @@ async def open_stack(
     """Connect, open the journal, reconcile, start market data; tear down in reverse order.
 
     The dashboard and the headless commands both run on this stack. ``stream=False`` (a headless command)
-    leaves the market data service and the drift monitor unstarted: the pipelines read fresh data
-    themselves, and no screen decides on streamed books.
+    leaves the market data service, the user data streams and the drift monitor unstarted: the pipelines
+    read fresh data themselves, and no screen decides on streamed books. A cold process would pay the
+    streams' listen keys, connections and subscriptions before they could vouch for anything, while the
+    order answers (RESULT/FULL) already carry the fills and one REST read verifies the legs.
     """
+    if not stream:
+        venue_settings = replace(venue_settings, user_stream=False)
     venue = await BinanceVenue.connect(venue_settings)
     try:
         async with Journal(journal_path) as journal:
