@@ -244,8 +244,10 @@ def verdicts(results: dict[LegMode, list[Figures]], rtt: float) -> list[str]:
             return
         shown = value / rtt if unit == "RTT" else value
         ok = shown <= limit if unit == "RTT" else shown < limit
-        out.append(f"{label}: {key} {'p50' if q == 0.5 else 'p99'} {shown:.2f} {unit} (target {limit} {unit}): "
-                   f"{'met' if ok else 'MISSED'}")
+        out.append(
+            f"{label}: {key} {'p50' if q == 0.5 else 'p99'} {shown:.2f} {unit} (target {limit} {unit}): "
+            f"{'met' if ok else 'MISSED'}"
+        )
 
     check("warm, stream on", "to_filled", 0.5, 1.3, "RTT")
     check("warm, stream on", "enter", 0.5, 2, "RTT")
