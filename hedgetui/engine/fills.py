@@ -3,11 +3,12 @@
 The exchange speaks three ways, taken in this order: an answer that carries the fills (a terminal create
 answer: RESULT on the perp, FULL with its executions and commissions on spot), the user data stream's
 events (the terminal order update and its trades, commissions included: ``VenuePort.wait_order``), and,
-only when neither came within ``ExecTimeouts.event_wait_s``, polling. An order is polled until the exchange reports a terminal status (tenacity on the injected clock: 0.5 s to
-5 s by 1.5, the last poll on the deadline); only what waiting can cure is retried (a lost answer, late
-visibility, a brief outage), while bad credentials or a ban halt at once. At the fill deadline the order is
-cancelled and re-fetched, so a fill that lands after the cancel is still counted. Its trades are journaled
-once each (fees on the perp exist only there) before the leg is reported.
+only when neither came within ``ExecTimeouts.event_wait_s``, polling. Polling runs until the exchange
+reports a terminal status (tenacity on the injected clock: 0.5 s to 5 s by 1.5, the last poll on the
+deadline); only what waiting can cure is retried (a lost answer, late visibility, a brief outage), while
+bad credentials or a ban halt at once. At the fill deadline the order is cancelled and re-fetched, so a
+fill that lands after the cancel is still counted. Its trades are journaled once each (fees on the perp
+exist only there) before the leg is reported.
 """
 
 from __future__ import annotations

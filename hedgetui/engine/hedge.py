@@ -22,6 +22,8 @@ from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.reads import LEGS_SETTLE_S, gather_missing
 
 BASELINE_STATE = "hedge_baseline"
+#: A verification may value the legs at a mark read this recently (ms) by the same pipeline.
+MARK_REUSE_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,15 @@ def legs_from(
     read_ms: int,
 ) -> ExchangeLegs:
     """Both legs from balances, position and funding already read together."""
-    held = balances.get(base)
     mark = funding.mark_price if funding.mark_price > 0 else (position.mark_price or Decimal(0))
+    return legs_at(base, reserve, balances, position, mark, read_ms)
+
+
+def legs_at(
+    base: str, reserve: Decimal, balances: dict[str, Balance], position: PerpPosition, mark: Decimal, read_ms: int
+) -> ExchangeLegs:
+    """Both legs from balances and position, valued at ``mark``."""
+    held = balances.get(base)
     return ExchangeLegs(
         base=base,
         spot_total=held.total if held is not None else Decimal(0),
@@ -128,14 +137,23 @@ class HedgeState:
                 if full is not None and full.amount == view.perp_amount
                 else PerpPosition(symbol=self.perp_rules.symbol, amount=view.perp_amount)
             )
+        now_ms = self.clock.wall_ms()
+        funding = self.market.fresh_funding() if streamed and self.market is not None else None
+        recent = self.legs is not None and now_ms - self.legs.read_ms <= MARK_REUSE_MS and self.legs.mark > 0
+        if streamed and funding is None and recent and self.legs is not None:
+            # The mark only values the drift: the pipeline's own reading of it moments ago serves.
+            mark = self.legs.mark
+            balances, position = await gather_missing(
+                (view.spot_balances if view is not None else None, self.venue.fetch_spot_balances),
+                (streamed_position, self.venue.fetch_perp_position),
+            )
+            return self.observe(legs_at(self.spot_rules.base, self.reserve, balances, position, mark, now_ms))
         balances, position, funding = await gather_missing(
             (view.spot_balances if view is not None else None, self.venue.fetch_spot_balances),
             (streamed_position, self.venue.fetch_perp_position),
-            (self.market.fresh_funding() if streamed and self.market is not None else None, self.venue.fetch_funding),
+            (funding, self.venue.fetch_funding),
         )
-        return self.observe(
-            legs_from(self.spot_rules.base, self.reserve, balances, position, funding, self.clock.wall_ms())
-        )
+        return self.observe(legs_from(self.spot_rules.base, self.reserve, balances, position, funding, now_ms))
 
     def observe(self, legs: ExchangeLegs) -> ExchangeLegs:
         """Take a reading made elsewhere (a pipeline's snapshot) as the latest one."""

@@ -19,7 +19,6 @@ from hedgetui.engine.reads import ACCOUNT_SETTLE_S, gather_missing
 BPS = Decimal(10_000)
 
 
-
 @dataclass(frozen=True)
 class MarketSnapshot:
     """Books, balances, position and funding read together; ``taken_at`` (monotonic seconds) is when the
@@ -120,4 +119,5 @@ async def read_snapshot(
         (view.position if view else None, venue.fetch_perp_position),
         (funding, venue.fetch_funding),
     )
-    return MarketSnapshot(*values, sent_at)
+    spot_book, perp_book, balances, futures, position, funding = values
+    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at)

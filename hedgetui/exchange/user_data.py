@@ -224,12 +224,13 @@ class UserDataStream:
             if acct.live and acct.pending_since is not None and now - acct.pending_since > self.account_event_grace_s:
                 self._stale(kind, "a fill's account change never arrived (lost event)")
 
-    async def _changed_within(self, timeout: float) -> bool:
-        if timeout <= 0:
+    async def _changed_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for any change; False when none came."""
+        if seconds <= 0:
             return False
         event = self._changed
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), seconds)
         except TimeoutError:
             return False
         return True

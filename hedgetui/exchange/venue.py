@@ -454,9 +454,12 @@ class BinanceVenue:
         if kind is MarketKind.SPOT:
             url = ex.urls["api"]["ws"].get("ws-api", {}).get("spot")
             client = ex.clients.get(url) if url else None
-            subscribed = client is not None and "spot" in client.subscriptions
             # ccxt raises the flag before the subscription is confirmed; the pending future says it is not.
-            subscribed = subscribed and "authenticate:signature:spot" not in client.futures
+            subscribed = (
+                client is not None
+                and "spot" in client.subscriptions
+                and "authenticate:signature:spot" not in client.futures
+            )
         else:
             key = (ex.options.get("linear") or {}).get("listenKey")
             client = ex.clients.get(ex.get_private_ws_url("linear", key)) if key else None

@@ -263,8 +263,14 @@ class SimVenue:
             raise Ambiguous("accepted but no answer", source="RequestTimeout", operation="create")
         if self.ack:
             return self._result(order).model_copy(
-                update={"status": OrderStatus.OPEN, "filled": D(0), "remaining": amount, "cost": D(0),
-                        "average": None, "fees": ()}
+                update={
+                    "status": OrderStatus.OPEN,
+                    "filled": D(0),
+                    "remaining": amount,
+                    "cost": D(0),
+                    "average": None,
+                    "fees": (),
+                }
             )
         return self._result(order)
 
