@@ -1,146 +1,293 @@
-"""Execution benchmark: enter/exit cycles against the sandbox with injected one-way latency.
+"""Execution benchmark: enter/exit against the sandbox with injected one-way latency, warm and headless.
 
-    python benchmarks/bench_execution.py [--latency-ms 25] [--cycles 20]
+    python benchmarks/bench_execution.py [--latency-ms 25] [--cycles 20] [--headless-runs 5]
+        [--modes concurrent,perp_first] [--stream on|off|both]
 
-Prints, for leg modes ``concurrent`` and ``perp_first`` side by side:
-* enter time to both legs confirmed filled by the exchange's order answers (p50/p99) and its ratio to the
-  ideal for that latency: two round trips, one to read fresh books and one for both orders (the sandbox
-  delays each request and each answer by the one-way latency, so a round trip is twice it);
-* the whole enter and exit pipelines (p50/p99), which add the fee read and the drift check from the
-  exchange;
-* the leg gap: between the two legs' submissions (client side) and between their fills (exchange side).
-Targets: concurrent enter p50 within 1.25 × ideal; submission leg gap p99 under 5 ms.
+The sandbox answers as Binance does (ccxt asks futures orders for RESULT and spot orders for FULL, so the
+answers carry the fills; spot FULL also the commission) and delays each request and each answer by the
+one-way latency: a round trip (RTT) is twice it. For each leg mode it measures three ways of running:
+
+* ``warm, stream on``: one engine in this process on the dashboard's stack (``wiring.open_stack``: book
+  streams, account polls, drift monitor, and the user data streams), ``--cycles`` enter/exit cycles;
+* ``warm, stream off``: the same with ``venue.user_stream = false`` (fills and account over REST: the
+  fallback's cost);
+* ``headless``: a cold process per run, ``python -m hedgetui enter --size-usd 2000 --yes --json`` then
+  ``exit``, ``--headless-runs`` times; its figures come from the stage timings of its own JSON (headless
+  commands open no stream, so the ``--stream`` choice does not change them).
+
+Rows, each p50 and p99, in ms and in RTT:
+
+* ``both legs filled``: from the pipeline's start to both legs filled as the exchange's answers say — the
+  stage timings up to ORDERS (``perp_first``: through FILLS, where the spot leg is sent);
+* ``enter`` / ``exit``: the whole pipeline, decision to verified HEDGED / FLAT (warm: the wall time of
+  ``engine.enter()``/``exit()``; headless: the sum of its stage timings);
+* ``submission gap``: between the two legs' orders leaving (warm: client side, the engine's send hook;
+  headless: their arrival at the exchange, from the sandbox's request record);
+* ``fill gap``: between the two legs' fills, exchange side (the sandbox's trade times).
+
+Targets (issue 12, at 25 ms): warm both legs filled p50 ≤ 1.3 RTT, enter and exit p50 ≤ 2 RTT, submission
+gap p99 < 5 ms; headless enter and exit p50 ≤ 3 RTT; stream off no worse than before (enter 6.6 RTT).
+At the defaults it runs in about three minutes on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import json
+import os
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from hedgetui.domain.stages import Stage, StageState
-from hedgetui.engine.engine import Engine
-from hedgetui.engine.events import StageEvent
-from hedgetui.engine.journal import Journal
+from hedgetui.domain.execution import ExecutionResult
+from hedgetui.domain.risk import ActionKind
+from hedgetui.domain.stages import Stage
 from hedgetui.engine.settings import EngineSettings, LegMode
-from hedgetui.exchange.venue import BinanceVenue
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
-from hedgetui.wiring import sandbox_venue_settings
+from hedgetui.wiring import open_stack, sandbox_venue_settings
+
+SIZE_USD = "2000"
+ROOT = Path(__file__).resolve().parent.parent
+FILLED_STAGES = (Stage.GUARDS, Stage.RISK, Stage.SLIPPAGE, Stage.QUANTITY, Stage.JOURNAL, Stage.ORDERS)
 
 
-def pct(values: list[float], q: float) -> float:
+@dataclass
+class Figures:
+    """One way of running one leg mode: a list of ms per measured quantity."""
+
+    label: str
+    values: dict[str, list[float]] = field(
+        default_factory=lambda: {k: [] for k in ("to_filled", "enter", "exit", "submit_gap", "fill_gap")}
+    )
+
+
+def pct(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (nearest rank) of ``values``; None when there are none."""
+    if not values:
+        return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run_mode(mode: LegMode, latency_ms: int, cycles: int, verbose: bool) -> dict[str, list[float]]:
+def to_filled_ms(stages: dict[str, float], mode: LegMode) -> float:
+    """Stage timings up to both legs filled (perp_first sends and fills its spot leg inside FILLS)."""
+    upto = [*FILLED_STAGES, Stage.FILLS] if mode is LegMode.PERP_FIRST else list(FILLED_STAGES)
+    return sum(stages.get(s.value, 0.0) for s in upto)
+
+
+def fill_gap_ms(server: SandboxServer, perp_order_id: str, spot_order_id: str) -> float:
+    """Between the two legs' last fills, as the exchange stamped them."""
+    perp = max(t.time for t in server.core.trades() if t.order_id == int(perp_order_id))
+    spot = max(t.time for t in server.core.trades() if t.order_id == int(spot_order_id))
+    return float(abs(perp - spot))
+
+
+def stage_ms(result: ExecutionResult) -> dict[str, float]:
+    return {s.stage.value: s.elapsed_ms or 0.0 for s in result.stages}
+
+
+async def new_sandbox(latency_ms: int) -> SandboxServer:
     server = SandboxServer(SandboxOptions(port=0, tick_ms=100, latency_ms=latency_ms, seed=11))
     await server.start()
-    venue = await BinanceVenue.connect(sandbox_venue_settings(server))
+    return server
+
+
+# ---- warm: one engine on the dashboard's stack ---------------------------------------------------------
+
+
+async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: bool) -> Figures:
+    figures = Figures(f"warm, stream {'on' if user_stream else 'off'}")
+    v = figures.values
+    server = await new_sandbox(latency_ms)
+    # The settings a configured sandbox venue gets (ccxt's throttle on, as for every configured venue).
+    vsettings = replace(sandbox_venue_settings(server), rate_limit_ms=None, user_stream=user_stream)
     sent: dict[str, float] = {}
-    out: dict[str, list[float]] = {"to_filled": [], "enter": [], "exit": [], "submit_gap": [], "fill_gap": []}
     try:
         with tempfile.TemporaryDirectory() as folder:
-            async with Journal(Path(folder) / "j.sqlite3") as journal:
-                engine = Engine(
-                    venue,
-                    journal,
-                    EngineSettings(leg_mode=mode),
-                    before_send=lambda cid: sent.__setitem__(cid, time.perf_counter()),
-                )
-                await engine.start()
-                queue = engine.bus.subscribe()
+            async with open_stack(vsettings, Path(folder) / "j.sqlite3", EngineSettings(leg_mode=mode)) as stack:
+                engine = stack.engine
+                engine.kit.before_send = lambda cid: sent.__setitem__(cid, time.perf_counter())
+                await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
                 for _ in range(cycles):
                     sent.clear()
                     start = time.perf_counter()
-                    result = await engine.enter(Decimal("2000"))
-                    enter_done = time.perf_counter()
+                    result = await engine.enter(Decimal(SIZE_USD))
+                    v["enter"].append((time.perf_counter() - start) * 1000)
                     assert result.success, result.reason
-                    fills_done = None
-                    while not queue.empty():
-                        event = queue.get_nowait()
-                        if (
-                            isinstance(event, StageEvent)
-                            and event.stage is Stage.FILLS
-                            and event.state is StageState.DONE
-                        ):
-                            fills_done = event.ts_ms
-                    po = next(t for c, t in sent.items() if c.endswith("PO1"))
-                    so = next(t for c, t in sent.items() if c.endswith("SO1"))
-                    out["submit_gap"].append(abs(po - so) * 1000)
-                    perp_fill = max(
-                        t.time
-                        for t in server.core.trades()
-                        if t.order_id and t.order_id == int(result.perp.order_ids[0])
-                    )  # type: ignore[union-attr]
-                    spot_fill = max(
-                        t.time
-                        for t in server.core.trades()
-                        if t.order_id and t.order_id == int(result.spot.order_ids[0])
-                    )  # type: ignore[union-attr]
-                    out["fill_gap"].append(abs(perp_fill - spot_fill))
-                    timings = {s.stage: s.elapsed_ms or 0.0 for s in result.stages}
-                    # Both legs confirmed FILLED by the order answers: the stages up to and including ORDERS
-                    # (in perp_first the spot leg is sent after the perp's fill, inside FILLS: count it too).
-                    upto = [Stage.GUARDS, Stage.RISK, Stage.SLIPPAGE, Stage.QUANTITY, Stage.JOURNAL, Stage.ORDERS]
-                    if mode is LegMode.PERP_FIRST:
-                        upto.append(Stage.FILLS)
-                    out["to_filled"].append(sum(timings.get(s, 0.0) for s in upto))
-                    if verbose and len(out["to_filled"]) <= 2:
-                        print(mode.value, {s.value: round(v) for s, v in timings.items()})
-                    out["enter"].append((enter_done - start) * 1000)
-                    del fills_done
-                    t0 = time.perf_counter()
+                    assert result.perp is not None and result.spot is not None
+                    v["to_filled"].append(to_filled_ms(stage_ms(result), mode))
+                    perp_sent = next(t for c, t in sent.items() if c.endswith("PO1"))
+                    spot_sent = next(t for c, t in sent.items() if c.endswith("SO1"))
+                    v["submit_gap"].append(abs(perp_sent - spot_sent) * 1000)
+                    v["fill_gap"].append(fill_gap_ms(server, result.perp.order_ids[0], result.spot.order_ids[0]))
+                    start = time.perf_counter()
                     back = await engine.exit()
+                    v["exit"].append((time.perf_counter() - start) * 1000)
                     assert back.success, back.reason
-                    out["exit"].append((time.perf_counter() - t0) * 1000)
-                await engine.shutdown()
+                    await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
     finally:
-        await venue.close()
         await server.stop()
+    return figures
+
+
+async def wait_ready(ready: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    """Until the engine would accept an entry (books streamed and fresh, reconciled, not busy)."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the engine never became ready to enter (stale books?)")
+        await asyncio.sleep(0.05)
+
+
+# ---- headless: a cold process per run ------------------------------------------------------------------
+
+
+async def run_headless(mode: LegMode, latency_ms: int, runs: int) -> Figures:
+    figures = Figures("headless")
+    v = figures.values
+    server = await new_sandbox(latency_ms)
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            env = {
+                **os.environ,
+                "HOME": home,
+                "XDG_CONFIG_HOME": f"{home}/cfg",
+                "XDG_DATA_HOME": f"{home}/data",
+                "HEDGETUI_HEDGE__LEG_MODE": mode.value,
+                "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+            }
+            for _ in range(runs):
+                server.requests.clear()
+                entered = await cli(server, env, "enter", "--size-usd", SIZE_USD)
+                stages = {s["stage"]: s["elapsed_ms"] or 0.0 for s in entered["stages"]}
+                v["enter"].append(sum(stages.values()))
+                v["to_filled"].append(to_filled_ms(stages, mode))
+                posts = [r.arrived_ms for r in server.requests.records() if r.method == "POST" and "order" in r.path]
+                v["submit_gap"].append(abs(posts[0] - posts[1]))
+                perp_id, spot_id = entered["perp"]["order_ids"][0], entered["spot"]["order_ids"][0]
+                v["fill_gap"].append(fill_gap_ms(server, perp_id, spot_id))
+                left = await cli(server, env, "exit")
+                v["exit"].append(sum(s["elapsed_ms"] or 0.0 for s in left["stages"]))
+    finally:
+        await server.stop()
+    return figures
+
+
+async def cli(server: SandboxServer, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """``python -m hedgetui <args> --yes --json`` against ``server``; its ExecutionResult."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hedgetui",
+        *args,
+        "--venue-url",
+        server.base_url,
+        "--yes",
+        "--json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"hedgetui {args[0]} exited {proc.returncode}: {err.decode()[-500:]}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+# ---- the table -----------------------------------------------------------------------------------------
+
+ROWS = (
+    ("both legs filled", "to_filled"),
+    ("whole enter pipeline", "enter"),
+    ("whole exit pipeline", "exit"),
+    ("submission leg gap", "submit_gap"),
+    ("fill leg gap (exchange)", "fill_gap"),
+)
+
+
+def cell(values: Sequence[float], q: float, rtt: float, key: str) -> str:
+    value = pct(values, q)
+    if value is None:
+        return "—"
+    if key.endswith("gap"):
+        return f"{value:.2f} ms"
+    return f"{value:.0f} ms {value / rtt:.1f} RTT"
+
+
+def print_table(mode: LegMode, columns: list[Figures], rtt: float) -> None:
+    width = 22
+    print(f"\n{mode.value:28}" + "".join(f"{f.label:>{width}}" for f in columns))
+    for label, key in ROWS:
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            cells = "".join(f"{cell(f.values[key], q, rtt, key):>{width}}" for f in columns)
+            print(f"{label + ' ' + name:28}{cells}")
+
+
+def verdicts(results: dict[LegMode, list[Figures]], rtt: float) -> list[str]:
+    """The issue's targets against the concurrent mode's figures."""
+    out: list[str] = []
+    cols = {f.label: f.values for f in results.get(LegMode.CONCURRENT, [])}
+
+    def check(label: str, key: str, q: float, limit: float, unit: str) -> None:
+        if label not in cols:
+            return
+        value = pct(cols[label][key], q)
+        if value is None:
+            return
+        shown = value / rtt if unit == "RTT" else value
+        ok = shown <= limit if unit == "RTT" else shown < limit
+        out.append(
+            f"{label}: {key} {'p50' if q == 0.5 else 'p99'} {shown:.2f} {unit} (target {limit} {unit}): "
+            f"{'met' if ok else 'MISSED'}"
+        )
+
+    check("warm, stream on", "to_filled", 0.5, 1.3, "RTT")
+    check("warm, stream on", "enter", 0.5, 2, "RTT")
+    check("warm, stream on", "exit", 0.5, 2, "RTT")
+    check("warm, stream on", "submit_gap", 0.99, 5, "ms")
+    check("headless", "enter", 0.5, 3, "RTT")
+    check("headless", "exit", 0.5, 3, "RTT")
     return out
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency-ms", type=int, default=25, help="one-way latency added by the sandbox")
-    parser.add_argument("--cycles", type=int, default=20)
-    parser.add_argument("--verbose", action="store_true", help="print the stage timings of the first cycles")
+    parser.add_argument("--cycles", type=int, default=20, help="warm enter/exit cycles per leg mode and stream")
+    parser.add_argument("--headless-runs", type=int, default=5, help="cold enter+exit processes per leg mode")
+    parser.add_argument("--modes", default="concurrent,perp_first", help="leg modes, comma-separated")
+    parser.add_argument("--stream", choices=("on", "off", "both"), default="both", help="the user data stream")
     args = parser.parse_args()
-    ideal = 2 * 2 * args.latency_ms  # two round trips of (latency there + latency back)
-    print(f"one-way latency {args.latency_ms} ms, {args.cycles} enter/exit cycles, ideal enter {ideal} ms")
-    results = {mode: await run_mode(mode, args.latency_ms, args.cycles, args.verbose) for mode in LegMode}
-    header = f"{'':34}" + "".join(f"{m.value:>20}" for m in LegMode)
-    print(header)
-
-    def line(label: str, key: str, q: float, fmt: str = "{:.1f} ms") -> None:
-        print(f"{label:34}" + "".join(f"{fmt.format(pct(results[m][key], q)):>20}" for m in LegMode))
-
-    line("to both legs filled p50", "to_filled", 0.5)
-    line("to both legs filled p99", "to_filled", 0.99)
+    try:
+        modes = [LegMode(m.strip()) for m in args.modes.split(",") if m.strip()]
+    except ValueError:
+        parser.error(f"--modes: one or more of {', '.join(m.value for m in LegMode)}")
+    streams = {"on": [True], "off": [False], "both": [True, False]}[args.stream]
+    rtt = 2.0 * args.latency_ms
+    began = time.monotonic()
     print(
-        f"{'ratio to ideal (p50)':34}"
-        + "".join(f"{pct(results[m]['to_filled'], 0.5) / ideal:>19.2f}x" for m in LegMode)
+        f"one-way latency {args.latency_ms} ms (RTT {rtt:.0f} ms), {args.cycles} warm cycles, "
+        f"{args.headless_runs} headless runs, enter {SIZE_USD} USD"
     )
-    line("whole enter pipeline p50", "enter", 0.5)
-    line("whole enter pipeline p99", "enter", 0.99)
-    line("whole exit pipeline p50", "exit", 0.5)
-    line("whole exit pipeline p99", "exit", 0.99)
-    line("submission leg gap p50", "submit_gap", 0.5, "{:.2f} ms")
-    line("submission leg gap p99", "submit_gap", 0.99, "{:.2f} ms")
-    line("fill leg gap p50", "fill_gap", 0.5, "{:.0f} ms")
-    line("fill leg gap p99", "fill_gap", 0.99, "{:.0f} ms")
-    c = results[LegMode.CONCURRENT]
-    print(
-        f"targets: concurrent p50 ≤ 1.25 × ideal: {'met' if pct(c['to_filled'], 0.5) <= 1.25 * ideal else 'MISSED'};"
-        f" submission gap p99 < 5 ms: {'met' if pct(c['submit_gap'], 0.99) < 5 else 'MISSED'}"
-        f" (mean {statistics.mean(c['submit_gap']):.2f} ms)"
-    )
+    results: dict[LegMode, list[Figures]] = {}
+    for mode in modes:
+        columns = [await run_warm(mode, args.latency_ms, args.cycles, on) for on in streams if args.cycles > 0]
+        if args.headless_runs > 0:
+            columns.append(await run_headless(mode, args.latency_ms, args.headless_runs))
+        results[mode] = columns
+        print_table(mode, columns, rtt)
+    print()
+    for line in verdicts(results, rtt):
+        print(line)
+    print(f"(took {time.monotonic() - began:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -142,6 +143,7 @@ def venue_settings(config: AppConfig, env: dict[str, str]) -> VenueSettings:
         timeout_ms=v.timeout_ms,
         recv_window_ms=v.recv_window_ms,
         verbose=v.verbose,
+        user_stream=v.user_stream,
         sandbox_keys=(DEFAULT_API_KEY, DEFAULT_API_SECRET) if v.mode is VenueMode.SANDBOX else (),
     )
 
@@ -250,6 +252,14 @@ async def run_trading_command(
         elif command != "correct" and engine.trading_state is TradingState.HALTED:
             stderr.write(f"{command} refused: trading is HALTED: {engine.halt_reason}\n")
             return EXIT_HALTED
+        elif command == "enter" and yes:
+            # Nobody reads a plan: the pipeline's own risk stage makes the same checks (the same functions) on
+            # its one batch of fresh reads, so a preview here would only read everything a second time.
+            plan_text = ""
+
+            def run() -> Any:
+                assert size is not None
+                return engine.enter(size)
         elif command == "enter":
             assert size is not None
             plan = await engine.preview(size)
@@ -295,6 +305,9 @@ async def run_trading_command(
             stderr.write(f"{command}: not confirmed; nothing was sent\n")
             return EXIT_FAILED
         result: ExecutionResult = await run()
+        if command == "enter" and yes and result.aborted:
+            # What the preview's refusal said before the pipeline decided alone: one line on stderr.
+            stderr.write(f"enter refused: {result.reason_code}: {result.reason}\n")
         if as_json:
             stdout.write(result_json(result) + "\n")
         else:
@@ -312,7 +325,8 @@ async def run_trading_command(
 
 async def run_status(config: AppConfig, env: dict[str, str], *, as_json: bool, stdout: TextIO) -> int:
     """Both legs as the exchange holds them, the journal's account beside them (sends nothing)."""
-    vsettings = venue_settings(config, env)
+    # One look sends nothing and waits for no event: no user data stream to open.
+    vsettings = replace(venue_settings(config, env), user_stream=False)
     venue = await BinanceVenue.connect(vsettings)
     try:
         assert config.journal.path is not None

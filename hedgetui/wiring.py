@@ -13,7 +13,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from hedgetui.config.model import AppConfig
 from hedgetui.domain.ledger import Marks
 from hedgetui.domain.venue import MarketKind, VenueMode
 from hedgetui.engine.engine import Engine
+from hedgetui.engine.events import Level
 from hedgetui.engine.hedge import ExchangeLegs, legs_from
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.settings import EngineSettings
@@ -66,9 +67,13 @@ async def open_stack(
     """Connect, open the journal, reconcile, start market data; tear down in reverse order.
 
     The dashboard and the headless commands both run on this stack. ``stream=False`` (a headless command)
-    leaves the market data service and the drift monitor unstarted: the pipelines read fresh data
-    themselves, and no screen decides on streamed books.
+    leaves the market data service, the user data streams and the drift monitor unstarted: the pipelines
+    read fresh data themselves, and no screen decides on streamed books. A cold process would pay the
+    streams' listen keys, connections and subscriptions before they could vouch for anything, while the
+    order answers (RESULT/FULL) already carry the fills and one REST read verifies the legs.
     """
+    if not stream:
+        venue_settings = replace(venue_settings, user_stream=False)
     venue = await BinanceVenue.connect(venue_settings)
     try:
         async with Journal(journal_path) as journal:
@@ -80,8 +85,13 @@ async def open_stack(
                 fail_max=fail_max,
                 reset_timeout_s=reset_timeout_s,
                 stale_data=(lambda: stale_books(service)) if stream else None,
+                market=service if stream else None,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
+            if venue.user_stream is not None:
+                venue.user_stream.on_change = lambda kind, message: engine.note(
+                    kind, message, level=Level.WARN if kind == "ACCOUNT_STALE" else Level.INFO
+                )
             await engine.start()
             monitors: list[asyncio.Task[None]] = []
             if stream:

@@ -95,6 +95,9 @@ class VenueConfig(_Section):
     recv_window_ms: Count = Field(default=10_000, ge=1_000, le=60_000)
     verbose: bool = False
     key_file: Path | None = None
+    #: Keep the account's user data streams (orders, trades, balances, position) and confirm fills by their
+    #: events; false: poll everything over REST.
+    user_stream: bool = True
 
     @field_validator("url")
     @classmethod

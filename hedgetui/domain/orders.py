@@ -54,6 +54,20 @@ class Fee(BaseModel):
     currency: str
 
 
+class TradeFill(BaseModel):
+    """One execution of an order: price, base quantity, its fee and whether it rested on the book."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trade_id: str
+    order_id: str
+    price: Decimal
+    qty: Decimal
+    fee: Fee | None = None
+    timestamp: int | None = None
+    maker: bool | None = None
+
+
 class OrderResult(BaseModel):
     """An order as the exchange last reported it.
 
@@ -81,17 +95,11 @@ class OrderResult(BaseModel):
     fees: tuple[Fee, ...] = ()
     timestamp: int | None = None
     exchange_status: str | None = None
+    #: The order's executions when the exchange sent them with it (a spot FULL answer, or the user data
+    #: stream's trade events); empty when they must be read separately.
+    trades: tuple[TradeFill, ...] = ()
 
-
-class TradeFill(BaseModel):
-    """One execution of an order: price, base quantity, its fee and whether it rested on the book."""
-
-    model_config = ConfigDict(frozen=True)
-
-    trade_id: str
-    order_id: str
-    price: Decimal
-    qty: Decimal
-    fee: Fee | None = None
-    timestamp: int | None = None
-    maker: bool | None = None
+    @property
+    def trades_complete(self) -> bool:
+        """True when ``trades`` account for every filled unit (so no trade read is needed)."""
+        return self.filled <= 0 or (bool(self.trades) and sum(t.qty for t in self.trades) == self.filled)

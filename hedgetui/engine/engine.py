@@ -39,7 +39,7 @@ from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
 from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
 from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reconcile import Reconciler, ReconcileReport
@@ -87,6 +87,7 @@ class Engine:
         before_send: Callable[[str], None] | None = None,
         stale_data: Callable[[], str | None] | None = None,
         intent_ids: Callable[[], str] = new_intent_id,
+        market: MarketFeed | None = None,
     ) -> None:
         self.venue = venue
         self.journal = journal
@@ -110,8 +111,19 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self._reconcile_task: asyncio.Task[ReconcileReport] | None = None
         self._runs = 0  # pipelines started: the drift monitor ignores a reading a pipeline may have overtaken
+        # Streamed books and funding (the dashboard's market data): decisions use them while fresh.
+        self.market = market
+        self.hedge.market = market
         self.kit = PipelineKit(
-            venue, journal, self.bus, self.clock, settings, self.hedge, state=self.state, before_send=before_send
+            venue,
+            journal,
+            self.bus,
+            self.clock,
+            settings,
+            self.hedge,
+            state=self.state,
+            before_send=before_send,
+            market=market,
         )
         self.last_reconcile: ReconcileReport | None = None
         self.started_ms = self.clock.wall_ms()  # journal rows before this belong to earlier sessions
@@ -516,7 +528,7 @@ class Engine:
 
     async def preview(self, size_usd: Decimal) -> Preview:
         """What an entry of ``size_usd`` would do now (risk phase 1, quantity, slippage). Sends nothing."""
-        snap = await read_snapshot(self.venue, self.clock, self.settings.book_depth)
+        snap = await read_snapshot(self.venue, self.clock, self.settings.book_depth, self.market)
         drift = self.hedge.drift(self.kit.legs(snap))
         apart = (DRIFT_PENDING, f"correct the drift before entering: {drift.describe()}")
         s = self.settings

@@ -24,6 +24,7 @@ from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
 from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot
+from hedgetui.engine.verify import EarlyReading
 
 
 async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guard) -> ExecutionResult:
@@ -36,7 +37,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.ENTER)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
             risk = kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
             notes.append(risk.summary())
             if not risk.allowed:
@@ -109,6 +110,8 @@ async def _execute(
     corrections: list[LegFill] = []
     perp_price = snap.perp_book.best_bid or snap.mark
     spot_price = snap.spot_book.best_ask or snap.mark
+    # The drift check's read, sent beside the fills once every answer is terminal (hedgetui.engine.verify).
+    early: EarlyReading | None = None
     try:
         if kit.settings.leg_mode is LegMode.CONCURRENT:
             async with tr.stage(Stage.ORDERS) as notes:
@@ -116,6 +119,7 @@ async def _execute(
                 notes.append(
                     ", ".join(f"{r.leg.value} {_placed(p)}" for r, p in zip((perp_req, spot_req), placed, strict=True))
                 )
+                early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, placed)
             async with tr.stage(Stage.FILLS) as notes:
                 fills, halt = await kit.confirm_all(ex, list(zip((perp_req, spot_req), placed, strict=True)))
                 perp, spot = fills
@@ -139,7 +143,9 @@ async def _execute(
                 if perp.filled > 0:
                     spot_qty = floor_to(perp.filled, kit.spot_rules.step)
                     spot_req = LegOrder(intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, spot_qty)
-                    spot = await ex.execute(spot_req)
+                    spot_p = await ex.place(spot_req)
+                    early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [spot_p])
+                    spot = await ex.confirm(spot_req, spot_p)
                     notes.append(f"spot {spot.filled}/{spot_qty}")
             async with tr.stage(Stage.PARTIALS) as notes:
                 if spot is not None and spot.filled > 0:
@@ -149,8 +155,9 @@ async def _execute(
         if outcome is not None:
             corrections += outcome[1]
         async with tr.stage(Stage.DRIFT) as notes:
-            corrections += await kit.sweep(run, notes)
-            drift, legs, fixes = await kit.drift_step(run, notes)
+            late = await kit.sweep(run, notes)
+            corrections += late
+            drift, legs, fixes = await kit.drift_step(run, notes, early, late)
             corrections += fixes
         common = {
             "quantity": qty,
@@ -199,6 +206,9 @@ async def _execute(
             corrections=kit.summaries(corrections),
             risk=risk,
         )
+    finally:
+        if early is not None:
+            early.discard()  # used or not, never left in flight
 
 
 async def _unwind_if_needed(

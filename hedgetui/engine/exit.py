@@ -24,6 +24,7 @@ from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder
 from hedgetui.engine.preview import LegEstimates, estimate_legs
 from hedgetui.engine.settings import Denied
 from hedgetui.engine.snapshot import read_snapshot
+from hedgetui.engine.verify import EarlyReading, verification_legs
 
 
 async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> ExecutionResult:
@@ -36,7 +37,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.EXIT)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
             legs = kit.legs(snap)
             if legs.perp_qty > 0:
                 raise Denied("PERP_LONG", f"the perp position is long {legs.perp_qty}: not a hedge to exit")
@@ -123,6 +124,8 @@ async def _execute(
         )
         if q > 0
     ]
+    # The flat check's read, sent beside the fills once every answer is terminal (hedgetui.engine.verify).
+    early: EarlyReading | None = None
     try:
         async with tr.stage(Stage.ORDERS) as notes:
             placed = await kit.place_all(ex, reqs)
@@ -131,6 +134,7 @@ async def _execute(
                     f"{r.leg.value} {getattr(p, 'resolution', 'halt')}" for r, p in zip(reqs, placed, strict=True)
                 )
             )
+            early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, placed)
         async with tr.stage(Stage.FILLS) as notes:
             fills, halt = await kit.confirm_all(ex, list(zip(reqs, placed, strict=True)))
             for req, fill in zip(reqs, fills, strict=True):
@@ -148,9 +152,14 @@ async def _execute(
                 notes += await kit.complete_partials(run, perp, mark)
             await _exit_failures(kit, run, spot, perp, notes, fixes)
         async with tr.stage(Stage.VERIFY_FLAT) as notes:
-            fixes += await kit.sweep(run, notes)
-            legs = await kit.hedge.read()
+            late = await kit.sweep(run, notes)
+            fixes += late
+            legs, was_early = await verification_legs(kit.hedge, early, late)
             drift = kit.hedge.drift(legs)
+            if was_early and (legs.perp_qty != 0 or not (drift.dust or drift.flat)):
+                # Never halt on the early reading alone: a fresh read confirms the legs are not flat.
+                legs = await kit.hedge.read()
+                drift = kit.hedge.drift(legs)
             notes.append(legs.describe())
             if legs.perp_qty != 0 or not (drift.dust or drift.flat):
                 raise HaltRequired("NOT_FLAT", f"after the exit the legs are not flat: {drift.describe()}")
@@ -176,6 +185,9 @@ async def _execute(
         return await kit.halt(
             run, halt, perp=kit.summary(perp), spot=kit.summary(spot), corrections=kit.summaries(fixes), risk=risk
         )
+    finally:
+        if early is not None:
+            early.discard()  # used or not, never left in flight
 
 
 async def _exit_failures(

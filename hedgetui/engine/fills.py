@@ -1,10 +1,14 @@
-"""Confirming a fill: never assumed, always read from the exchange.
+"""Confirming a fill: never assumed, always the exchange's word.
 
-An order is polled until the exchange reports a terminal status (tenacity on the injected clock: 0.5 s to
-5 s by 1.5, the last poll on the deadline); only what waiting can cure is retried (a lost answer, late
-visibility, a brief outage), while bad credentials or a ban halt at once. At the fill deadline the order is
-cancelled and re-fetched, so a fill that lands after the cancel is still counted. Its trades are journaled
-once each (fees on the perp exist only there) before the leg is reported.
+The exchange speaks three ways, taken in this order: an answer that carries the fills (a terminal create
+answer: RESULT on the perp, FULL with its executions and commissions on spot), the user data stream's
+events (the terminal order update and its trades, commissions included: ``VenuePort.wait_order``), and,
+only when neither came within ``ExecTimeouts.event_wait_s``, polling. Polling runs until the exchange
+reports a terminal status (tenacity on the injected clock: 0.5 s to 5 s by 1.5, the last poll on the
+deadline); only what waiting can cure is retried (a lost answer, late visibility, a brief outage), while
+bad credentials or a ban halt at once. At the fill deadline the order is cancelled and re-fetched, so a
+fill that lands after the cancel is still counted. Its trades are journaled once each (fees on the perp
+exist only there) before the leg is reported.
 """
 
 from __future__ import annotations
@@ -81,6 +85,11 @@ class FillConfirmer:
         """Poll until the exchange reports a terminal status; at the fill deadline cancel and re-fetch."""
         if order.status.is_terminal:
             return order
+        streamed = await self.venue.wait_order(kind, cid, self.timeouts.event_wait_s)
+        if streamed is not None:
+            # The stream's terminal update is the exchange's own word: no poll needed.
+            await self._record(cid, streamed)
+            return streamed
         deadline = self.clock.monotonic() + self.timeouts.fill_s
         last: list[OrderResult] = [order]
 
@@ -170,10 +179,14 @@ class FillConfirmer:
             delay = min(delay * 2, 2.0)
 
     async def collect_fills(self, req: LegOrder, order: OrderResult, cid: str) -> tuple[list[TradeFill], list[Fee]]:
-        """Fetch the order's trades (perp fees exist only there), journal each once, publish FILL events."""
+        """The order's trades (from the answer or the stream when they came with it, else read: perp fees
+        exist only in the trades), journaled once each, with FILL events."""
         if order.filled <= 0:
             return [], []
-        trades: list[TradeFill] = []
+        trades = await self._pushed_trades(req, order, cid)
+        if trades is not None:
+            return await self._journal_fills(req, order, cid, trades)
+        trades = []
         try:
             trades = await self.venue.fetch_order_trades(req.kind, order.order_id)
         except VenueError as exc:
@@ -185,6 +198,22 @@ class FillConfirmer:
                 level=Level.WARN,
                 data={"cid": cid},
             )
+        return await self._journal_fills(req, order, cid, trades)
+
+    async def _pushed_trades(self, req: LegOrder, order: OrderResult, cid: str) -> list[TradeFill] | None:
+        """The order's executions as the exchange already sent them: with the answer (spot FULL) or by the
+        stream (the perp's RESULT answer has no commissions); None when they must be read."""
+        if order.trades_complete:
+            return list(order.trades)
+        streamed = await self.venue.wait_order(req.kind, cid, self.timeouts.event_wait_s)
+        if streamed is not None and streamed.filled == order.filled and streamed.trades_complete:
+            return list(streamed.trades)
+        return None
+
+    async def _journal_fills(
+        self, req: LegOrder, order: OrderResult, cid: str, trades: list[TradeFill]
+    ) -> tuple[list[TradeFill], list[Fee]]:
+        """Journal each trade once and publish its FILL event; without trade detail, the order's own fill."""
         fees: list[Fee] = []
         for t in trades:
             if t.fee is not None:

@@ -9,7 +9,6 @@ the two disagree that is reported as a discrepancy — never traded on.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,9 +18,12 @@ from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.journal import Journal
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
+from hedgetui.engine.reads import LEGS_SETTLE_S, gather_missing
 
 BASELINE_STATE = "hedge_baseline"
+#: A verification may value the legs at a mark read this recently (ms) by the same pipeline.
+MARK_REUSE_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,15 @@ def legs_from(
     read_ms: int,
 ) -> ExchangeLegs:
     """Both legs from balances, position and funding already read together."""
-    held = balances.get(base)
     mark = funding.mark_price if funding.mark_price > 0 else (position.mark_price or Decimal(0))
+    return legs_at(base, reserve, balances, position, mark, read_ms)
+
+
+def legs_at(
+    base: str, reserve: Decimal, balances: dict[str, Balance], position: PerpPosition, mark: Decimal, read_ms: int
+) -> ExchangeLegs:
+    """Both legs from balances and position, valued at ``mark``."""
+    held = balances.get(base)
     return ExchangeLegs(
         base=base,
         spot_total=held.total if held is not None else Decimal(0),
@@ -104,19 +113,47 @@ class HedgeState:
         self.tolerance_bps = tolerance_bps
         self.spot_rules: MarketRules = venue.rules(MarketKind.SPOT)
         self.perp_rules: MarketRules = venue.rules(MarketKind.PERP)
+        #: Streamed funding/mark (the dashboard's market data), when the engine was given one.
+        self.market: MarketFeed | None = None
         #: The latest exchange reading (None until the first read).
         self.legs: ExchangeLegs | None = None
         #: The journal's account at the latest comparison (None until reconciliation compared them).
         self.account: JournalAccount | None = None
 
-    async def read(self) -> ExchangeLegs:
-        """Read both legs (balances, position, funding concurrently: one round trip)."""
-        balances, position, funding = await asyncio.gather(
-            self.venue.fetch_spot_balances(), self.venue.fetch_perp_position(), self.venue.fetch_funding()
+    async def read(self, *, streamed: bool = False) -> ExchangeLegs:
+        """Both legs as the exchange holds them, read concurrently (one round trip).
+
+        With ``streamed`` (a pipeline verifying its own fills) the account stream answers while it vouches
+        for them, after waiting for the balance and position changes of the fills it reported; and the mark
+        comes from the market feed while fresh. Without it (reconciliation, corrections, halts, the drift
+        monitor: changes from outside that the stream may not have delivered yet) everything is read.
+        """
+        view = await self.venue.account_view(LEGS_SETTLE_S) if streamed else None
+        streamed_position: PerpPosition | None = None
+        if view is not None and view.perp_amount is not None:
+            full = view.position
+            streamed_position = (
+                full
+                if full is not None and full.amount == view.perp_amount
+                else PerpPosition(symbol=self.perp_rules.symbol, amount=view.perp_amount)
+            )
+        now_ms = self.clock.wall_ms()
+        funding = self.market.fresh_funding() if streamed and self.market is not None else None
+        recent = self.legs is not None and now_ms - self.legs.read_ms <= MARK_REUSE_MS and self.legs.mark > 0
+        if streamed and funding is None and recent and self.legs is not None:
+            # The mark only values the drift: the pipeline's own reading of it moments ago serves.
+            mark = self.legs.mark
+            balances, position = await gather_missing(
+                (view.spot_balances if view is not None else None, self.venue.fetch_spot_balances),
+                (streamed_position, self.venue.fetch_perp_position),
+            )
+            return self.observe(legs_at(self.spot_rules.base, self.reserve, balances, position, mark, now_ms))
+        balances, position, funding = await gather_missing(
+            (view.spot_balances if view is not None else None, self.venue.fetch_spot_balances),
+            (streamed_position, self.venue.fetch_perp_position),
+            (funding, self.venue.fetch_funding),
         )
-        return self.observe(
-            legs_from(self.spot_rules.base, self.reserve, balances, position, funding, self.clock.wall_ms())
-        )
+        return self.observe(legs_from(self.spot_rules.base, self.reserve, balances, position, funding, now_ms))
 
     def observe(self, legs: ExchangeLegs) -> ExchangeLegs:
         """Take a reading made elsewhere (a pipeline's snapshot) as the latest one."""

@@ -29,12 +29,13 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement
 from hedgetui.engine.orders import OrderExecutor
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings
 from hedgetui.engine.snapshot import MarketSnapshot
 from hedgetui.engine.state import EngineState
 from hedgetui.engine.tracker import StageTracker
+from hedgetui.engine.verify import EarlyReading, verification_legs
 from hedgetui.exchange.errors import VenueError
 
 BPS = Decimal(10_000)
@@ -76,8 +77,10 @@ class PipelineKit:
         *,
         state: Callable[[], EngineState],
         before_send: Callable[[str], None] | None = None,
+        market: MarketFeed | None = None,
     ) -> None:
         self.venue = venue
+        self.market = market
         self.journal = journal
         self.bus = bus
         self.clock = clock
@@ -287,16 +290,24 @@ class PipelineKit:
             notes.append(f"late order {fill.cids[0]} filled {fill.filled}")
         return late
 
-    async def drift_step(self, run: Run, notes: list[str]) -> tuple[HedgeDrift, ExchangeLegs, list[LegFill]]:
+    async def drift_step(
+        self, run: Run, notes: list[str], early: EarlyReading | None = None, late: Sequence[LegFill] = ()
+    ) -> tuple[HedgeDrift, ExchangeLegs, list[LegFill]]:
         """Drift as the exchange holds the legs; above tolerance, send its correction once (trimming the larger
         leg, or completing the smaller when trimming cannot be ordered), then read the legs again.
 
         This runs only inside a pipeline the operator confirmed, and only after an entry refused to start on
-        legs already apart (DRIFT_PENDING): what it corrects is what that pipeline did.
+        legs already apart (DRIFT_PENDING): what it corrects is what that pipeline did. ``early`` is the
+        verification read sent beside the fills (``hedgetui.engine.verify``), used while it stands for the
+        run's end; ``late`` the orders the sweep just found (they void it).
         """
         fixes: list[LegFill] = []
-        legs = await self.hedge.read()
+        legs, was_early = await verification_legs(self.hedge, early, late)
         drift = self.hedge.drift(legs)
+        if drift.needs_correction and was_early:
+            # Nothing is ever sent on the early reading alone: the gap is confirmed on a fresh read first.
+            legs = await self.hedge.read()
+            drift = self.hedge.drift(legs)
         notes.append(drift.describe())
         await run.event(
             "DRIFT",
@@ -305,7 +316,7 @@ class PipelineKit:
         )
         if drift.needs_correction and drift.correction is not None:
             fixes.append(await self.send_correction(run, drift.correction))
-            legs = await self.hedge.read()
+            legs = await self.hedge.read(streamed=True)
             drift = self.hedge.drift(legs)
             notes.append(f"after correction: {drift.describe()}")
         if drift.needs_correction:

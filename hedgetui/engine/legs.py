@@ -27,6 +27,9 @@ class ExecTimeouts:
     partial_fill_retries: int = 3
     lookup_grace_s: float = 3.0
     max_resubmits: int = 1
+    #: How long an order waits for its user data stream events (terminal update and trades) before it is
+    #: polled; without a healthy stream it is polled at once.
+    event_wait_s: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 ``hedgetui.exchange.venue.BinanceVenue`` satisfies it over ccxt; the engine's property tests use an
 in-process simulated venue with injectable faults. Every method returns hedgetui's domain types and raises
 only ``hedgetui.exchange.errors.VenueError`` subclasses.
+
+The user data stream is part of the port as two questions a venue without a stream answers with None
+(:meth:`VenuePort.wait_order`, :meth:`VenuePort.account_view`): an event is the exchange's word, so it
+confirms a fill; its absence only means "ask over REST". :class:`MarketFeed` offers streamed books and
+funding the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
+from hedgetui.domain.account_stream import AccountView
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
@@ -77,3 +83,24 @@ class VenuePort(Protocol):
         ...
 
     async def resync_clock(self) -> int: ...
+
+    # ---- the user data stream (a venue without one answers None: the engine then polls and reads) ----
+
+    async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
+        """The order's terminal state with its executions (``OrderResult.trades``, commissions included) as
+        the exchange pushed them; None at once without a healthy stream, or when nothing came in time."""
+        ...
+
+    async def account_view(self, settle_s: float = 0.0, *, full: bool = False) -> AccountView | None:
+        """What the venue's account stream vouches for (None: no stream). ``settle_s`` waits for the account
+        changes of fills already pushed; ``full`` also for the perp position's and wallet's re-read."""
+        ...
+
+
+class MarketFeed(Protocol):
+    """Live market data the engine may decide on instead of reading it (the dashboard's streamed books).
+    Each answer is fresh by the feed's own health rules, or None (then the engine reads over REST)."""
+
+    def fresh_book(self, kind: MarketKind) -> OrderBook | None: ...
+
+    def fresh_funding(self) -> FundingInfo | None: ...

@@ -1,10 +1,11 @@
-"""A fresh, consistent read of everything a pipeline decides on, in one concurrent round trip."""
+"""A fresh, consistent view of everything a pipeline decides on: streamed where the stream vouches for it,
+the rest read over REST in one concurrent round trip (none at all when everything is streamed)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
 from hedgetui.domain.book import OrderBook
@@ -12,7 +13,8 @@ from hedgetui.domain.risk import ActionKind, RiskInputs, TradingState
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.hedge import ExchangeLegs, legs_from
-from hedgetui.engine.ports import VenuePort
+from hedgetui.engine.ports import MarketFeed, VenuePort
+from hedgetui.engine.reads import ACCOUNT_SETTLE_S, gather_missing
 
 BPS = Decimal(10_000)
 
@@ -97,15 +99,25 @@ class MarketSnapshot:
         )
 
 
-async def read_snapshot(venue: VenuePort, clock: Clock, depth: int = 100) -> MarketSnapshot:
-    """Read books, balances, position and funding concurrently (one round trip of latency)."""
+async def read_snapshot(
+    venue: VenuePort, clock: Clock, depth: int = 100, market: MarketFeed | None = None
+) -> MarketSnapshot:
+    """Books, balances, position and funding: from the streams while they are fresh (the market feed's
+    books and funding, the account stream), the rest read concurrently over REST (one round trip)."""
     sent_at = clock.monotonic()
-    spot_book, perp_book, balances, futures, position, funding = await asyncio.gather(
-        venue.fetch_order_book(MarketKind.SPOT, depth),
-        venue.fetch_order_book(MarketKind.PERP, depth),
-        venue.fetch_spot_balances(),
-        venue.fetch_futures_balance(),
-        venue.fetch_perp_position(),
-        venue.fetch_funding(),
+    view = await venue.account_view(ACCOUNT_SETTLE_S, full=True)
+    spot_book, perp_book, funding = (
+        (market.fresh_book(MarketKind.SPOT), market.fresh_book(MarketKind.PERP), market.fresh_funding())
+        if market is not None
+        else (None, None, None)
     )
+    values: list[Any] = await gather_missing(
+        (spot_book, lambda: venue.fetch_order_book(MarketKind.SPOT, depth)),
+        (perp_book, lambda: venue.fetch_order_book(MarketKind.PERP, depth)),
+        (view.spot_balances if view else None, venue.fetch_spot_balances),
+        (view.futures if view else None, venue.fetch_futures_balance),
+        (view.position if view else None, venue.fetch_perp_position),
+        (funding, venue.fetch_funding),
+    )
+    spot_book, perp_book, balances, futures, position, funding = values
     return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at)

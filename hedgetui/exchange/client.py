@@ -112,6 +112,11 @@ def build_exchange(settings: VenueSettings) -> Any:
     config: dict[str, Any] = {
         # 0 switches ccxt's client-side throttle off (the sandbox has no rate limits to respect).
         "enableRateLimit": settings.rate_limit_ms != 0,
+        # The throttle counts ccxt's request costs over a rolling minute (Binance's own rule: weight per
+        # minute) instead of its default leaky bucket, whose capacity of one spaces EVERY request by
+        # cost x rateLimit: concurrent reads went out one after another and the two legs of a hedge
+        # reached the exchange up to 200 ms apart. The budget per minute is the same; bursts now pass.
+        "rateLimiterAlgorithm": "rollingWindow",
         "timeout": settings.timeout_ms,
         "options": {**BASE_OPTIONS, "recvWindow": settings.recv_window_ms},
         "verbose": settings.verbose,

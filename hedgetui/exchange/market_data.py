@@ -252,6 +252,17 @@ class MarketDataService:
                 return True
         return age > self.settings.stale_age(item)
 
+    def fresh_book(self, kind: MarketKind) -> OrderBook | None:
+        """The latest book of ``kind`` when it is not stale (the engine's ``MarketFeed``), else None."""
+        item = "spot_book" if kind is MarketKind.SPOT else "perp_book"
+        latest = self.book_slot(kind).latest()
+        return None if latest is None or self.is_stale(item) else latest.value
+
+    def fresh_funding(self) -> FundingInfo | None:
+        """The latest funding and mark price when not stale (the engine's ``MarketFeed``), else None."""
+        latest = self.slot("funding").latest()
+        return None if latest is None or self.is_stale("funding") else latest.value
+
     def feed_health(self, kind: MarketKind, now: float | None = None) -> FeedHealth:
         """One market's feed: source, book age, stale flag, resyncs and the last error."""
         feed = self._feeds[kind]

@@ -333,6 +333,11 @@ def parse_order(symbol: str, kind: MarketKind, raw: Mapping[str, Any]) -> OrderR
     order_id = raw.get("id") or info.get("orderId")
     if order_id is None:
         raise ValueError("the order answer has no order id")
+    # A spot FULL answer carries its fills (with commissions): kept only when they account for every
+    # filled unit, so a partial list is never taken for the order's executions.
+    trades = _order_trades(raw.get("trades"), str(order_id))
+    if sum((t.qty for t in trades), Decimal(0)) != filled or any(t.fee is None for t in trades):
+        trades = ()
     return OrderResult(
         order_id=str(order_id),
         client_order_id=str(client_id) if client_id else None,
@@ -350,7 +355,17 @@ def parse_order(symbol: str, kind: MarketKind, raw: Mapping[str, Any]) -> OrderR
         fees=tuple(fees),
         timestamp=to_int(raw.get("timestamp")),
         exchange_status=exchange_status,
+        trades=trades,
     )
+
+
+def _order_trades(raw: Any, order_id: str) -> tuple[TradeFill, ...]:
+    """The executions an order answer carries; none when any of them cannot be read (the order itself
+    must still be read: its fills are then fetched separately)."""
+    try:
+        return tuple(parse_trade(t, order_id) for t in raw or () if isinstance(t, Mapping))
+    except (ValueError, TypeError, ArithmeticError):
+        return ()
 
 
 def parse_trade(raw: Mapping[str, Any], order_id: str) -> TradeFill:

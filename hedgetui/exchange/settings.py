@@ -30,6 +30,9 @@ class VenueSettings:
     #: ccxt's client-side request spacing in ms (None: ccxt's Binance default, 50 ms; 0: no throttle). The
     #: sandbox has no exchange rate limits, so the demo runs without the throttle.
     rate_limit_ms: int | None = None
+    #: Keep the user data streams (``hedgetui.exchange.user_data``): fills confirmed by their events, the
+    #: account read from the stream while it is fresh. False: everything over REST, as polling.
+    user_stream: bool = True
     #: The sandbox's own fixed credentials: the only keys with which ``verbose`` may be switched on.
     #: Kept out of repr all the same: a repr is no place for anything key-shaped.
     sandbox_keys: tuple[str, ...] = field(default=(), repr=False)

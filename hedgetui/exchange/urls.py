@@ -28,6 +28,8 @@ SANDBOX_REST_SECTIONS: dict[str, str] = {
 }
 #: Websocket routes per ccxt market type; the spot route must contain ``/stream`` (spec §A7).
 SANDBOX_WS_SECTIONS: dict[str, str] = {"spot": "/stream/ws", "margin": "/stream/ws", "linear": "/fstream/ws"}
+#: The spot websocket API, where ccxt.pro subscribes the spot user data stream.
+SANDBOX_WS_API = "/ws-api/v3"
 
 
 def ws_base(http_base: str) -> str:
@@ -45,6 +47,8 @@ def sandbox_urls(base_url: str) -> dict[str, Any]:
     ws = ws_base(http)
     api: dict[str, Any] = {section: http + path for section, path in SANDBOX_REST_SECTIONS.items()}
     api["ws"] = {market: ws + path for market, path in SANDBOX_WS_SECTIONS.items()}
+    # ccxt.pro subscribes the spot user data stream over the websocket API (spec §7 of sandbox-contract.md).
+    api["ws"]["ws-api"] = {"spot": ws + SANDBOX_WS_API}
     return api
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition, Ticker
+from hedgetui.domain.account_stream import AccountView
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.ledger import DEFAULT_FUNDING_INTERVAL_MS
 from hedgetui.domain.margin import TransferDirection
@@ -39,6 +40,7 @@ from hedgetui.exchange.errors import (
     translate,
 )
 from hedgetui.exchange.settings import VenueSettings
+from hedgetui.exchange.user_data import UserDataStream
 from hedgetui.redaction import scrub
 
 __all__ = ["BinanceVenue", "build_exchange"]
@@ -84,6 +86,9 @@ class BinanceVenue:
         self.clock = clock
         self._secrets = settings.secrets()
         self._rules: dict[MarketKind, MarketRules] = {}
+        #: The user data streams (``hedgetui.exchange.user_data``), when started.
+        self.user_stream: UserDataStream | None = None
+        self._user_event_taps: list[Callable[[str], None]] = []
 
     def __repr__(self) -> str:
         s = self.settings
@@ -95,13 +100,24 @@ class BinanceVenue:
         venue = cls(settings)
         try:
             await venue.load_markets()
+            if settings.user_stream and settings.api_key is not None:
+                venue.start_user_stream()
         except BaseException:
             await venue.close()
             raise
         return venue
 
+    def start_user_stream(self) -> UserDataStream:
+        """Start the user data streams (idempotent); they seed themselves over REST in the background."""
+        if self.user_stream is None:
+            self.user_stream = UserDataStream(self, clock=self.clock)
+            self.user_stream.start()
+        return self.user_stream
+
     async def close(self) -> None:
         """Close the HTTP session and every websocket (best effort: closing never raises)."""
+        if self.user_stream is not None:
+            await self.user_stream.stop()
         try:
             await self.exchange.close()
         except Exception as exc:
@@ -495,6 +511,115 @@ class BinanceVenue:
         offset = (before + after) // 2 - server
         self.exchange.options["timeDifference"] = offset
         return offset
+
+    # ---- user data streams (ccxt.pro) -------------------------------------------------------------------
+    # The account as the exchange pushes it. ``hedgetui.exchange.user_data`` keeps these watches running and
+    # judges their health; these methods only translate ccxt's answers and errors.
+
+    async def watch_orders(self, kind: MarketKind) -> list[OrderResult]:
+        """The next batch of order updates of one leg (every update since the previous call)."""
+        symbol = self.symbol(kind)
+        return await self._call(
+            STREAM,
+            lambda: self.exchange.watch_orders(symbol),
+            lambda raw: [parsing.parse_order(symbol, kind, o) for o in raw],
+        )
+
+    async def watch_my_trades(self, kind: MarketKind) -> list[TradeFill]:
+        """The next batch of this account's executions on one leg, with their commissions."""
+        symbol = self.symbol(kind)
+        return await self._call(
+            STREAM,
+            lambda: self.exchange.watch_my_trades(symbol),
+            lambda raw: [parsing.parse_trade(t, str(t.get("order") or "")) for t in raw],
+        )
+
+    async def watch_spot_balances(self) -> dict[str, Balance]:
+        """The spot assets the stream has reported so far, after the next balance event."""
+        return await self._call(STREAM, lambda: self.exchange.watch_balance(), parsing.parse_spot_balances)
+
+    async def watch_futures_balance(self) -> None:
+        """Returns at the next USDⓈ-M wallet change (the event carries no available margin: re-read it)."""
+        await self._call(STREAM, lambda: self.exchange.watch_balance({"type": "swap"}), lambda raw: None)
+
+    async def watch_perp_position(self) -> PerpPosition | None:
+        """The perp position after the next position event (None when the event was about another symbol).
+        The first call answers ccxt's REST snapshot."""
+        symbol = self.settings.perp_symbol
+
+        def parse(raw: Any) -> PerpPosition | None:
+            if not any(p.get("symbol") == symbol for p in raw):
+                return None
+            return parsing.parse_position(symbol, raw)
+
+        return await self._call(STREAM, lambda: self.exchange.watch_positions([symbol]), parse)
+
+    def user_stream_live(self, kind: MarketKind) -> bool:
+        """True while ccxt holds an open, subscribed user data connection for this leg's account."""
+        ex = self.exchange
+        if kind is MarketKind.SPOT:
+            url = ex.urls["api"]["ws"].get("ws-api", {}).get("spot")
+            client = ex.clients.get(url) if url else None
+            # ccxt raises the flag before the subscription is confirmed; the pending future says it is not.
+            subscribed = (
+                client is not None
+                and "spot" in client.subscriptions
+                and "authenticate:signature:spot" not in client.futures
+            )
+        else:
+            key = (ex.options.get("linear") or {}).get("listenKey")
+            client = ex.clients.get(ex.get_private_ws_url("linear", key)) if key else None
+            subscribed = client is not None
+        if not subscribed or client is None:
+            return False
+        connected = client.connected
+        return bool(
+            connected.done()
+            and not connected.cancelled()
+            and connected.exception() is None
+            and client.connection is not None
+            and not client.connection.closed
+        )
+
+    def forget_listen_key(self) -> None:
+        """Make the next futures watch create a listen key (after an expiry or a lost connection: a live key
+        is returned and extended by the same request, so this never costs a working stream)."""
+        bucket = self.exchange.options.get("linear")
+        if isinstance(bucket, dict):
+            bucket["listenKey"] = None
+            bucket["lastAuthenticatedTime"] = 0
+
+    def on_user_event(self, tap: Callable[[str], None]) -> None:
+        """Call ``tap`` with the type of every user data event ccxt receives, before ccxt handles it (the
+        only way to see ``listenKeyExpired``, which ccxt ignores)."""
+        if not self._user_event_taps:
+            handle = self.exchange.handle_message
+
+            def tapped(client: Any, message: Any) -> Any:
+                event = message.get("event", message) if isinstance(message, dict) else None
+                kind = event.get("e") if isinstance(event, dict) else None
+                if isinstance(kind, str):
+                    for each in self._user_event_taps:
+                        each(kind)
+                return handle(client, message)
+
+            self.exchange.handle_message = tapped
+        self._user_event_taps.append(tap)
+
+    async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
+        """The order's terminal state with its trades, as its stream events report them; None when there is
+        no healthy stream or the events did not arrive within ``timeout_s`` (then poll)."""
+        if self.user_stream is None:
+            return None
+        return await self.user_stream.wait_order(kind, client_order_id, timeout_s)
+
+    async def account_view(self, settle_s: float = 0.0, *, full: bool = False) -> AccountView | None:
+        """What the user data stream vouches for (None without a stream); ``settle_s`` waits that long for
+        the balance and position changes of the fills it has reported (``full``: and for the re-read of the
+        perp position and wallet)."""
+        if self.user_stream is None:
+            return None
+        return await self.user_stream.view(settle_s, full=full)
 
     def describe_error(self, exc: BaseException) -> str:
         """One line for an operator, with credentials scrubbed."""

@@ -18,6 +18,7 @@ from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.faults import FaultBook, FaultError
 from hedgetui.sandbox.income import income_row
 from hedgetui.sandbox.model import Market, SandboxError
+from hedgetui.sandbox.requestlog import RequestLog
 
 #: A market move beyond this would take prices to zero or below Binance's price filters.
 MAX_MOVE_BPS = Decimal(5000)
@@ -57,10 +58,17 @@ class ControlApi:
     """Handlers of the control routes over one core and one fault book."""
 
     def __init__(
-        self, core: ExchangeCore, faults: FaultBook, *, default_symbol: str, on_reset: Callable[[], Awaitable[None]]
+        self,
+        core: ExchangeCore,
+        faults: FaultBook,
+        *,
+        default_symbol: str,
+        on_reset: Callable[[], Awaitable[None]],
+        requests: RequestLog | None = None,
     ) -> None:
         self.core = core
         self.faults = faults
+        self.requests = requests if requests is not None else RequestLog()
         self.default_symbol = default_symbol
         self._on_reset = on_reset
 
@@ -75,6 +83,8 @@ class ControlApi:
         router.add_post("/sandbox/transfer", self._guard(self.transfer))
         router.add_post("/sandbox/funding", self._guard(self.funding))
         router.add_post("/sandbox/reset", self._guard(self.reset))
+        router.add_get("/sandbox/requests", self._guard(self.list_requests))
+        router.add_delete("/sandbox/requests", self._guard(self.clear_requests))
 
     @staticmethod
     def _guard(
@@ -124,6 +134,15 @@ class ControlApi:
         count = len(self.faults.rules)
         self.faults.clear()
         return _json({"cleared": count})
+
+    async def list_requests(self, request: web.Request) -> web.Response:
+        """``GET /sandbox/requests``: every exchange REST request received (method, path, arrival and answer
+        times in epoch ms, HTTP status), oldest first, and their count."""
+        return _json(self.requests.describe())
+
+    async def clear_requests(self, request: web.Request) -> web.Response:
+        """``DELETE /sandbox/requests``: forget the request record (answers how many were cleared)."""
+        return _json({"cleared": self.requests.clear()})
 
     async def set_position(self, request: web.Request) -> web.Response:
         """``POST /sandbox/position``: change the perp position from outside (liquidation, ADL, manual trade)."""

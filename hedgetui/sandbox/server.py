@@ -32,6 +32,7 @@ from hedgetui.sandbox.model import Market, SandboxError
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.params import error_response, int_param, json_response, required_symbol, symbol_param
 from hedgetui.sandbox.ratelimits import RateLimiter
+from hedgetui.sandbox.requestlog import RequestLog
 from hedgetui.sandbox.streams import StreamHub
 from hedgetui.sandbox.traderoutes import PARTIAL_KEY, VISIBILITY_KEY, TradeRoutes
 from hedgetui.sandbox.userstream import UserStreams
@@ -94,6 +95,7 @@ class SandboxServer:
         self.streams = StreamHub(self.core, batch_diffs=True)
         self.market_streams = MarketStreams(self.core, self.streams)
         self.limits = RateLimiter(self.now)
+        self.requests = RequestLog()
         self.candles = Candles()
         self.core.add_user_listener(self.candles.on_user_events)
         self.endpoints = Endpoints(self.core, self.candles)
@@ -102,7 +104,9 @@ class SandboxServer:
         self.users = UserStreams(
             self.core, self.streams, api_key=options.api_key, api_secret=options.api_secret, clock=self.now
         )
-        self.control = ControlApi(self.core, self.faults, default_symbol=options.symbols[0], on_reset=self.reset)
+        self.control = ControlApi(
+            self.core, self.faults, default_symbol=options.symbols[0], on_reset=self.reset, requests=self.requests
+        )
         self.api_key = options.api_key
         self.api_secret = options.api_secret
         self.port = options.port
@@ -186,6 +190,7 @@ class SandboxServer:
         self.users.reset()
         self.candles.clear()
         self.limits.reset()
+        self.requests.clear()
         await self._cancel_tasks()
         self.core.reset()
 
@@ -260,6 +265,8 @@ class SandboxServer:
             return await handler(request)
         # One-way latency: the request travels to the exchange, then the answer travels back.
         await self._one_way_delay()
+        # Recorded as it reaches the exchange (the request log: what a client really cost).
+        record = self.requests.arrived(request.method, request.path, time.time() * 1000)
         market = Market.SPOT if request.path.startswith(("/api/", "/sapi/")) else Market.FUTURES
         limit_headers: dict[str, str] = {}
         if self.limits.enabled and request.path.startswith(("/api/", "/fapi/")):
@@ -268,6 +275,7 @@ class SandboxServer:
             except SandboxError as exc:
                 refused = _error(exc)
                 refused.headers["Retry-After"] = str(self.limits.retry_after_s(market))
+                self.requests.answered(record, refused.status, time.time() * 1000)
                 await self._one_way_delay()
                 return refused
         rule = self.faults.take(request.method, request.path, REQUEST_ACTIONS)
@@ -277,6 +285,7 @@ class SandboxServer:
             response = await self._apply_fault(rule, handler, request)
         if not response.prepared:
             response.headers.update(limit_headers)
+        self.requests.answered(record, response.status, time.time() * 1000)
         await self._one_way_delay()
         return response
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
+from hedgetui.domain.account_stream import AccountView
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
@@ -23,6 +24,7 @@ from hedgetui.domain.venue import MarketKind
 from hedgetui.exchange.errors import Ambiguous, DuplicateOrder, NotFound, Rejected
 
 D = Decimal
+TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 SPOT_RULES = MarketRules(
     symbol="BTC/USDT",
     market_id="BTCUSDT",
@@ -94,7 +96,15 @@ class SimOrder:
 class SimVenue:
     """Spot and perp at a fixed mid with deep books; market orders fill at mid ± half spread."""
 
-    def __init__(self, mid: str = "60000", basis_bps: str = "5", usdt: str = "100000") -> None:
+    def __init__(
+        self,
+        mid: str = "60000",
+        basis_bps: str = "5",
+        usdt: str = "100000",
+        *,
+        stream: bool = False,
+        ack: bool = False,
+    ) -> None:
         self.spot_mid = D(mid)
         self.perp_mid = D(mid) * (1 + D(basis_bps) / 10_000)
         self.spot = {"USDT": D(usdt), "BTC": D(0)}
@@ -116,6 +126,14 @@ class SimVenue:
         self.clock_ms: Callable[[], int] = itertools.count(1_700_000_000_000).__next__
         self.funding_interval_ms = 8 * 3_600_000
         self.next_funding_ms: int | None = None
+        #: A user data stream: orders confirmed by their events, the account pushed (``stream_stale`` makes it
+        #: vouch for nothing; ``drop_events`` loses the next N orders' events).
+        self.stream = stream
+        self.stream_stale = False
+        self.drop_events = 0
+        self._dropped: set[str] = set()
+        #: Answer creates as Binance's futures ACK does: the order before matching (NEW, nothing filled).
+        self.ack = ack
 
     # ---- fault plumbing ----------------------------------------------------------------------------
 
@@ -204,10 +222,15 @@ class SimVenue:
 
     async def fetch_spot_balances(self) -> dict[str, Balance]:
         self._read_fault()
+        self.calls["read"] += 1
         return {a: Balance(asset=a, free=v, used=D(0), total=v) for a, v in self.spot.items()}
 
     async def fetch_futures_balance(self) -> FuturesBalance:
         self._read_fault()
+        self.calls["read"] += 1
+        return await self._futures_now()
+
+    async def _futures_now(self) -> FuturesBalance:
         upnl = self.position * (self.perp_mid - self.entry) if self.position else D(0)
         im = abs(self.position) * self.perp_mid / 20
         return FuturesBalance(
@@ -222,6 +245,10 @@ class SimVenue:
 
     async def fetch_perp_position(self) -> PerpPosition:
         self._read_fault()
+        self.calls["read"] += 1
+        return await self._position_now()
+
+    async def _position_now(self) -> PerpPosition:
         return PerpPosition(
             symbol="BTC/USDT:USDT",
             amount=self.position,
@@ -276,8 +303,22 @@ class SimVenue:
             self._fill(order, amount)
         if action == "hidden":
             order.hidden_for = fault.count if fault else 3
+        if self.stream and self.drop_events > 0:
+            self.drop_events -= 1
+            self._dropped.add(order.cid)
         if action in ("timeout_after", "error_after", "hidden"):
             raise Ambiguous("accepted but no answer", source="RequestTimeout", operation="create")
+        if self.ack:
+            return self._result(order).model_copy(
+                update={
+                    "status": OrderStatus.OPEN,
+                    "filled": D(0),
+                    "remaining": amount,
+                    "cost": D(0),
+                    "average": None,
+                    "fees": (),
+                }
+            )
         return self._result(order)
 
     def _fill(self, order: SimOrder, qty: Decimal) -> None:
@@ -384,6 +425,7 @@ class SimVenue:
         return self._result(o)
 
     async def fetch_order_trades(self, kind: MarketKind, order_id: str) -> list[TradeFill]:
+        self.calls["trades"] += 1
         o = self._find(kind, order_id, None)
         return list(o.trades)
 
@@ -417,6 +459,32 @@ class SimVenue:
 
     async def resync_clock(self) -> int:
         return 0
+
+    async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
+        if not self.stream or self.stream_stale:
+            return None
+        self.calls["wait_order"] += 1
+        for o in reversed(self.orders):
+            if o.kind is kind and o.cid == client_order_id:
+                if o.cid in self._dropped or o.status not in TERMINAL:
+                    return None  # the event was lost, or the order is still live: the engine polls
+                return self._result(o).model_copy(update={"trades": tuple(o.trades)})
+        return None
+
+    async def account_view(self, settle_s: float = 0.0, *, full: bool = False) -> AccountView | None:
+        if not self.stream:
+            return None
+        if self.stream_stale:
+            return AccountView()
+        self.calls["account_view"] += 1
+        balances = {a: Balance(asset=a, free=v, used=D(0), total=v) for a, v in self.spot.items()}
+        position = await self._position_now()
+        return AccountView(
+            spot_balances=balances,
+            perp_amount=self.position,
+            position=position,
+            futures=await self._futures_now(),
+        )
 
     # ---- test helpers ------------------------------------------------------------------------------
 

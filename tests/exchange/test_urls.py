@@ -121,6 +121,7 @@ def test_sandbox_urls_follow_the_scheme() -> None:
         "spot": "wss://127.0.0.1:8443/stream/ws",
         "margin": "wss://127.0.0.1:8443/stream/ws",
         "linear": "wss://127.0.0.1:8443/fstream/ws",
+        "ws-api": {"spot": "wss://127.0.0.1:8443/ws-api/v3"},
     }
 
 
@@ -249,3 +250,11 @@ def test_ccxt_debug_logs_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
     assert len(messages) == 3 and "X-MBX-APIKEY" in messages[0] and "****" in messages[0]
     assert all(KEY not in m and SECRET not in m for m in messages)
     assert all(r.name == CCXT_LOGGER for r in caplog.records)
+
+
+def test_the_throttle_counts_a_rolling_minute_and_lets_concurrent_requests_through() -> None:
+    # ccxt's default leaky bucket (capacity 1) spaces every request: concurrent reads and the two legs of a
+    # hedge went out one after another. The rolling window keeps the same budget per minute.
+    ex = build(VenueMode.LIVE)
+    assert ex.enableRateLimit is True and ex.tokenBucket["algorithm"] == "rollingWindow"
+    assert ex.tokenBucket["windowSize"] == 60_000 and ex.throttler.config["maxWeight"] == 60_000 / ex.rateLimit
