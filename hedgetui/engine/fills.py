@@ -203,9 +203,11 @@ class FillConfirmer:
     async def _pushed_trades(self, req: LegOrder, order: OrderResult, cid: str) -> list[TradeFill] | None:
         """The order's executions as the exchange already sent them: with the answer (spot FULL) or by the
         stream (the perp's RESULT answer has no commissions); None when they must be read."""
+        # Asked even when the answer carried the trades: the stream must see every fill of ours, and one
+        # it never reports is a gap that makes it stale (re-read) instead of silently behind.
+        streamed = await self.venue.wait_order(req.kind, cid, self.timeouts.event_wait_s)
         if order.trades_complete:
             return list(order.trades)
-        streamed = await self.venue.wait_order(req.kind, cid, self.timeouts.event_wait_s)
         if streamed is not None and streamed.filled == order.filled and streamed.trades_complete:
             return list(streamed.trades)
         return None

@@ -177,7 +177,8 @@ class UserDataStream:
 
     async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
         """The order's terminal state with every execution (commissions included) once its events have
-        arrived; None at once on a stale stream, or when they have not arrived within ``timeout_s``."""
+        arrived; None at once on a stale stream, or when they have not arrived within ``timeout_s``. An order
+        of which not one event came has had its events lost (a gap): the account goes stale until re-read."""
         deadline = self._clock() + timeout_s
         while True:
             if not self._acct[kind].live:
@@ -189,6 +190,9 @@ class UserDataStream:
                 if full.trades_complete:
                     return full
             if not await self._changed_within(deadline - self._clock()):
+                if order is None:
+                    # Not one event of an order the exchange accepted: the stream lost them.
+                    self._stale(kind, f"no event of order {client_order_id} in {timeout_s:g} s")
                 return None
 
     async def view(self, settle_s: float = 0.0, *, full: bool = False) -> AccountView:

@@ -147,7 +147,7 @@ ERRORS = [
         {},
         {},
         "config: venue.zzz: unknown setting (known: exchange, mode, url, timeout_ms, recv_window_ms, verbose, "
-        "key_file) [from {file}]",
+        "key_file, user_stream) [from {file}]",
     ),
     ("[hegde]\nsize_usd = 1\n", {}, {}, "config: hegde: unknown section; did you mean hedge? [from {file}]"),
     ("hedge = 5\n", {}, {}, "config: hedge: must be a table of settings (got 5) [from {file}]"),
