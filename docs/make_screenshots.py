@@ -3,7 +3,9 @@
     python docs/make_screenshots.py
 
 Saves ``docs/dashboard.svg`` (160×48) and ``docs/dashboard-80x24.svg`` with the app's own
-``save_screenshot``, from the same stack ``hedgetui demo`` runs on.
+``save_screenshot``, from the same stack ``hedgetui demo`` runs on. Funding settles every
+``FUNDING_INTERVAL_S`` seconds here, and the shots wait for ``FUNDINGS`` settlements after the entry, so
+that the hedge pane shows funding received and the net P&L of both legs as the exchange booked them.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from hedgetui.ui.settings import DashboardSettings  # noqa: E402
 from hedgetui.wiring import demo_sandbox, open_stack, sandbox_venue_settings  # noqa: E402
 
 SHOTS = {(160, 48): "dashboard.svg", (80, 24): "dashboard-80x24.svg"}
+FUNDING_INTERVAL_S = 8
+FUNDINGS = 3
 
 
 async def main() -> None:
-    async with demo_sandbox(seed=7, tick_ms=100) as server:
+    async with demo_sandbox(seed=7, tick_ms=100, funding_interval_s=FUNDING_INTERVAL_S) as server:
         with tempfile.TemporaryDirectory() as folder:
             async with open_stack(sandbox_venue_settings(server), Path(folder) / "j.sqlite3", EngineSettings()) as s:
                 for _ in range(200):  # the books must be live before an entry is allowed
@@ -36,6 +40,9 @@ async def main() -> None:
                         break
                     await asyncio.sleep(0.05)
                 await s.engine.enter(Decimal("2000"))
+                while sum(r.income_type == "FUNDING_FEE" for r in server.core.income.records()) < FUNDINGS:
+                    await asyncio.sleep(0.5)
+                await s.engine.refresh_pnl()
                 for size, name in SHOTS.items():
                     settings = DashboardSettings.for_markets(
                         VenueMode.SANDBOX,

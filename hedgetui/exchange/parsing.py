@@ -427,7 +427,9 @@ def parse_funding_interval(raw: Iterable[Mapping[str, Any]], market_id: str) -> 
     for entry in raw:
         if entry.get("symbol") == market_id:
             hours = dec(entry.get("fundingIntervalHours"))
-            return int(hours * 3_600_000) if hours is not None and hours > 0 else None
+            # Binance lists whole hours; a fraction (the sandbox's seconds-long intervals) is rounded to the
+            # nearest ms, not truncated (4 s is 0.00111… h, and truncating would give 3,999 ms).
+            return int((hours * 3_600_000).to_integral_value()) if hours is not None and hours > 0 else None
     return None
 
 

@@ -52,6 +52,8 @@ def test_funding_interval_from_funding_info_or_history() -> None:
     info = [{"symbol": "ETHUSDT", "fundingIntervalHours": 4}, {"symbol": "BTCUSDT", "fundingIntervalHours": 1}]
     assert parse_funding_interval(info, "BTCUSDT") == 3_600_000
     assert parse_funding_interval(info[:1], "BTCUSDT") is None
+    # The sandbox's seconds-long interval, as a fraction of an hour, rounds to the nearest ms.
+    assert parse_funding_interval([{"symbol": "BTCUSDT", "fundingIntervalHours": "0.00111111"}], "BTCUSDT") == 4_000
     history = [{"fundingTime": t} for t in (1_000, 5_000, 9_000)]
     assert interval_from_history(history) == 4_000
     assert interval_from_history(history[:1]) is None
