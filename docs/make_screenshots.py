@@ -40,7 +40,9 @@ async def main() -> None:
                         break
                     await asyncio.sleep(0.05)
                 await s.engine.enter(Decimal("2000"))
-                while sum(r.income_type == "FUNDING_FEE" for r in server.core.income.records()) < FUNDINGS:
+                for _ in range((FUNDINGS + 1) * FUNDING_INTERVAL_S * 2):  # at most one interval more
+                    if sum(r.income_type == "FUNDING_FEE" for r in server.core.income.records()) >= FUNDINGS:
+                        break
                     await asyncio.sleep(0.5)
                 await s.engine.refresh_pnl()
                 for size, name in SHOTS.items():
