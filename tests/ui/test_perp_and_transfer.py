@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from textual.widgets import Input, Static
 
 from hedgetui.ui.app import HedgeApp
@@ -85,3 +86,24 @@ async def test_transfer_screen_bad_input_is_one_line_and_sends_nothing(app: Hedg
                 break
             await pilot.pause(0.05)
         assert venue.spot["USDT"] == spot - 500  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_the_transfer_error_line_is_on_screen(app: HedgeApp, size: tuple[int, int]) -> None:  # noqa: F811
+    """The error line is not only set but visible inside the dialog, at the smallest supported size too."""
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("m")
+        await wait_for_screen(app, pilot, TransferScreen)
+        app.screen.query_one(Input).value = "abc"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        error = app.screen.query_one("#transfer-error", Static)
+        assert "not a number" in str(error.render())
+        assert error.region.height >= 1, error.region
+        # Inside every container up to the screen: not laid out below a dialog that clips it.
+        widget = error
+        while widget.parent is not None and widget.parent is not app.screen:
+            widget = widget.parent  # type: ignore[assignment]
+            assert widget.region.contains_region(error.region), (widget, widget.region, error.region)
+        assert app.screen.region.contains_region(error.region)

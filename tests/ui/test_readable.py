@@ -31,3 +31,19 @@ def test_log_tags_fit_their_column() -> None:
     assert len(short_tag("TRADING_STATE")) <= TAG_W and short_tag("TRADING_STATE") == "STATE"
     line = LogLine(0, "info", "TRADING_STATE", "abcdef0123456789", "x").render()
     assert " STATE    abcdef01 x" in line
+
+
+def test_every_event_kind_the_product_journals_has_a_whole_tag() -> None:
+    """No kind is cut mid-word in the log's tag column (``ACCOUNT_STALE`` once showed as ``ACCOUNT_``): each
+    kind the product emits either fits the column or has a short form."""
+    import re
+    from pathlib import Path
+
+    from hedgetui.ui.widgets.exec_log import SHORT_TAGS
+
+    root = Path(__file__).resolve().parents[2] / "hedgetui"
+    emit = re.compile(r'(?:\.event|note|on_change|record_event|_event)\(\s*"([A-Z][A-Z_]+)"|kind="([A-Z][A-Z_]+)"')
+    kinds = {a or b for path in root.rglob("*.py") for a, b in emit.findall(path.read_text())}
+    assert {"ACCOUNT_STALE", "TRADING_STATE", "BOOK_STALE"} <= kinds  # the scan finds what it should
+    cut = sorted(k for k in kinds if len(k) > TAG_W and k not in SHORT_TAGS)
+    assert not cut, cut
