@@ -86,11 +86,11 @@ class HedgePane(Vertical):
     HedgePane.-needs-correction { border: heavy $warn; }
     HedgePane.-in-flight { border: heavy $accent; }
     HedgePane > .hedge-figures { height: auto; }
-    HedgePane > Sparkline { height: 1; }
     HedgePane > .hedge-chart { height: 1; }
-    HedgePane > .hedge-chart > Label { width: 5; }
+    HedgePane > .hedge-chart > Label { width: 6; }
     HedgePane > .hedge-chart > Sparkline { width: 1fr; height: 1; }
     HedgePane.-compact > .hedge-chart { display: none; }
+    HedgePane.-compact > .hedge-drift { display: block; }
     HedgePane.-perp-warn { border: heavy $warn; }
     HedgePane.-perp-critical { border: heavy $danger; }
     HedgePane > .hedge--ok { color: $ok; }
@@ -118,10 +118,12 @@ class HedgePane(Vertical):
         self.basis_chart = Sparkline([], summary_function=max)
         self.funding_row = Horizontal(Label("fund"), self.funding_chart, classes="hedge-chart")
         self.basis_row = Horizontal(Label("basis"), self.basis_chart, classes="hedge-chart")
+        # The drift history stays on short terminals too (it is how a creeping leg shows before an alert).
+        self.drift_row = Horizontal(Label("drift"), self.sparkline, classes="hedge-chart hedge-drift")
 
     def compose(self) -> ComposeResult:
         yield self.figures
-        yield self.sparkline
+        yield self.drift_row
         yield self.funding_row
         yield self.basis_row
 
