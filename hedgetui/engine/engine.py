@@ -38,7 +38,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
-from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change
+from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change, journal_change
 from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
 from hedgetui.engine.proposal import Proposal, build_proposal
@@ -228,6 +228,7 @@ class Engine:
             self._matched_ms = legs.read_ms
             return None
         change = await explain_perp_change(self.venue, self.journal, self._matched_ms - 1000)
+        await journal_change(self.journal, self.report, change, self.clock.wall_ms())  # the ledger counts them
         await self.report.event(
             "DRIFT",
             f"external change: {drift.describe()} [{legs.describe()}]; {change.describe()}",
