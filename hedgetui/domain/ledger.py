@@ -42,6 +42,7 @@ YEAR_MS = 365 * DAY_MS
 DEFAULT_FUNDING_INTERVAL_MS = 8 * 3_600_000
 _BPS = Decimal(10_000)
 MINUTE_MS = 60_000
+_BOOKED_PLACES = Decimal("0.00000001")
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,8 @@ def booked_gap(perp: Sequence[LedgerFill], realized: Mapping[str, Decimal]) -> D
             entry = Decimal(0)
         if f.external and f.trade_id in realized:
             gap += realized[f.trade_id] - implied
-    return gap
+    # The exchange books to 8 places; the average entry's division must not leave 28-digit noise behind.
+    return gap.quantize(_BOOKED_PLACES)
 
 
 def basis_bps(spot: Decimal, perp: Decimal) -> Decimal:

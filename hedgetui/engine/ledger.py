@@ -241,10 +241,12 @@ class Ledger:
         current = last if len(klines) < KLINES_PAGE else None  # a short answer ends with the open minute
         for t in sorted(wanted):
             held = next((k for k in klines if k.open_ms <= t < k.open_ms + MINUTE_MS), None)
-            if held is not None and held is current and t - held.open_ms >= MINUTE_MS // 2:
-                continue  # the minute is still open: its close is not yet the price of that time
-            if held is None and t >= last.open_ms:
-                continue  # beyond this answer's last minute: the next refresh reads from there
-            if held is not None:
-                self._klines[held.open_ms] = held
-            self._spot_done.add(t)
+            if held is None:
+                if t < last.open_ms:
+                    self._spot_done.add(t)  # the exchange has no such minute: asking again would not help
+                continue  # else beyond this answer's last minute: the next refresh reads from there
+            self._klines[held.open_ms] = held
+            if held is not current or t - held.open_ms < MINUTE_MS // 2:
+                self._spot_done.add(t)
+            # else the minute is still open: its close so far is the price now (under 30 s after the
+            # settlement, as a closed minute's is); the next refresh reads the minute again
