@@ -228,7 +228,6 @@ class Engine:
             self._matched_ms = legs.read_ms
             return None
         change = await explain_perp_change(self.venue, self.journal, self._matched_ms - 1000)
-        await journal_change(self.journal, self.report, change, self.clock.wall_ms())  # the ledger counts them
         await self.report.event(
             "DRIFT",
             f"external change: {drift.describe()} [{legs.describe()}]; {change.describe()}",
@@ -249,6 +248,7 @@ class Engine:
             data={"cause": change.cause.value, "unhedged_spot": max(net, Decimal(0))},
         )
         await self._set_state(TradingState.HALTED, f"external change ({change.cause.value}): " + proposal.summary())
+        await journal_change(self.journal, self.report, change, self.clock.wall_ms())  # the ledger counts them
         return proposal
 
     # ---- the perp-leg watch ------------------------------------------------------------------------
