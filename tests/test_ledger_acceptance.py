@@ -87,3 +87,40 @@ async def test_funding_booked_since_entry_and_the_realized_net(sandbox: SandboxS
     change = account_value(after, mid) - account_value(before, mid)
     assert abs(net - change) <= D("0.10"), (net, change)
     assert D(hedge["pnl"]["funding"]) == sum(fundings(after, hedge["opened_ms"]), D(0))
+
+
+async def test_funding_points_carry_the_exchanges_rate_and_basis(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """Each settlement the hedge held through shows the rate the sandbox applied (its funding-rate history)
+    and the basis then: that settlement's mark against the spot minute's price (``/api/v3/klines``)."""
+    from hedgetui.domain.ledger import basis_bps
+    from hedgetui.wiring import open_stack, sandbox_venue_settings
+    from tests.test_liquidation_watch import SETTINGS
+
+    async with open_stack(sandbox_venue_settings(sandbox), tmp_path / "j.sqlite3", SETTINGS, stream=False) as s:
+        assert (await s.engine.enter(D("2000"))).end_state.value == "HEDGED"
+        entered = min(t["time"] for t in (await state(sandbox))["trades"])
+        for _ in range(200):
+            if len(fundings(await state(sandbox), entered)) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        pnl = await s.engine.refresh_pnl(sync=True)
+        assert pnl is not None and len(pnl.fundings) >= 3
+        async with aiohttp.ClientSession() as http:
+            url = f"{sandbox.base_url}/fapi/v1/fundingRate?symbol=BTCUSDT&startTime={entered}"
+            async with http.get(url) as r:
+                rows = {row["fundingTime"]: row for row in await r.json()}
+            url = f"{sandbox.base_url}/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime={entered - 60_000}"
+            async with http.get(url) as r:
+                minutes = await r.json()
+        for point in pnl.fundings:
+            row = min(rows.values(), key=lambda row: abs(row["fundingTime"] - point.time_ms))
+            assert point.rate == D(row["fundingRate"]), (point, row)
+            t = row["fundingTime"]
+            (k,) = [k for k in minutes if k[0] <= t < k[0] + 60_000]
+            spot = D(k[1]) if t - k[0] < 30_000 else D(k[4])
+            closed = any(later[0] > k[0] for later in minutes)
+            if closed or t - k[0] < 30_000:
+                assert point.basis_bps == basis_bps(spot, D(row["markPrice"])), (point, row, k)
+            else:  # the minute was still open at the refresh: its close then, within 30 s of the settlement
+                assert point.basis_bps is not None
+        assert (await s.engine.exit()).end_state.value == "FLAT"

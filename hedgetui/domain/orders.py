@@ -55,7 +55,11 @@ class Fee(BaseModel):
 
 
 class TradeFill(BaseModel):
-    """One execution of an order: price, base quantity, its fee and whether it rested on the book."""
+    """One execution of an order: price, base quantity, its fee and whether it rested on the book.
+
+    ``side`` is the trade's own side when the exchange says it (the account's trade list does; it names
+    the side of an order hedgetui did not send, such as a liquidation's).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -66,6 +70,7 @@ class TradeFill(BaseModel):
     fee: Fee | None = None
     timestamp: int | None = None
     maker: bool | None = None
+    side: Side | None = None
 
 
 class OrderResult(BaseModel):

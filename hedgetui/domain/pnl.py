@@ -57,6 +57,25 @@ class FundingPoint:
 
 
 @dataclass(frozen=True)
+class FundingRateRow:
+    """One settlement of the contract's funding-rate history (Binance's ``/fapi/v1/fundingRate``): when,
+    the rate it applied, and the mark price at that time when the exchange says it."""
+
+    time_ms: int
+    rate: Decimal
+    mark: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SpotKline:
+    """One minute of the spot market (a 1m kline): its open time, open and close price."""
+
+    open_ms: int
+    open: Decimal
+    close: Decimal
+
+
+@dataclass(frozen=True)
 class HedgePnl:
     """The P&L of one hedge (open or closed), in the quote asset, from the exchange's records.
 

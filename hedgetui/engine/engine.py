@@ -38,7 +38,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
-from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change
+from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change, journal_change
 from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
 from hedgetui.engine.proposal import Proposal, build_proposal
@@ -248,6 +248,7 @@ class Engine:
             data={"cause": change.cause.value, "unhedged_spot": max(net, Decimal(0))},
         )
         await self._set_state(TradingState.HALTED, f"external change ({change.cause.value}): " + proposal.summary())
+        await journal_change(self.journal, self.report, change, self.clock.wall_ms())  # the ledger counts them
         return proposal
 
     # ---- the perp-leg watch ------------------------------------------------------------------------

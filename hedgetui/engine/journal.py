@@ -25,11 +25,14 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from hedgetui.domain.ledger import ExternalFill
+from hedgetui.domain.orders import Side
 from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+from hedgetui.domain.venue import MarketKind
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -151,6 +154,30 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TRIGGER income_no_update BEFORE UPDATE ON income
             BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
         """CREATE TRIGGER income_no_delete BEFORE DELETE ON income
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
+    ),
+    # Fills hedgetui did not make (a liquidation, an ADL, a manual trade), taken from the exchange's trades
+    # when the drift monitor or reconciliation explained an outside change of a leg: the journal says how
+    # the hedge got where the exchange holds it, and the ledger counts them. One row per exchange trade.
+    3: (
+        """CREATE TABLE external_fills (
+            market          TEXT NOT NULL,
+            trade_id        TEXT NOT NULL,
+            order_id        TEXT NOT NULL,
+            client_order_id TEXT,
+            side            TEXT NOT NULL,
+            quantity        TEXT NOT NULL,
+            price           TEXT NOT NULL,
+            fee             TEXT,
+            fee_asset       TEXT,
+            trade_ms        INTEGER NOT NULL,
+            cause           TEXT NOT NULL,
+            created_ms      INTEGER NOT NULL,
+            PRIMARY KEY (market, trade_id)
+        )""",
+        """CREATE TRIGGER external_fills_no_update BEFORE UPDATE ON external_fills
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
+        """CREATE TRIGGER external_fills_no_delete BEFORE DELETE ON external_fills
             BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
     ),
 }
@@ -719,3 +746,69 @@ class Journal:
             raise ValueError(f"unknown journal table {table!r}")
         rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")
         return int(rows[0][0])
+
+    # ---- fills hedgetui did not make ------------------------------------------------------------------
+
+    async def record_external_fills(self, fills: Sequence[ExternalFill]) -> list[ExternalFill]:
+        """Store the exchange's trades of orders hedgetui did not send, once each (by market and trade id);
+        a trade already journaled as one of hedgetui's fills is never stored again. Returns the new ones."""
+
+        async def op(db: aiosqlite.Connection) -> list[ExternalFill]:
+            added: list[ExternalFill] = []
+            for f in fills:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO external_fills SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM fills WHERE market = ? AND trade_id = ?)",
+                    (
+                        f.market.value,
+                        f.trade_id,
+                        f.order_id,
+                        f.client_order_id,
+                        f.side.value,
+                        _txt(f.qty),
+                        _txt(f.price),
+                        _txt(f.fee),
+                        f.fee_asset,
+                        f.time_ms,
+                        f.cause,
+                        self._clock_ms(),
+                        f.market.value,
+                        f.trade_id,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    added.append(f)
+            return added
+
+        return await self._submit(op, write=True) if fills else []
+
+    async def external_fills(self) -> list[ExternalFill]:
+        """The journaled fills of orders hedgetui did not send, in the exchange's time order."""
+        rows = await self._fetchall(
+            "SELECT market, trade_id, order_id, client_order_id, side, quantity, price, fee, fee_asset, trade_ms,"
+            " cause FROM external_fills ORDER BY trade_ms, rowid"
+        )
+        return [
+            ExternalFill(
+                market=MarketKind(r[0]),
+                trade_id=r[1],
+                order_id=r[2],
+                client_order_id=r[3],
+                side=Side(r[4]),
+                qty=Decimal(r[5]),
+                price=Decimal(r[6]),
+                fee=_dec(r[7]),
+                fee_asset=r[8],
+                time_ms=int(r[9]),
+                cause=r[10],
+            )
+            for r in rows
+        ]
+
+    async def last_fill_ms(self) -> int | None:
+        """The exchange time of the newest journaled fill, hedgetui's or external (None: no fill yet)."""
+        rows = await self._fetchall(
+            "SELECT MAX(t) FROM (SELECT MAX(COALESCE(trade_ms, created_ms)) AS t FROM fills"
+            " UNION ALL SELECT MAX(trade_ms) FROM external_fills)"
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None

@@ -6,9 +6,15 @@ newest stored record (:data:`OVERLAP_MS`: records booked late still arrive), whi
 restart: the first fetch after it covers everything booked while no engine ran. Before any record is
 stored, the fetch starts at the journal's first fill.
 
-The hedges and their P&L are derived from the journal's fills and the stored income by the pure maths of
-:mod:`hedgetui.domain.ledger`; nothing is recomputed from funding rates. :attr:`Ledger.current` holds the
-open hedge's P&L as of the last :meth:`Ledger.refresh` (None when flat).
+The hedges and their P&L are derived from the journal's fills (hedgetui's own and the external ones the
+drift monitor or reconciliation journaled: a liquidation, an ADL, a manual trade) and the stored income by
+the pure maths of :mod:`hedgetui.domain.ledger`; nothing is recomputed from funding rates. :attr:`Ledger.current`
+holds the open hedge's P&L as of the last :meth:`Ledger.refresh` (None when flat).
+
+The open hedge's funding points carry the rate each settlement applied and the basis then, from the
+exchange's funding-rate history (which gives the mark) and the spot market's one-minute klines. Both are
+kept once read (settlements do not change), so a refresh asks at most once each, and only when a
+settlement is new: one request for all new points, however many.
 """
 
 from __future__ import annotations
@@ -17,13 +23,24 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from hedgetui.domain.ledger import HedgeFills, LedgerFill, Marks, hedge_pnl, split_hedges
+from hedgetui.domain.ledger import (
+    MINUTE_MS,
+    HedgeFills,
+    LedgerFill,
+    Marks,
+    hedge_pnl,
+    merge_fills,
+    settlement_at,
+    split_hedges,
+    with_settlements,
+)
 from hedgetui.domain.orders import Side
-from hedgetui.domain.pnl import HedgePnl, IncomeRecord
+from hedgetui.domain.pnl import FundingRateRow, HedgePnl, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.ports import VenuePort
+from hedgetui.exchange.errors import VenueError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +52,8 @@ SYNC_EVERY_MS = 60_000
 FUNDING_GRACE_MS = 1_500
 #: How long a read funding interval is trusted (Binance changes a contract's interval now and then).
 INTERVAL_TTL_MS = 3_600_000
+#: Spot minutes read per request (Binance's maximum): settlements further apart wait for the next refresh.
+KLINES_PAGE = 1000
 
 
 def _fill(row: dict[str, Any]) -> LedgerFill:
@@ -69,6 +88,10 @@ class Ledger:
         self.last_sync_ms: int | None = None
         self._interval: tuple[int, int] | None = None  # (interval ms, read at ms)
         self._next_funding_ms: int | None = None
+        # The exchange's settlements and the spot minutes they fell in, as read (they never change).
+        self._rates: dict[int, FundingRateRow] = {}
+        self._klines: dict[int, SpotKline] = {}
+        self._spot_done: set[int] = set()  # settlement times whose spot minute was looked up
 
     # ---- income ------------------------------------------------------------------------------------
 
@@ -129,7 +152,8 @@ class Ledger:
 
     async def _hedges(self) -> list[HedgeFills]:
         fills = [_fill(r) for r in await self.journal.ledger_fills()]
-        return split_hedges(fills, self.venue.rules(MarketKind.SPOT))
+        external = [f.ledger_fill() for f in await self.journal.external_fills()]
+        return split_hedges(merge_fills(fills, external), self.venue.rules(MarketKind.SPOT))
 
     async def _pnl(self, hedges: list[HedgeFills], marks: Marks | None) -> list[HedgePnl]:
         if not hedges:
@@ -166,7 +190,8 @@ class Ledger:
         if marks is None:
             marks = await self.read_marks()
         self._next_funding_ms = marks.next_funding_ms
-        (self.current,) = await self._pnl(hedges[-1:], marks)
+        (pnl,) = await self._pnl(hedges[-1:], marks)
+        self.current = await self.with_settlements(pnl)
         return self.current
 
     async def history(self, limit: int = 20, marks: Marks | None = None) -> list[HedgePnl]:
@@ -174,3 +199,54 @@ class Ledger:
         (or at its last fills when none are given)."""
         hedges = (await self._hedges())[-limit:] if limit > 0 else []
         return list(reversed(await self._pnl(hedges, marks)))
+
+    # ---- settlements -------------------------------------------------------------------------------
+
+    async def with_settlements(self, pnl: HedgePnl) -> HedgePnl:
+        """``pnl`` with each funding point's rate and basis, reading the settlements not yet at hand (an
+        unreadable exchange leaves them None until the next refresh)."""
+        if not pnl.fundings:
+            return pnl
+        interval = await self.funding_interval_ms()
+        times = [p.time_ms for p in pnl.fundings]
+        try:
+            await self._read_rates(times, interval)
+            await self._read_spot(times, interval)
+        except VenueError as exc:
+            log.warning("funding settlements not read: %s", exc)
+        rates = sorted(self._rates.values(), key=lambda r: r.time_ms)
+        return with_settlements(pnl, rates, list(self._klines.values()), interval)
+
+    async def _read_rates(self, times: list[int], interval: int) -> None:
+        rates = list(self._rates.values())
+        newest = max((r.time_ms for r in rates), default=None)
+        # A point the history already covers but does not list is a gap: asking again would not fill it.
+        missing = [t for t in times if settlement_at(t, rates, interval) is None and (newest is None or t > newest)]
+        if not missing:
+            return
+        for row in await self.venue.fetch_funding_rates(min(missing) - interval):
+            self._rates[row.time_ms] = row
+
+    async def _read_spot(self, times: list[int], interval: int) -> None:
+        rates = list(self._rates.values())
+        wanted = {row.time_ms for t in times if (row := settlement_at(t, rates, interval)) and row.mark}
+        wanted -= self._spot_done
+        if not wanted:
+            return
+        first = min(wanted)
+        klines = await self.venue.fetch_spot_klines(first - first % MINUTE_MS, KLINES_PAGE)
+        if not klines:
+            return
+        last = klines[-1]
+        current = last if len(klines) < KLINES_PAGE else None  # a short answer ends with the open minute
+        for t in sorted(wanted):
+            held = next((k for k in klines if k.open_ms <= t < k.open_ms + MINUTE_MS), None)
+            if held is None:
+                if t < last.open_ms:
+                    self._spot_done.add(t)  # the exchange has no such minute: asking again would not help
+                continue  # else beyond this answer's last minute: the next refresh reads from there
+            self._klines[held.open_ms] = held
+            if held is not current or t - held.open_ms < MINUTE_MS // 2:
+                self._spot_done.add(t)
+            # else the minute is still open: its close so far is the price now (under 30 s after the
+            # settlement, as a closed minute's is); the next refresh reads the minute again

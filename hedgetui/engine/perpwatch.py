@@ -9,7 +9,9 @@ the dashboard's alert book drops the alert on the same figures). Nothing here se
 
 :func:`explain_perp_change` looks at the perp's trades since the legs last matched and names the orders
 hedgetui did not send: Binance's liquidation engine uses client ids ``autoclose-…``, auto-deleveraging
-``adl_autoclose…``; any other foreign order is a manual trade.
+``adl_autoclose…``; any other foreign order is a manual trade. :func:`journal_change` then records those
+orders' trades in the journal as external fills (the exchange is the truth of how the leg got there; the
+ledger counts them in the hedge's price P&L and closes the hedge on them).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgetui.domain.account import FuturesBalance, PerpPosition
+from hedgetui.domain.ledger import ExternalFill
 from hedgetui.domain.margin import PerpHealth, PerpThresholds, WatchLevel, assess_perp
-from hedgetui.domain.orders import TradeFill
+from hedgetui.domain.orders import Side, TradeFill
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.journal import Journal
@@ -108,6 +111,7 @@ class ForeignOrder:
     average: Decimal | None
     client_order_id: str | None = None
     side: str | None = None
+    fills: tuple[TradeFill, ...] = ()
 
     def describe(self) -> str:
         side = f"{self.side.upper()} " if self.side else ""
@@ -127,6 +131,33 @@ class PerpChange:
         if not self.orders:
             return f"{self.cause.value}: no order of the account explains it{self.note}"
         return f"{self.cause.value} on the exchange: " + ", ".join(o.describe() for o in self.orders)
+
+    def external_fills(self, now_ms: int) -> list[ExternalFill]:
+        """The foreign orders' trades as the journal keeps them, each with its own order's cause (a trade
+        whose side neither the order nor the trade list gave is left out: it cannot be counted)."""
+        out: list[ExternalFill] = []
+        for o in self.orders:
+            cause = cause_of(o.client_order_id).value if o.client_order_id else self.cause.value
+            for t in o.fills:
+                side = t.side or (Side(o.side) if o.side in ("buy", "sell") else None)
+                if side is None:
+                    continue
+                out.append(
+                    ExternalFill(
+                        market=MarketKind.PERP,
+                        trade_id=t.trade_id,
+                        order_id=o.order_id,
+                        client_order_id=o.client_order_id,
+                        side=side,
+                        qty=t.qty,
+                        price=t.price,
+                        fee=t.fee.cost if t.fee is not None else None,
+                        fee_asset=t.fee.currency if t.fee is not None else None,
+                        time_ms=t.timestamp if t.timestamp is not None else now_ms,
+                        cause=cause,
+                    )
+                )
+        return out
 
 
 async def explain_perp_change(venue: VenuePort, journal: Journal, since_ms: int) -> PerpChange:
@@ -157,7 +188,7 @@ async def explain_perp_change(venue: VenuePort, journal: Journal, since_ms: int)
             pass  # no order behind the trade (or unreadable): it is still not one of ours
         if cid is not None and cid in ours:
             continue
-        foreign.append(ForeignOrder(order_id, qty, average, cid, side))
+        foreign.append(ForeignOrder(order_id, qty, average, cid, side, tuple(fills)))
     if not foreign:
         return PerpChange(ChangeCause.UNKNOWN)
     causes = [cause_of(o.client_order_id or "") for o in foreign if o.client_order_id]
@@ -165,3 +196,18 @@ async def explain_perp_change(venue: VenuePort, journal: Journal, since_ms: int)
     if not causes:
         cause = ChangeCause.UNKNOWN
     return PerpChange(cause, tuple(foreign))
+
+
+async def journal_change(journal: Journal, report: Reporter, change: PerpChange, now_ms: int) -> list[ExternalFill]:
+    """Record the trades that explain an outside change as external fills (once each, by trade id) and
+    say so in the journal's events; returns the fills new to the journal."""
+    added = await journal.record_external_fills(change.external_fills(now_ms))
+    if added:
+        await report.event(
+            "EXTERNAL_FILL",
+            f"journaled {len(added)} fill(s) hedgetui did not make, as the exchange reports them: "
+            + "; ".join(f.describe() for f in added),
+            level=Level.WARN,
+            data={"trades": [f.trade_id for f in added], "cause": change.cause.value},
+        )
+    return added

@@ -22,7 +22,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+from hedgetui.domain.pnl import FundingRateRow, IncomeKind, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
 
 
@@ -36,6 +36,14 @@ class VenuePort(Protocol):
     async def fetch_funding(self) -> FundingInfo: ...
 
     async def fetch_funding_interval(self) -> int: ...
+
+    async def fetch_funding_rates(self, since_ms: int, limit: int = 1000) -> list[FundingRateRow]:
+        """The perp's funding settlements from ``since_ms``, oldest first, with the rate and mark of each."""
+        ...
+
+    async def fetch_spot_klines(self, since_ms: int, limit: int = 1000) -> list[SpotKline]:
+        """The spot market's one-minute klines from ``since_ms``, oldest first."""
+        ...
 
     async def fetch_income(
         self,

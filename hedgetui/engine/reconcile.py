@@ -10,9 +10,11 @@ exchange holds them — and only propose. It never sends an order (safety rule 6
 2. POSITIONS — both legs are read from the exchange (the perp position; the spot balance less the
    reserve). The journal's account of the spot leg is compared with it; a difference is journaled and
    shown as a discrepancy. An empty journal facing existing positions adopts them as the current hedge
-   and says so. Unfinished intents are closed with the exchange's figures. If the legs do not match, a
-   :class:`~hedgetui.engine.proposal.Proposal` says what to send, why and at what cost; the operator
-   decides.
+   and says so. Unfinished intents are closed with the exchange's figures. If the legs do not match, the
+   account's perp trades since the journal's last fill are read: orders hedgetui did not send (a
+   liquidation, an ADL, a manual trade while no engine ran) name the cause, and their trades are journaled
+   as external fills (as the drift monitor does). A :class:`~hedgetui.engine.proposal.Proposal` says what
+   to send, why and at what cost; the operator decides.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import ExecTimeouts, HaltRequired, Resolution, request_of
 from hedgetui.engine.orders import OrderExecutor
+from hedgetui.engine.perpwatch import explain_perp_change, journal_change
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reporter import Reporter
@@ -197,11 +200,26 @@ class Reconciler:
             await self.report_to.event("DUST", drift.residual_reason, data={"qty": drift.drift_qty})
         end = EndState.HEDGED if legs.perp_qty != 0 else EndState.FLAT
         if drift.needs_correction:
-            report.proposal = await build_proposal(
-                self.venue, legs, drift, "the legs on the exchange do not match", self.fee_rates
-            )
+            cause = "" if report.adopted_positions else await self._explain(report)
+            reason = "the legs on the exchange do not match" + (f" ({cause})" if cause else "")
+            report.proposal = await build_proposal(self.venue, legs, drift, reason, self.fee_rates)
             end = EndState.HALTED
         for intent_id in report.intents:
             await self.journal.record_end(
                 intent_id, end.value, "resolved at reconciliation", spot_qty=legs.spot_qty, perp_qty=legs.perp_qty
             )
+
+    async def _explain(self, report: ReconcileReport) -> str:
+        """Name what changed the perp since the journal's last fill, journal its trades as external fills,
+        and return the cause ("" when no order of the account's explains the difference)."""
+        since = await self.journal.last_fill_ms()
+        if since is None:
+            return ""
+        change = await explain_perp_change(self.venue, self.journal, since - 1000)
+        if not change.orders:
+            return ""
+        text = f"outside change while no engine ran: {change.describe()}"
+        report.messages.append(text)
+        await self.report_to.event("DRIFT", text, level=Level.CRITICAL, data={"cause": change.cause.value})
+        await journal_change(self.journal, self.report_to, change, self.clock.wall_ms())
+        return change.cause.value

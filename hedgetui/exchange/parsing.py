@@ -15,7 +15,7 @@ from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPo
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+from hedgetui.domain.pnl import FundingRateRow, IncomeKind, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
 
 Raw = Mapping[str, Any]
@@ -382,6 +382,7 @@ def parse_trade(raw: Mapping[str, Any], order_id: str) -> TradeFill:
     else:
         fee = parse_fee(raw.get("fee"))
     role = raw.get("takerOrMaker")
+    side = str(raw.get("side") or info.get("side") or "").lower()
     return TradeFill(
         trade_id=str(raw.get("id") or info.get("id")),
         order_id=str(raw.get("order") or info.get("orderId") or order_id),
@@ -390,6 +391,7 @@ def parse_trade(raw: Mapping[str, Any], order_id: str) -> TradeFill:
         fee=fee,
         timestamp=to_int(raw.get("timestamp")),
         maker=(role == "maker") if role else None,
+        side=Side(side) if side in ("buy", "sell") else None,
     )
 
 
@@ -440,3 +442,26 @@ def interval_from_history(raw: Iterable[Mapping[str, Any]]) -> int | None:
         return None
     gap = times[-1] - times[-2]
     return gap if gap > 0 else None
+
+
+def parse_funding_rates(raw: Iterable[Mapping[str, Any]]) -> list[FundingRateRow]:
+    """``/fapi/v1/fundingRate`` rows → FundingRateRow, oldest first (``markPrice`` is empty on Binance's
+    older rows: then None)."""
+    rows: list[FundingRateRow] = []
+    for r in raw:
+        time_ms, rate = to_int(r.get("fundingTime")), dec(r.get("fundingRate"))
+        if time_ms is None or rate is None:
+            continue
+        mark = dec(r.get("markPrice")) if r.get("markPrice") not in (None, "") else None
+        rows.append(FundingRateRow(time_ms=time_ms, rate=rate, mark=mark or None))
+    return sorted(rows, key=lambda row: row.time_ms)
+
+
+def parse_klines(raw: Iterable[Sequence[Any]]) -> list[SpotKline]:
+    """Binance's kline rows (open time, open, high, low, close, …) → SpotKline, oldest first."""
+    out: list[SpotKline] = []
+    for row in raw:
+        open_ms, first, last = to_int(row[0]), dec(row[1]), dec(row[4])
+        if open_ms is not None and first is not None and last is not None:
+            out.append(SpotKline(open_ms=open_ms, open=first, close=last))
+    return sorted(out, key=lambda k: k.open_ms)

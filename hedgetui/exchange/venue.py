@@ -23,7 +23,7 @@ from hedgetui.domain.ledger import DEFAULT_FUNDING_INTERVAL_MS
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+from hedgetui.domain.pnl import FundingRateRow, IncomeKind, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
 from hedgetui.exchange import parsing
 from hedgetui.exchange.client import assert_no_retries, build_exchange
@@ -266,6 +266,27 @@ class BinanceVenue:
             if interval is not None:
                 return interval
         return DEFAULT_FUNDING_INTERVAL_MS
+
+    async def fetch_funding_rates(self, since_ms: int, limit: int = 1000) -> list[FundingRateRow]:
+        """The perp's funding settlements from ``since_ms``, oldest first: the rate each applied and the mark
+        then (Binance's ``/fapi/v1/fundingRate`` through ccxt's implicit method, which keeps ``markPrice``)."""
+        market_id = self.rules(MarketKind.PERP).market_id
+        params = {"symbol": market_id, "startTime": since_ms, "limit": limit}
+        return await self._call(
+            READ,
+            lambda: self.exchange.fapiPublicGetFundingRate(params),
+            lambda raw: parsing.parse_funding_rates(raw if isinstance(raw, list) else []),
+        )
+
+    async def fetch_spot_klines(self, since_ms: int, limit: int = 1000) -> list[SpotKline]:
+        """The spot market's one-minute klines from ``since_ms``, oldest first (``/api/v3/klines``)."""
+        market_id = self.rules(MarketKind.SPOT).market_id
+        params = {"symbol": market_id, "interval": "1m", "startTime": since_ms, "limit": limit}
+        return await self._call(
+            READ,
+            lambda: self.exchange.publicGetKlines(params),
+            lambda raw: parsing.parse_klines(raw if isinstance(raw, list) else []),
+        )
 
     # ---- accounts ----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from hedgetui.domain.book import OrderBook
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import Fee, OrderResult, OrderStatus, Side, TradeFill
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
+from hedgetui.domain.pnl import FundingRateRow, IncomeKind, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
 from hedgetui.exchange.errors import Ambiguous, DuplicateOrder, NotFound, Rejected
 
@@ -125,6 +125,8 @@ class SimVenue:
         self._tran_ids = itertools.count(7_000_001)
         self.clock_ms: Callable[[], int] = itertools.count(1_700_000_000_000).__next__
         self.funding_interval_ms = 8 * 3_600_000
+        self.settlements: list[FundingRateRow] = []
+        self.spot_minutes: dict[int, SpotKline] = {}
         self.next_funding_ms: int | None = None
         #: A user data stream: orders confirmed by their events, the account pushed (``stream_stale`` makes it
         #: vouch for nothing; ``drop_events`` loses the next N orders' events).
@@ -214,11 +216,26 @@ class SimVenue:
         )
 
     def settle_funding(self) -> Decimal:
-        """Pay or charge funding on the open position at the mark (a short receives a positive rate)."""
+        """Pay or charge funding on the open position at the mark (a short receives a positive rate); the
+        settlement joins the funding-rate history, and the spot price then its minute's kline."""
         amount = -self.position * self.perp_mid * self.funding_rate
+        now = self.clock_ms()
+        self.settlements.append(FundingRateRow(now, self.funding_rate, self.perp_mid))
+        minute = now - now % 60_000
+        self.spot_minutes[minute] = SpotKline(minute, self.spot_mid, self.spot_mid)
         if self.position:
-            self._book_income(IncomeKind.FUNDING_FEE, amount, self.clock_ms())
+            self._book_income(IncomeKind.FUNDING_FEE, amount, now)
         return amount if self.position else D(0)
+
+    async def fetch_funding_rates(self, since_ms: int, limit: int = 1000) -> list[FundingRateRow]:
+        self._read_fault()
+        self.calls["funding_rates"] += 1
+        return [r for r in self.settlements if r.time_ms >= since_ms][:limit]
+
+    async def fetch_spot_klines(self, since_ms: int, limit: int = 1000) -> list[SpotKline]:
+        self._read_fault()
+        self.calls["klines"] += 1
+        return [k for t, k in sorted(self.spot_minutes.items()) if t >= since_ms][:limit]
 
     async def fetch_spot_balances(self) -> dict[str, Balance]:
         self._read_fault()
@@ -363,7 +380,15 @@ class SimVenue:
         order.filled += qty
         order.cost += quote
         order.trades.append(
-            TradeFill(trade_id=trade_id, order_id=order.order_id, price=price, qty=qty, fee=fee, timestamp=now)
+            TradeFill(
+                trade_id=trade_id,
+                order_id=order.order_id,
+                price=price,
+                qty=qty,
+                fee=fee,
+                timestamp=now,
+                side=order.side,
+            )
         )
         order.status = OrderStatus.FILLED if order.filled >= order.amount else OrderStatus.PARTIALLY_FILLED
 
