@@ -8,7 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hedgetui.sandbox.core import ExchangeCore, FuturesAccount, PositionView
+from hedgetui.sandbox.accounts import FuturesAccount, PositionView
+from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.filters import PERP_MAX_NUM_ORDERS, PERP_MULTIPLIERS, SPOT_ASK_MULTIPLIERS, SPOT_BID_MULTIPLIERS
 from hedgetui.sandbox.income import income_row
 from hedgetui.sandbox.model import Market, Order, OrderType, SymbolSpec, Trade
