@@ -14,6 +14,7 @@ import pytest
 
 from hedgetui import commands
 from hedgetui.config.loader import load_config
+from hedgetui.pnl_text import CSV_COLUMNS
 from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
 
@@ -85,7 +86,7 @@ async def test_enter_yes_json_then_status_history_and_exit(sandbox: SandboxServe
         == 0
     )
     (row,) = list(csv.DictReader(csv_path.open()))
-    assert set(row) == set(commands.CSV_COLUMNS) and row["closed_ms"] and Decimal(row["fees"]) < 0
+    assert set(row) == set(CSV_COLUMNS) and row["closed_ms"] and Decimal(row["fees"]) < 0
     err = io.StringIO()
     bad = tmp_path / "missing" / "ledger.csv"
     code = await commands.run_history(

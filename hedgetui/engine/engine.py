@@ -47,7 +47,7 @@ from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings
 from hedgetui.engine.snapshot import read_snapshot
 from hedgetui.engine.state import EngineState
-from hedgetui.engine.transfer import TransferResult, run_transfer
+from hedgetui.engine.transfer import TransferDesk, TransferResult
 from hedgetui.exchange.errors import VenueError
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,8 @@ class Engine:
         self.perp_watch = PerpWatch(self.report, settings.perp_watch)
         #: When the legs last matched and the perp then: what a later external change is explained against.
         self._matched_ms = self.started_ms
-        self._transfer_task: asyncio.Task[TransferResult] | None = None
+        #: Wallet transfers: when one is allowed, and the one running.
+        self.transfers = TransferDesk(self)
         self.ledger = Ledger(venue, journal, self.clock, exit_fee_rates=self._fee_rates)
 
     @property
@@ -270,72 +271,16 @@ class Engine:
 
     # ---- wallet transfers --------------------------------------------------------------------------
 
-    def transfer_refusal(self, direction: TransferDirection) -> tuple[str, str] | None:
-        """(code, reason) if the engine's state forbids a transfer ``direction`` now, else None.
-
-        Topping up the futures wallet only adds margin: it is refused only while a pipeline (or another
-        transfer) runs. Taking margin back to spot also needs a finished reconciliation and trading not
-        HALTED; the amount's own checks (what the source holds, the margin ratio after) come with fresh
-        wallets when it runs.
-        """
-        if self._running is not None:
-            return "BUSY", f"{self._running.value} is running"
-        if direction is TransferDirection.TO_SPOT:
-            if not self.reconciled:
-                return "RECONCILE_PENDING", "reconciliation has not finished: margin stays in futures"
-            if self.trading_state is TradingState.HALTED:
-                return (
-                    "TRADING_HALTED",
-                    f"trading is HALTED ({self.halt_reason or 'operator'}): margin stays in futures",
-                )
-        return None
-
     def why_transfer_refused(self, direction: TransferDirection = TransferDirection.TO_FUTURES) -> str | None:
         """Why a transfer ``direction`` is refused now, in one line (None when allowed)."""
-        refused = self.transfer_refusal(direction)
-        return f"{refused[0]}: {refused[1]}" if refused else None
+        return self.transfers.why_refused(direction)
 
     def start_transfer(self, amount: Decimal, direction: TransferDirection) -> asyncio.Task[TransferResult]:
         """Move ``amount`` of the perp's margin asset between the wallets (the operator has confirmed), as a
         task the engine owns. Raises Busy while a pipeline runs; other refusals end the run REFUSED."""
         if self._running is not None:
             raise Busy(f"{self._running.value} is running")
-        self._running = PipelineKind.TRANSFER
-        asset = self.perp_rules.quote
-
-        def guard() -> None:
-            running, self._running = self._running, None
-            try:
-                refused = self.transfer_refusal(direction)
-            finally:
-                self._running = running
-            if refused is not None:
-                raise Denied(*refused)
-
-        async def run() -> TransferResult:
-            try:
-                result = await run_transfer(
-                    self.venue,
-                    self.journal,
-                    self.bus,
-                    self.clock,
-                    self._intent_ids(),
-                    asset,
-                    amount,
-                    direction,
-                    guard,
-                    self.settings.perp_watch.margin_ratio_warn_pct,
-                )
-            finally:
-                self._running = None
-            try:
-                await self.read_perp()  # the margin figures (and their alerts) follow the new wallets at once
-            except Exception:  # the monitor's next poll judges them; the transfer's result stands
-                log.warning("reading the perp after a transfer failed", exc_info=True)
-            return result
-
-        self._transfer_task = asyncio.get_running_loop().create_task(run(), name="transfer")
-        return self._transfer_task
+        return self.transfers.start(amount, direction)
 
     async def transfer(self, amount: Decimal, direction: TransferDirection) -> TransferResult:
         """:meth:`start_transfer` and wait for it (shielded: a cancelled caller never cuts a transfer)."""
@@ -345,8 +290,8 @@ class Engine:
         """Let a running pipeline finish (never cancel it), then let background writes drain."""
         if self._reconcile_task is not None and not self._reconcile_task.done():
             await asyncio.shield(self._reconcile_task)
-        if self._transfer_task is not None and not self._transfer_task.done():
-            await asyncio.shield(self._transfer_task)
+        if self.transfers.task is not None and not self.transfers.task.done():
+            await asyncio.shield(self.transfers.task)
         if self._task is not None and not self._task.done():
             self.bus.publish(
                 StateEvent(

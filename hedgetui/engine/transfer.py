@@ -8,17 +8,22 @@ A transfer is money moving like an order: a lost answer is ambiguous, so it is n
 decide. If they show the move it is CONFIRMED; if they do not within the confirmation window after a lost
 answer the result is UNCONFIRMED with an alert (look at the wallets before trying again); a refusal by the
 exchange is REFUSED with nothing moved.
+
+:class:`TransferDesk` is the engine's side of it: when a transfer is allowed, and the one running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from hedgetui.domain.margin import TransferDirection
+from hedgetui.domain.risk import TradingState
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, Level
@@ -28,6 +33,11 @@ from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied
 from hedgetui.engine.tracker import StageTracker
 from hedgetui.exchange.errors import Ambiguous, VenueError
+
+if TYPE_CHECKING:
+    from hedgetui.engine.engine import Engine
+
+log = logging.getLogger(__name__)
 
 #: Wallet moves within a cent of the amount count as the transfer (USDT has two decimals on transfers).
 CENT = Decimal("0.01")
@@ -206,3 +216,83 @@ async def run_transfer(
     return TransferResult(
         intent_id, asset, amount, direction, TransferStatus.UNCONFIRMED, reason, before, after, transfer_id
     )
+
+
+class TransferDesk:
+    """The engine's wallet transfers: when one is allowed, and the one running (a task the engine owns).
+
+    A transfer takes the engine's busy flag like a pipeline (one at a time) and is refused by the engine's
+    trading state, so the desk reads and sets them on the engine that owns it; :class:`Engine` keeps
+    ``why_transfer_refused``, ``start_transfer`` and ``transfer`` as its public calls.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        #: The running (or last) transfer; the engine's shutdown waits for it.
+        self.task: asyncio.Task[TransferResult] | None = None
+
+    def refusal(self, direction: TransferDirection) -> tuple[str, str] | None:
+        """(code, reason) if the engine's state forbids a transfer ``direction`` now, else None.
+
+        Topping up the futures wallet only adds margin: it is refused only while a pipeline (or another
+        transfer) runs. Taking margin back to spot also needs a finished reconciliation and trading not
+        HALTED; the amount's own checks (what the source holds, the margin ratio after) come with fresh
+        wallets when it runs.
+        """
+        if self.engine._running is not None:
+            return "BUSY", f"{self.engine._running.value} is running"
+        if direction is TransferDirection.TO_SPOT:
+            if not self.engine.reconciled:
+                return "RECONCILE_PENDING", "reconciliation has not finished: margin stays in futures"
+            if self.engine.trading_state is TradingState.HALTED:
+                return (
+                    "TRADING_HALTED",
+                    f"trading is HALTED ({self.engine.halt_reason or 'operator'}): margin stays in futures",
+                )
+        return None
+
+    def why_refused(self, direction: TransferDirection) -> str | None:
+        """Why a transfer ``direction`` is refused now, in one line (None when allowed)."""
+        refused = self.refusal(direction)
+        return f"{refused[0]}: {refused[1]}" if refused else None
+
+    def start(self, amount: Decimal, direction: TransferDirection) -> asyncio.Task[TransferResult]:
+        """Move ``amount`` of the perp's margin asset between the wallets, as a task the engine owns (the
+        engine has checked it is not busy); a refusal ends the run REFUSED."""
+        engine = self.engine
+        engine._running = PipelineKind.TRANSFER
+        asset = engine.perp_rules.quote
+
+        def guard() -> None:
+            running, engine._running = engine._running, None
+            try:
+                refused = self.refusal(direction)
+            finally:
+                engine._running = running
+            if refused is not None:
+                raise Denied(*refused)
+
+        async def run() -> TransferResult:
+            try:
+                result = await run_transfer(
+                    engine.venue,
+                    engine.journal,
+                    engine.bus,
+                    engine.clock,
+                    engine._intent_ids(),
+                    asset,
+                    amount,
+                    direction,
+                    guard,
+                    engine.settings.perp_watch.margin_ratio_warn_pct,
+                )
+            finally:
+                engine._running = None
+            try:
+                await engine.read_perp()  # the margin figures (and their alerts) follow the new wallets at once
+            except Exception:  # the monitor's next poll judges them; the transfer's result stands
+                log.warning("reading the perp after a transfer failed", exc_info=True)
+            return result
+
+        self.task = asyncio.get_running_loop().create_task(run(), name="transfer")
+        return self.task

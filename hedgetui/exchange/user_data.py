@@ -6,7 +6,7 @@ order per client id, each order's executions (with commissions), the spot balanc
 amount. The health rules follow the books (``market_data.py``):
 
 * an account is **stale** from the start, and again after any watch error, a reconnect, an expired listen
-  key (``listenKeyExpired``, which ccxt ignores: seen through :meth:`BinanceVenue.on_user_event`) or a
+  key (``listenKeyExpired``, which ccxt ignores: seen through :meth:`UserStreamWatches.on_user_event`) or a
   fill whose balance or position change never arrived (a lost event is a gap);
 * a stale account is **re-read over REST** once its connection is up again, and that read seeds it (read
   again if an event crossed it); only then is it fresh;
@@ -45,8 +45,8 @@ ORDER_MEMORY = 2000
 _CONNECT_POLL_S = 0.05
 
 
-class UserStreamVenue(Protocol):
-    """What the stream needs from the venue (``BinanceVenue`` satisfies it)."""
+class UserStreamWatches(Protocol):
+    """The watches the stream runs (``BinanceVenue.watches`` satisfies it)."""
 
     async def watch_orders(self, kind: MarketKind) -> list[OrderResult]: ...
     async def watch_my_trades(self, kind: MarketKind) -> list[TradeFill]: ...
@@ -56,6 +56,11 @@ class UserStreamVenue(Protocol):
     def user_stream_live(self, kind: MarketKind) -> bool: ...
     def forget_listen_key(self) -> None: ...
     def on_user_event(self, tap: Callable[[str], None]) -> None: ...
+
+
+class UserStreamVenue(Protocol):
+    """The REST reads that seed and refresh the stream (``BinanceVenue`` satisfies it)."""
+
     async def fetch_spot_balances(self) -> dict[str, Balance]: ...
     async def fetch_futures_balance(self) -> FuturesBalance: ...
     async def fetch_perp_position(self) -> PerpPosition: ...
@@ -82,6 +87,7 @@ class UserDataStream:
     def __init__(
         self,
         venue: UserStreamVenue,
+        watches: UserStreamWatches,
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -92,6 +98,7 @@ class UserDataStream:
         rng: random.Random | None = None,
     ) -> None:
         self.venue = venue
+        self.watches = watches
         self._clock = clock
         self._sleep = sleep
         self._backoff = (backoff_min_s, backoff_max_s)
@@ -127,7 +134,7 @@ class UserDataStream:
         if self._tasks:
             return
         if not self._tapped:
-            self.venue.on_user_event(self._user_event)
+            self.watches.on_user_event(self._user_event)
             self._tapped = True
         for kind in MarketKind:
             self._start_watches(kind)
@@ -136,7 +143,7 @@ class UserDataStream:
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="user-refresh-perp"))
 
     def _start_watches(self, kind: MarketKind) -> None:
-        v = self.venue
+        v = self.watches
         loops: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[Any], None]]] = [
             ("orders", lambda: v.watch_orders(kind), lambda r: self._apply_orders(kind, r)),
             ("trades", lambda: v.watch_my_trades(kind), lambda r: self._apply_trades(kind, r)),
@@ -252,7 +259,7 @@ class UserDataStream:
         if kind is MarketKind.PERP:
             self._perp_current = False
             # The next watch then creates (or extends) a listen key instead of dialling a dead one.
-            self.venue.forget_listen_key()
+            self.watches.forget_listen_key()
         if acct.live:
             log.warning("%s account stream stale: %s", kind.value, reason)
             if self.on_change is not None:
@@ -303,7 +310,7 @@ class UserDataStream:
             await self._seed_wake[kind].wait()
             self._seed_wake[kind].clear()
             while not acct.live:
-                if not self.venue.user_stream_live(kind):
+                if not self.watches.user_stream_live(kind):
                     await self._sleep(_CONNECT_POLL_S)
                     continue
                 generation, events = acct.generation, acct.events

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
@@ -39,8 +38,10 @@ from hedgetui.exchange.errors import (
     VenueError,
     translate,
 )
+from hedgetui.exchange.order_checks import check_limit, check_order
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.user_data import UserDataStream
+from hedgetui.exchange.venue_streams import UserStreamWatches
 from hedgetui.redaction import scrub
 
 __all__ = ["BinanceVenue", "build_exchange"]
@@ -50,21 +51,9 @@ T = TypeVar("T")
 Request = Callable[[], Awaitable[Any]]
 """One ccxt call, ready to await."""
 
-#: Binance's rule for client order ids (anything else is answered -1100).
-CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-#: Time-in-force values the adapter passes on: GTC/IOC/FOK everywhere, GTX (post-only) on the perp.
-TIME_IN_FORCE = {
-    MarketKind.SPOT: frozenset({"GTC", "IOC", "FOK"}),
-    MarketKind.PERP: frozenset({"GTC", "IOC", "FOK", "GTX"}),
-}
 _PARSE_DETAIL = 300
 #: Binance's largest page of income records.
 INCOME_PAGE = 1000
-
-
-def _local_reject(message: str) -> Rejected:
-    """Refused by the adapter before anything was sent."""
-    return Rejected(message, source="LocalCheck", operation=CREATE)
 
 
 class BinanceVenue:
@@ -88,7 +77,8 @@ class BinanceVenue:
         self._rules: dict[MarketKind, MarketRules] = {}
         #: The user data streams (``hedgetui.exchange.user_data``), when started.
         self.user_stream: UserDataStream | None = None
-        self._user_event_taps: list[Callable[[str], None]] = []
+        #: The user data stream watches (ccxt.pro), which the user data stream runs.
+        self.watches = UserStreamWatches(self)
 
     def __repr__(self) -> str:
         s = self.settings
@@ -110,7 +100,7 @@ class BinanceVenue:
     def start_user_stream(self) -> UserDataStream:
         """Start the user data streams (idempotent); they seed themselves over REST in the background."""
         if self.user_stream is None:
-            self.user_stream = UserDataStream(self, clock=self.clock)
+            self.user_stream = UserDataStream(self, self.watches, clock=self.clock)
             self.user_stream.start()
         return self.user_stream
 
@@ -356,39 +346,6 @@ class BinanceVenue:
 
     # ---- orders ------------------------------------------------------------------------------------
 
-    def _check_order(
-        self,
-        kind: MarketKind,
-        amount: Decimal,
-        client_order_id: str,
-        *,
-        reduce_only: bool,
-        market_order: bool,
-    ) -> str:
-        """Refuse locally what the exchange would refuse, or worse, what ccxt would silently alter.
-
-        ccxt truncates an amount to the step without a word: an amount off the step is refused here
-        instead, with nothing sent. Returns the amount as the plain decimal string ccxt is given.
-        """
-        rules = self.rules(kind)
-        if not CLIENT_ID_RE.fullmatch(client_order_id):
-            pattern = CLIENT_ID_RE.pattern
-            raise _local_reject(f"client order id {client_order_id!r} does not match Binance's {pattern}")
-        if not amount.is_finite() or amount <= 0:
-            raise _local_reject(f"amount {amount} must be positive")
-        if not rules.is_step_multiple(amount):
-            raise _local_reject(f"amount {amount} is not a multiple of the {rules.symbol} step {rules.step}")
-        if amount < rules.min_qty:
-            raise _local_reject(f"amount {amount} is under the {rules.symbol} minimum {rules.min_qty}")
-        maximum = rules.max_for(market_order=market_order)
-        if maximum is not None and amount > maximum:
-            raise _local_reject(f"amount {amount} is over the {rules.symbol} maximum {maximum}")
-        if reduce_only and kind is not MarketKind.PERP:
-            raise _local_reject("reduce-only exists only on the perp")
-        # A resend inside ccxt would duplicate an order POST: check again right before every send.
-        assert_no_retries(self.exchange)
-        return format(amount, "f")
-
     async def _send(self, kind: MarketKind, operation: str, request: Request) -> OrderResult:
         symbol = self.symbol(kind)
         return await self._call(operation, request, lambda raw: parsing.parse_order(symbol, kind, raw))
@@ -404,7 +361,9 @@ class BinanceVenue:
     ) -> OrderResult:
         """Send a market order with our client order id. Rejected (nothing sent) when the amount is off the
         step or outside the limits; Ambiguous when the order may exist."""
-        qty = self._check_order(kind, amount, client_order_id, reduce_only=reduce_only, market_order=True)
+        qty = check_order(self.rules(kind), kind, amount, client_order_id, reduce_only=reduce_only, market_order=True)
+        # A resend inside ccxt would duplicate an order POST: check again right before every send.
+        assert_no_retries(self.exchange)
         params: dict[str, Any] = {"clientOrderId": client_order_id}
         if reduce_only:
             params["reduceOnly"] = True
@@ -426,13 +385,10 @@ class BinanceVenue:
         time_in_force: str = "GTC",
     ) -> OrderResult:
         """Send a limit order with our client order id (GTC, IOC, FOK; GTX post-only on the perp)."""
-        qty = self._check_order(kind, amount, client_order_id, reduce_only=reduce_only, market_order=False)
         rules = self.rules(kind)
-        if not price.is_finite() or price <= 0 or not rules.is_tick_multiple(price):
-            raise _local_reject(f"price {price} is not a positive multiple of the tick {rules.tick}")
-        if time_in_force not in TIME_IN_FORCE[kind]:
-            allowed = ", ".join(sorted(TIME_IN_FORCE[kind]))
-            raise _local_reject(f"time in force {time_in_force!r} is not one of {allowed} on {rules.symbol}")
+        qty = check_order(rules, kind, amount, client_order_id, reduce_only=reduce_only, market_order=False)
+        check_limit(rules, kind, price, time_in_force)
+        assert_no_retries(self.exchange)
         params: dict[str, Any] = {"clientOrderId": client_order_id, "timeInForce": time_in_force}
         if reduce_only:
             params["reduceOnly"] = True
@@ -532,100 +488,6 @@ class BinanceVenue:
         offset = (before + after) // 2 - server
         self.exchange.options["timeDifference"] = offset
         return offset
-
-    # ---- user data streams (ccxt.pro) -------------------------------------------------------------------
-    # The account as the exchange pushes it. ``hedgetui.exchange.user_data`` keeps these watches running and
-    # judges their health; these methods only translate ccxt's answers and errors.
-
-    async def watch_orders(self, kind: MarketKind) -> list[OrderResult]:
-        """The next batch of order updates of one leg (every update since the previous call)."""
-        symbol = self.symbol(kind)
-        return await self._call(
-            STREAM,
-            lambda: self.exchange.watch_orders(symbol),
-            lambda raw: [parsing.parse_order(symbol, kind, o) for o in raw],
-        )
-
-    async def watch_my_trades(self, kind: MarketKind) -> list[TradeFill]:
-        """The next batch of this account's executions on one leg, with their commissions."""
-        symbol = self.symbol(kind)
-        return await self._call(
-            STREAM,
-            lambda: self.exchange.watch_my_trades(symbol),
-            lambda raw: [parsing.parse_trade(t, str(t.get("order") or "")) for t in raw],
-        )
-
-    async def watch_spot_balances(self) -> dict[str, Balance]:
-        """The spot assets the stream has reported so far, after the next balance event."""
-        return await self._call(STREAM, lambda: self.exchange.watch_balance(), parsing.parse_spot_balances)
-
-    async def watch_futures_balance(self) -> None:
-        """Returns at the next USDⓈ-M wallet change (the event carries no available margin: re-read it)."""
-        await self._call(STREAM, lambda: self.exchange.watch_balance({"type": "swap"}), lambda raw: None)
-
-    async def watch_perp_position(self) -> PerpPosition | None:
-        """The perp position after the next position event (None when the event was about another symbol).
-        The first call answers ccxt's REST snapshot."""
-        symbol = self.settings.perp_symbol
-
-        def parse(raw: Any) -> PerpPosition | None:
-            if not any(p.get("symbol") == symbol for p in raw):
-                return None
-            return parsing.parse_position(symbol, raw)
-
-        return await self._call(STREAM, lambda: self.exchange.watch_positions([symbol]), parse)
-
-    def user_stream_live(self, kind: MarketKind) -> bool:
-        """True while ccxt holds an open, subscribed user data connection for this leg's account."""
-        ex = self.exchange
-        if kind is MarketKind.SPOT:
-            url = ex.urls["api"]["ws"].get("ws-api", {}).get("spot")
-            client = ex.clients.get(url) if url else None
-            # ccxt raises the flag before the subscription is confirmed; the pending future says it is not.
-            subscribed = (
-                client is not None
-                and "spot" in client.subscriptions
-                and "authenticate:signature:spot" not in client.futures
-            )
-        else:
-            key = (ex.options.get("linear") or {}).get("listenKey")
-            client = ex.clients.get(ex.get_private_ws_url("linear", key)) if key else None
-            subscribed = client is not None
-        if not subscribed or client is None:
-            return False
-        connected = client.connected
-        return bool(
-            connected.done()
-            and not connected.cancelled()
-            and connected.exception() is None
-            and client.connection is not None
-            and not client.connection.closed
-        )
-
-    def forget_listen_key(self) -> None:
-        """Make the next futures watch create a listen key (after an expiry or a lost connection: a live key
-        is returned and extended by the same request, so this never costs a working stream)."""
-        bucket = self.exchange.options.get("linear")
-        if isinstance(bucket, dict):
-            bucket["listenKey"] = None
-            bucket["lastAuthenticatedTime"] = 0
-
-    def on_user_event(self, tap: Callable[[str], None]) -> None:
-        """Call ``tap`` with the type of every user data event ccxt receives, before ccxt handles it (the
-        only way to see ``listenKeyExpired``, which ccxt ignores)."""
-        if not self._user_event_taps:
-            handle = self.exchange.handle_message
-
-            def tapped(client: Any, message: Any) -> Any:
-                event = message.get("event", message) if isinstance(message, dict) else None
-                kind = event.get("e") if isinstance(event, dict) else None
-                if isinstance(kind, str):
-                    for each in self._user_event_taps:
-                        each(kind)
-                return handle(client, message)
-
-            self.exchange.handle_message = tapped
-        self._user_event_taps.append(tap)
 
     async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
         """The order's terminal state with its trades, as its stream events report them; None when there is

@@ -13,12 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from hedgetui.sandbox import shapes
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.faults import FaultBook, FaultError
 from hedgetui.sandbox.income import income_row
 from hedgetui.sandbox.model import Market, SandboxError
 from hedgetui.sandbox.requestlog import RequestLog
+from hedgetui.sandbox.shapes import fmt
 
 #: A market move beyond this would take prices to zero or below Binance's price filters.
 MAX_MOVE_BPS = Decimal(5000)
@@ -52,6 +52,72 @@ def _only(body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise ControlError(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def state_view(core: ExchangeCore) -> dict[str, Any]:
+    """The control API's view of everything (``GET /sandbox/state``)."""
+    acc = core.futures_account()
+    return {
+        "spot_balances": {a: {"free": fmt(f), "locked": fmt(lk)} for a, (f, lk) in core.spot_balances().items()},
+        "futures": {
+            "wallet_balance": fmt(acc.wallet_balance),
+            "unrealized_pnl": fmt(acc.unrealized_pnl),
+            "margin_balance": fmt(acc.margin_balance),
+            "initial_margin": fmt(acc.initial_margin),
+            "maint_margin": fmt(acc.maint_margin),
+            "available_balance": fmt(acc.available_balance),
+        },
+        "positions": [
+            {
+                "symbol": v.symbol,
+                "positionAmt": fmt(v.amount),
+                "entryPrice": fmt(v.entry_price),
+                "markPrice": fmt(v.mark_price),
+                "unRealizedProfit": fmt(v.unrealized_pnl),
+                "liquidationPrice": fmt(v.liquidation_price),
+                "leverage": v.leverage,
+            }
+            for v in core.positions()
+        ],
+        "orders": [
+            {
+                "market": o.market.value,
+                "symbol": o.symbol,
+                "orderId": o.order_id,
+                "clientOrderId": o.client_order_id,
+                "side": o.side.value,
+                "type": o.type.value,
+                "status": o.status.value,
+                "origQty": fmt(o.orig_qty),
+                "executedQty": fmt(o.executed_qty),
+                "avgPrice": fmt(o.avg_price),
+                "price": fmt(o.price),
+                "reduceOnly": o.reduce_only,
+                "time": o.time,
+                "updateTime": o.update_time,
+            }
+            for o in core.orders()
+        ],
+        "trades": [
+            {
+                "market": t.market.value,
+                "symbol": t.symbol,
+                "id": t.trade_id,
+                "orderId": t.order_id,
+                "side": t.side.value,
+                "price": fmt(t.price),
+                "qty": fmt(t.qty),
+                "commission": fmt(t.commission),
+                "commissionAsset": t.commission_asset,
+                "realizedPnl": fmt(t.realized_pnl),
+                "time": t.time,
+            }
+            for t in core.trades()
+        ],
+        # The futures wallet's income history in /fapi/v1/income's shape, oldest first, none left out.
+        "income": [income_row(r) for r in core.income.records()],
+        "funding": {"interval_ms": core.funding.interval_ms, "next_funding_time": core.next_funding_time()},
+    }
 
 
 class ControlApi:
@@ -118,7 +184,7 @@ class ControlApi:
 
     async def state(self, request: web.Request) -> web.Response:
         """``GET /sandbox/state``: balances, futures account, positions, every order, trade and income record."""
-        return _json(shapes.state(self.core))
+        return _json(state_view(self.core))
 
     async def list_faults(self, request: web.Request) -> web.Response:
         """``GET /sandbox/faults``: the rules still armed, oldest first."""
@@ -154,18 +220,16 @@ class ControlApi:
         amount = _decimal(body, "amount")
         spec = self.core.specs[symbol]
         if amount % spec.perp_step != 0:
-            raise ControlError(f"amount must be a multiple of the perp step {shapes.fmt(spec.perp_step)}")
+            raise ControlError(f"amount must be a multiple of the perp step {fmt(spec.perp_step)}")
         if abs(amount) > spec.perp_max_qty:
-            raise ControlError(f"|amount| must be at most {shapes.fmt(spec.perp_max_qty)}")
+            raise ControlError(f"|amount| must be at most {fmt(spec.perp_max_qty)}")
         price = None
         if body.get("price") is not None:
             price = _decimal(body, "price")
             if price <= 0:
                 raise ControlError("price must be positive")
         view = self.core.set_position(symbol, amount, price)
-        return _json(
-            {"symbol": symbol, "positionAmt": shapes.fmt(view.amount), "entryPrice": shapes.fmt(view.entry_price)}
-        )
+        return _json({"symbol": symbol, "positionAmt": fmt(view.amount), "entryPrice": fmt(view.entry_price)})
 
     async def market(self, request: web.Request) -> web.Response:
         """``POST /sandbox/market``: ``move_bps`` jumps both books at once; ``depth_factor`` scales their depth."""
@@ -188,8 +252,8 @@ class ControlApi:
         return _json(
             {
                 "symbol": symbol,
-                "spot_mid": shapes.fmt(self.core.mid_price(Market.SPOT, symbol)),
-                "perp_mid": shapes.fmt(self.core.mid_price(Market.FUTURES, symbol)),
+                "spot_mid": fmt(self.core.mid_price(Market.SPOT, symbol)),
+                "perp_mid": fmt(self.core.mid_price(Market.FUTURES, symbol)),
             }
         )
 
@@ -208,7 +272,7 @@ class ControlApi:
             raise ControlError("delta must not be 0")
         self.core.transfer(asset, delta)
         free, locked = self.core.spot_balances()[asset]
-        return _json({"asset": asset, "free": shapes.fmt(free), "locked": shapes.fmt(locked)})
+        return _json({"asset": asset, "free": fmt(free), "locked": fmt(locked)})
 
     async def funding(self, request: web.Request) -> web.Response:
         """``POST /sandbox/funding``: settle funding now (off the schedule) at the current rate, or at

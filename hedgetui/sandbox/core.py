@@ -18,39 +18,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
-from hedgetui.sandbox.accounts import (
-    ZERO,
-    FuturesAccount,
-    MarginAccount,
-    PositionView,
-    SpotWallet,
-    fill_effect,
-    settle,
-)
-from hedgetui.sandbox.book import Book, BookSide
-from hedgetui.sandbox.filters import (
-    INSUFFICIENT_BALANCE,
-    LOT_SIZE,
-    MARGIN_INSUFFICIENT,
-    NOTIONAL,
-    PERP_MAX_NUM_ORDERS,
-    REDUCE_ONLY_REJECTED,
-    check_client_id,
-    check_futures,
-    check_number,
-    check_price_band,
-    check_spot,
-    mandatory,
-    not_required,
-    round_to,
-    steps_of,
-)
+from hedgetui.sandbox.accounts import ZERO, FuturesAccount, MarginAccount, PositionView, SpotWallet
+from hedgetui.sandbox.book import Book
+from hedgetui.sandbox.executions import affordable, external_trade, take
+from hedgetui.sandbox.filters import INSUFFICIENT_BALANCE, MARGIN_INSUFFICIENT, round_to, steps_of
 from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding
 from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
 from hedgetui.sandbox.liquidation import liquidate_if_due
-from hedgetui.sandbox.matching import Fill, plan_quote, plan_taker, tail_notional, truncate
+from hedgetui.sandbox.matching import plan_taker
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
     BalanceDelta,
@@ -70,35 +47,19 @@ from hedgetui.sandbox.model import (
     Trade,
     UserEvent,
 )
+from hedgetui.sandbox.orderentry import place_order
 from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
+from hedgetui.sandbox.resting import close_order, expire_crossed_own, fill_crossed
 from hedgetui.sandbox.ticker import TickerStats
 from hedgetui.sandbox.transfers import transfer as transfer_between_wallets
 
-__all__ = ["CoreConfig", "ExchangeCore", "FuturesAccount", "PositionView"]
+__all__ = ["CoreConfig", "ExchangeCore"]
 
 FIRST_ORDER_ID = 4_000_000_001
 FIRST_TRADE_ID = 900_001
 FIRST_BOOK_ID = 1_000_000
-#: Trades that did not come from an order (liquidations, control-API position changes) carry this id.
-EXTERNAL_ORDER_ID = -1
 MIN_LEVELS = 100
-#: An outward price beyond every level (a market order that exhausted the book reached all of it).
-UNREACHABLE = 1 << 62
 MARKETS = (Market.SPOT, Market.FUTURES)
-#: A post-only order (spot LIMIT_MAKER, USDⓈ-M GTX) that would take is rejected and leaves no trace.
-POST_ONLY_TAKES = {
-    Market.SPOT: (-2010, "Order would immediately match and take."),
-    Market.FUTURES: (
-        -5022,
-        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
-        "The order will not be recorded in the order history",
-    ),
-}
-FOK_REJECTED = (
-    -5021,
-    "Due to the order could not be filled immediately, the FOK order has been rejected. "
-    "The order will not be recorded in the order history",
-)
 
 
 @dataclass
@@ -295,14 +256,14 @@ class ExchangeCore:
             self._follow(sym, now)
         self._liquidate_if_due(now)
         for order in [o for o in self._open.values() if o.good_till and o.good_till <= now]:
-            self._close(order, OrderStatus.EXPIRED, now)  # GTD reached its goodTillDate
+            close_order(self, order, OrderStatus.EXPIRED, now)  # GTD reached its goodTillDate
         self._commit(now)
 
     def _follow(self, sym: _SymbolMarket, now: int) -> None:
         for market in MARKETS:
             mid = sym.mid(market)
             liquidity = sym.liquidity[market]
-            self._fill_crossed(sym, market, *liquidity.top(mid), now)
+            fill_crossed(self, sym, market, *liquidity.top(mid), now)
             liquidity.follow(mid)
             sym.stats[market].see_price(sym.rounded_mid(market))
 
@@ -398,409 +359,30 @@ class ExchangeCore:
         fill_limit: Decimal | None = None,
         good_till: int = 0,
     ) -> Order:
-        """Validate, then execute an order as Binance would; raises :class:`SandboxError` (and changes
-        nothing) when Binance would reject it.
-
-        MARKET orders walk the book (one trade per level) and expire what the book cannot fill. LIMIT
-        orders execute their marketable part as taker, then rest (GTC) or expire (IOC). ``fill_limit``
-        (MARKET only) executes at most that base quantity now and holds the order open for
-        :meth:`fill_rest` or :meth:`expire_order`.
-        """
-        sym = self._market(symbol)
-        spec = sym.spec
-        check_client_id(client_order_id)
-        self._check_params(market, type, quantity, quote_order_qty, price, reduce_only)
-        if fill_limit is not None and (type is not OrderType.MARKET or fill_limit < 0):
-            raise ValueError("fill_limit applies to MARKET orders and cannot be negative")
-        book = sym.books[market]
-        taken = book.asks if side is Side.BUY else book.bids
-        step = spec.step(market)
-        mid = sym.rounded_mid(market)
-        limit_price = price if type is not OrderType.MARKET else None
-        limit_u: int | None = None
-
-        if quote_order_qty is not None:
-            # Spot MARKET by quote amount: the quantity is what that amount buys (sells for) on the book.
-            if quote_order_qty < spec.spot_min_notional:
-                raise SandboxError(-1013, NOTIONAL)
-            whole = plan_quote(book, taken, quote_order_qty, side)
-            quantity = sum((f.qty for f in whole), ZERO)
-            if quantity < spec.spot_min_qty or quantity > spec.spot_market_max_qty:
-                raise SandboxError(-1013, LOT_SIZE)
-        assert quantity is not None
-        if market is Market.SPOT:
-            check_spot(spec, type, quantity, limit_price, mid)
-        else:
-            check_futures(spec, type, quantity, limit_price, mid, reduce_only)
-        if (
-            market is Market.FUTURES
-            and type is not OrderType.MARKET
-            and len(self.open_orders(market, symbol)) >= PERP_MAX_NUM_ORDERS
-        ):
-            raise SandboxError(-2025, "Reach max open order limit.")
-        if limit_price is not None:  # market orders carry no price: the bands do not apply to them
-            check_price_band(market, spec, side, limit_price, mid if market is Market.SPOT else self.mark_price(symbol))
-        self._check_duplicate(market, symbol, client_order_id)
-        if quote_order_qty is None:
-            steps = steps_of(quantity, step)
-            assert steps is not None  # the filters checked the step
-            if limit_price is not None:
-                limit_u = taken.sign * self._ticks(limit_price, spec.tick(market))
-            whole = plan_taker(book, taken, steps, limit_u)
-        now_limit = quantity if fill_limit is None else min(quantity, round_to(fill_limit, step, ROUND_DOWN))
-        immediate = truncate(whole, now_limit)
-        if whole and (type is OrderType.LIMIT_MAKER or time_in_force is TimeInForce.GTX):
-            raise SandboxError(*POST_ONLY_TAKES[market])
-        # FOK: all of it at once, or nothing (spot keeps the order as EXPIRED, USDⓈ-M rejects it).
-        fok_expires = (
-            type is not OrderType.MARKET
-            and time_in_force is TimeInForce.FOK
-            and sum((f.qty for f in whole), ZERO) < quantity
-        )
-        if fok_expires:
-            if market is Market.FUTURES:
-                raise SandboxError(*FOK_REJECTED)
-            immediate = []
-        if market is Market.SPOT:
-            self._check_spot_funds(spec, side, quantity, limit_price, whole, quote_order_qty)
-        else:
-            self._check_futures_order(spec, side, quantity, limit_price, whole, immediate, reduce_only)
-
-        # ---- accepted: from here on the order exists and every change is booked ----
-        now = self.now()
-        order = Order(
-            market=market,
-            symbol=symbol,
-            order_id=self._order_ids,
+        """Validate, then execute an order as Binance would (:func:`hedgetui.sandbox.orderentry.place_order`)."""
+        return place_order(
+            self,
+            market,
+            symbol,
+            side,
+            type,
+            quantity=quantity,
             client_order_id=client_order_id,
-            side=side,
-            type=type,
-            time_in_force=time_in_force if type is not OrderType.MARKET else TimeInForce.GTC,
-            price=limit_price if limit_price is not None else ZERO,
-            orig_qty=quantity,
-            executed_qty=ZERO,
-            cum_quote=ZERO,
-            status=OrderStatus.NEW,
+            quote_order_qty=quote_order_qty,
+            price=price,
+            time_in_force=time_in_force,
             reduce_only=reduce_only,
-            time=now,
-            update_time=now,
-            orig_quote_order_qty=quote_order_qty if quote_order_qty is not None else ZERO,
-            good_till=good_till if time_in_force is TimeInForce.GTD else 0,
+            fill_limit=fill_limit,
+            good_till=good_till,
         )
+
+    def _register(self, order: Order, now: int) -> None:
+        """Index an accepted order (its id is the next order id) and report it NEW."""
         self._order_ids += 1
         self._orders.append(order)
         self._by_id[order.order_id] = order
-        self._by_client_id.setdefault((market, symbol, client_order_id), []).append(order)
+        self._by_client_id.setdefault((order.market, order.symbol, order.client_order_id), []).append(order)
         self._order_event(order, Execution.NEW, now)
-        filled_now = sum((f.qty for f in immediate), ZERO)
-        remainder = quantity - filled_now
-        # Self-trade prevention (Binance's default EXPIRE_MAKER): own resting orders this one meets are
-        # expired before it trades. It meets everything up to its last fill, up to its limit price if
-        # some of it is left (resting or expired at that price), and everything if the book ran out.
-        reach: int | None = None  # a FOK that expires never reaches the book
-        if fok_expires:
-            pass
-        elif remainder > 0 and fill_limit is None:
-            reach = limit_u if limit_u is not None else UNREACHABLE
-        else:
-            reach = immediate[-1].u if immediate else None
-        if reach is not None:
-            self._expire_crossed_own(order, taken, reach, now)
-        self._take(order, taken, immediate, now)
-        if remainder > 0:
-            if fill_limit is not None:
-                self._open[order.order_id] = order  # held: the server finishes or expires it later
-            elif type is not OrderType.MARKET and time_in_force.rests:
-                self._rest(order)
-            else:
-                order.status = OrderStatus.EXPIRED  # IOC rest, or a market order the book ran out under
-                self._order_event(order, Execution.EXPIRED, now)
-        self._commit(now)
-        return order
-
-    def _check_params(
-        self,
-        market: Market,
-        type: OrderType,
-        quantity: Decimal | None,
-        quote_order_qty: Decimal | None,
-        price: Decimal | None,
-        reduce_only: bool,
-    ) -> None:
-        """Parameter presence and combinations (-1102, -1106, -1128) and number grammar (-1100)."""
-        if market is Market.SPOT and reduce_only:
-            raise not_required("reduceOnly")
-        if quote_order_qty is not None:
-            if market is Market.FUTURES or type is not OrderType.MARKET:
-                raise not_required("quoteOrderQty")
-            if quantity is not None:
-                raise SandboxError(-1128, "Combination of optional parameters invalid.")
-        elif quantity is None:
-            raise mandatory("quantity")
-        if type is not OrderType.MARKET and price is None:
-            raise mandatory("price")
-        if type is OrderType.MARKET and price is not None and market is Market.SPOT:
-            raise not_required("price")
-        if market is Market.SPOT:
-            check_number("quantity", quantity)
-            check_number("price", price)
-        elif quantity is not None and not quantity.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'quantity'.")
-        elif price is not None and not price.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'price'.")
-        check_number("quoteOrderQty", quote_order_qty)
-
-    def _check_duplicate(self, market: Market, symbol: str, client_order_id: str) -> None:
-        """Binance: a client id must be unique among OPEN orders; strict mode refuses any earlier one."""
-        for earlier in self._by_client_id.get((market, symbol, client_order_id), ()):
-            if earlier.status.is_open or self.config.strict_client_ids:
-                if market is Market.SPOT:
-                    raise SandboxError(-2010, "Duplicate order sent.")
-                raise SandboxError(-4116, "ClientOrderId is duplicated.")
-
-    def _check_spot_funds(
-        self,
-        spec: SymbolSpec,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal | None,
-        whole: list[Fill],
-        quote_order_qty: Decimal | None,
-    ) -> None:
-        if side is Side.BUY:
-            if quote_order_qty is not None:
-                need = quote_order_qty
-            elif price is not None:
-                need = quantity * price  # Binance reserves the whole order at its limit price
-            else:
-                need = sum((f.price * f.qty for f in whole), ZERO)
-            if need > self._spot.free(spec.quote):
-                raise SandboxError(-2010, INSUFFICIENT_BALANCE)
-        elif quantity > self._spot.free(spec.base):
-            raise SandboxError(-2010, INSUFFICIENT_BALANCE)
-
-    def _check_futures_order(
-        self,
-        spec: SymbolSpec,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal | None,
-        whole: list[Fill],
-        immediate: list[Fill],
-        reduce_only: bool,
-    ) -> None:
-        """Reduce-only (-2022), initial margin for the part that opens exposure, and a wallet that the
-        order's own fills and fees cannot drive below zero (-2019)."""
-        pos = self._futures.positions[spec.symbol]
-        signed = quantity if side is Side.BUY else -quantity
-        reduces = pos.amount != 0 and (pos.amount > 0) != (signed > 0)
-        if reduce_only and (not reduces or quantity > abs(pos.amount)):
-            raise SandboxError(-2022, REDUCE_ONLY_REJECTED)
-        taker = self.config.futures_taker_fee
-        if not reduce_only:
-            opening = quantity - abs(pos.amount) if reduces else quantity
-            if opening > 0:
-                if price is not None:
-                    notional, open_notional = quantity * price, opening * price
-                else:
-                    notional = sum((f.price * f.qty for f in whole), ZERO)
-                    open_notional = tail_notional(whole, opening)
-                need = open_notional / pos.leverage + notional * taker
-                if need > self.futures_account().available_balance:
-                    raise SandboxError(-2019, MARGIN_INSUFFICIENT)
-        amount, entry, wallet = pos.amount, pos.entry_price, self._futures.wallet
-        for f in immediate:
-            effect = fill_effect(amount, entry, f.qty if side is Side.BUY else -f.qty, f.price)
-            amount, entry = effect.amount, effect.entry_price
-            wallet += effect.realized_pnl - settle(f.price * f.qty * taker)
-        if wallet < 0:
-            raise SandboxError(-2019, MARGIN_INSUFFICIENT)
-
-    # ---- planning and executing against the book ----------------------------------------------------
-
-    @staticmethod
-    def _ticks(price: Decimal, tick: Decimal) -> int:
-        ticks = steps_of(price, tick)
-        assert ticks is not None  # the filters checked the tick
-        return ticks
-
-    def _take(self, order: Order, taken: BookSide, fills: list[Fill], now: int) -> None:
-        """Execute planned fills as taker: consume the synthetic levels, one trade per level."""
-        for f in fills:
-            taken.consume(f.u, f.steps)
-            self._trade(order, f.price, f.qty, maker=False, now=now)
-
-    def _trade(self, order: Order, price: Decimal, qty: Decimal, *, maker: bool, now: int) -> Trade:
-        """Book one execution of an order: balances or position and wallet, fee, the trade and the order."""
-        spec = self.specs[order.symbol]
-        quote_qty = price * qty
-        buy = order.side is Side.BUY
-        realized = ZERO
-        reduces = False
-        if order.market is Market.SPOT:
-            rate = self.config.spot_maker_fee if maker else self.config.spot_taker_fee
-            fee = settle((qty if buy else quote_qty) * rate)
-            fee_asset = spec.base if buy else spec.quote
-            self._spot.book_trade(
-                base=spec.base,
-                quote=spec.quote,
-                buy=buy,
-                qty=qty,
-                quote_qty=quote_qty,
-                fee=fee,
-                from_locked=order.order_id in self._open and order.type is not OrderType.MARKET,
-            )
-        else:
-            rate = self.config.futures_maker_fee if maker else self.config.futures_taker_fee
-            fee, fee_asset = settle(quote_qty * rate), "USDT"
-            held = self._futures.positions[order.symbol].amount
-            reduces = held != 0 and (held > 0) != buy
-            realized = self._futures.book_fill(order.symbol, qty if buy else -qty, price, fee, now)
-        trade = Trade(
-            market=order.market,
-            symbol=order.symbol,
-            trade_id=self._trade_ids,
-            order_id=order.order_id,
-            side=order.side,
-            price=price,
-            qty=qty,
-            quote_qty=quote_qty,
-            commission=fee,
-            commission_asset=fee_asset,
-            realized_pnl=realized,
-            time=now,
-            is_maker=maker,
-        )
-        self._trade_ids += 1
-        self._trades.append(trade)
-        if order.market is Market.FUTURES:
-            tid = str(trade.trade_id)
-            if reduces:
-                self.income.book(order.symbol, "REALIZED_PNL", realized, now, info=tid, trade_id=tid)
-            self.income.book(order.symbol, "COMMISSION", -fee, now, info=tid, trade_id=tid)
-        self._markets[order.symbol].stats[order.market].see_trade(trade)
-        order.trades.append(trade)
-        order.executed_qty += qty
-        order.cum_quote += quote_qty
-        order.update_time = now
-        order.status = OrderStatus.FILLED if order.executed_qty >= order.orig_qty else OrderStatus.PARTIALLY_FILLED
-        self._order_event(order, Execution.TRADE, now, trade)
-        return trade
-
-    def _external_trade(self, symbol: str, signed_qty: Decimal, price: Decimal, now: int) -> Trade:
-        """A position change that no order of ours made (liquidation, ADL, manual): no fee."""
-        realized = self._futures.book_fill(symbol, signed_qty, price, ZERO, now)
-        realized += self._futures.cover_shortfall()  # the insurance fund absorbs a loss beyond the wallet
-        qty = abs(signed_qty)
-        trade = Trade(
-            market=Market.FUTURES,
-            symbol=symbol,
-            trade_id=self._trade_ids,
-            order_id=EXTERNAL_ORDER_ID,
-            side=Side.BUY if signed_qty > 0 else Side.SELL,
-            price=price,
-            qty=qty,
-            quote_qty=price * qty,
-            commission=ZERO,
-            commission_asset="USDT",
-            realized_pnl=realized,
-            time=now,
-            is_maker=False,
-        )
-        self._trade_ids += 1
-        self._trades.append(trade)
-        tid = str(trade.trade_id)
-        self.income.book(symbol, "REALIZED_PNL", realized, now, info=tid, trade_id=tid)
-        return trade
-
-    # ---- resting orders -----------------------------------------------------------------------------
-
-    def _user_side(self, order: Order) -> tuple[BookSide, int]:
-        """The book side an order rests on and its price there in outward ticks."""
-        spec = self.specs[order.symbol]
-        book = self._markets[order.symbol].books[order.market]
-        side = book.bids if order.side is Side.BUY else book.asks
-        return side, side.sign * self._ticks(order.price, spec.tick(order.market))
-
-    def _rest(self, order: Order) -> None:
-        """Put a limit order's remainder on the book and reserve its spot funds."""
-        spec = self.specs[order.symbol]
-        side, u = self._user_side(order)
-        step = spec.step(order.market)
-        side.add_user(u, int(order.remaining / step))
-        if order.market is Market.SPOT:
-            if order.side is Side.BUY:
-                self._spot.lock(spec.quote, order.remaining * order.price)
-            else:
-                self._spot.lock(spec.base, order.remaining)
-        self._open[order.order_id] = order
-
-    def _close(self, order: Order, status: OrderStatus, now: int, cancel_id: str | None = None) -> None:
-        """Finish an open order (cancel, expire, or a reduce-only with nothing left to reduce)."""
-        if order.type is not OrderType.MARKET and order.order_id in self._open:
-            spec = self.specs[order.symbol]
-            side, u = self._user_side(order)
-            side.add_user(u, -int(order.remaining / spec.step(order.market)))
-            if order.market is Market.SPOT:
-                if order.side is Side.BUY:
-                    self._spot.unlock(spec.quote, order.remaining * order.price)
-                else:
-                    self._spot.unlock(spec.base, order.remaining)
-        self._open.pop(order.order_id, None)
-        order.status = status
-        order.update_time = now
-        execution = Execution.CANCELED if status is OrderStatus.CANCELED else Execution.EXPIRED
-        self._order_event(order, execution, now, cancel_id=cancel_id)
-
-    def _expire_crossed_own(self, taker: Order, taken: BookSide, reach: int, now: int) -> None:
-        """Expire own resting orders on ``taken`` at or better than ``reach`` (EXPIRE_MAKER)."""
-        for order in list(self._open.values()):
-            if (
-                order.type is not OrderType.MARKET
-                and order.market is taker.market
-                and order.symbol == taker.symbol
-                and order.side is not taker.side
-                and self._user_side(order)[1] <= reach
-            ):
-                self._close(order, OrderStatus.EXPIRED, now)
-
-    def _fill_crossed(self, sym: _SymbolMarket, market: Market, bid: int, ask: int, now: int) -> None:
-        """Resting limit orders the synthetic market has moved through fill in full at their price (maker)."""
-        if not self._open:
-            return
-        tick = sym.spec.tick(market)
-        for order in list(self._open.values()):
-            if order.type is OrderType.MARKET or order.market is not market or order.symbol != sym.spec.symbol:
-                continue
-            ticks = self._ticks(order.price, tick)
-            if (ticks >= ask) if order.side is Side.BUY else (ticks <= bid):
-                self._maker_fill(order, now)
-
-    def _maker_fill(self, order: Order, now: int) -> None:
-        qty = order.remaining
-        if order.market is Market.FUTURES:
-            pos = self._futures.positions[order.symbol]
-            if order.reduce_only:
-                reduces = pos.amount != 0 and (pos.amount > 0) != (order.side is Side.BUY)
-                # Binance: a reduce-only order never opens; with nothing left to reduce it is expired.
-                qty = min(qty, abs(pos.amount)) if reduces else ZERO
-            if qty > 0:
-                signed = qty if order.side is Side.BUY else -qty
-                effect = fill_effect(pos.amount, pos.entry_price, signed, order.price)
-                fee = settle(order.price * qty * self.config.futures_maker_fee)
-                if self._futures.wallet + effect.realized_pnl - fee < 0:
-                    qty = ZERO  # the fill would overdraw the wallet: expire instead
-            if qty <= 0:
-                self._close(order, OrderStatus.EXPIRED, now)
-                return
-        spec = self.specs[order.symbol]
-        side, u = self._user_side(order)
-        side.add_user(u, -int(qty / spec.step(order.market)))
-        self._trade(order, order.price, qty, maker=True, now=now)
-        if order.remaining > 0:
-            self._close(order, OrderStatus.EXPIRED, now)  # reduce-only remainder beyond the position
-        else:
-            self._open.pop(order.order_id, None)
 
     # ---- lookups, cancels, held orders --------------------------------------------------------------
 
@@ -841,7 +423,7 @@ class ExchangeCore:
         if not order.status.is_open:
             raise SandboxError(-2011, "Unknown order sent.")
         now = self.now()
-        self._close(order, OrderStatus.CANCELED, now, cancel_client_id)
+        close_order(self, order, OrderStatus.CANCELED, now, cancel_client_id)
         self._commit(now)
         return order
 
@@ -870,11 +452,11 @@ class ExchangeCore:
             reduces = pos != 0 and (pos > 0) != (order.side is Side.BUY)
             remaining = min(remaining, abs(pos)) if reduces else ZERO
         steps = int(remaining / spec.step(market))
-        fills = self._affordable(order, plan_taker(book, taken, steps, None))
+        fills = affordable(self, order, plan_taker(book, taken, steps, None))
         now = self.now()
         if fills:
-            self._expire_crossed_own(order, taken, fills[-1].u, now)
-        self._take(order, taken, fills, now)
+            expire_crossed_own(self, order, taken, fills[-1].u, now)
+        take(self, order, taken, fills, now)
         if order.remaining > 0:
             order.status = OrderStatus.EXPIRED
             order.update_time = now
@@ -883,36 +465,12 @@ class ExchangeCore:
         self._commit(now)
         return order
 
-    def _affordable(self, order: Order, fills: list[Fill]) -> list[Fill]:
-        """The prefix of ``fills`` the account can pay for now, level by level."""
-        spec = self.specs[order.symbol]
-        out: list[Fill] = []
-        if order.market is Market.SPOT:
-            budget = self._spot.free(spec.quote if order.side is Side.BUY else spec.base)
-            for f in fills:
-                cost = f.price * f.qty if order.side is Side.BUY else f.qty
-                if cost > budget:
-                    break
-                budget -= cost
-                out.append(f)
-            return out
-        pos = self._futures.positions[order.symbol]
-        amount, entry, wallet = pos.amount, pos.entry_price, self._futures.wallet
-        for f in fills:
-            effect = fill_effect(amount, entry, f.qty if order.side is Side.BUY else -f.qty, f.price)
-            after = wallet + effect.realized_pnl - settle(f.price * f.qty * self.config.futures_taker_fee)
-            if after < 0:
-                break
-            amount, entry, wallet = effect.amount, effect.entry_price, after
-            out.append(f)
-        return out
-
     def expire_order(self, market: Market, order_id: int) -> Order:
         """Expire an open (held) order, releasing what it holds; a finished order is returned unchanged."""
         order = self._held(market, order_id)
         if order.status.is_open:
             now = self.now()
-            self._close(order, OrderStatus.EXPIRED, now)
+            close_order(self, order, OrderStatus.EXPIRED, now)
             self._commit(now)
         return order
 
@@ -1012,7 +570,7 @@ class ExchangeCore:
         delta = amount - self._futures.positions[symbol].amount
         if delta:
             now = self.now()
-            self._external_trade(symbol, delta, price if price is not None else self.mark_price(symbol), now)
+            external_trade(self, symbol, delta, price if price is not None else self.mark_price(symbol), now)
         return self.position(symbol)
 
     def transfer(self, asset: str, delta: Decimal) -> None:

@@ -11,11 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from hedgetui.sandbox.accountshapes import futures_account, position_risk
 from hedgetui.sandbox.candles import INTERVALS_MS, Candle, Candles
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.model import Market, SandboxError
 from hedgetui.sandbox.params import int_param, json_response, symbol_param
-from hedgetui.sandbox.shapes import decimal_places, fmt, futures_account, position_risk
+from hedgetui.sandbox.shapes import decimal_places, fmt
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]

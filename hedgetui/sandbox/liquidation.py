@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from hedgetui.sandbox.accounts import ZERO, settle
-from hedgetui.sandbox.model import Execution, Market, Order, OrderStatus, OrderType, Side, TimeInForce, Trade
+from hedgetui.sandbox.executions import external_trade
+from hedgetui.sandbox.model import Execution, Market, Order, OrderStatus, OrderType, Side, TimeInForce
+from hedgetui.sandbox.resting import close_order
 
 if TYPE_CHECKING:
     from hedgetui.sandbox.core import ExchangeCore
@@ -48,7 +50,7 @@ def liquidate_if_due(core: ExchangeCore, now: int) -> list[Order]:
     if account.margin_balance >= account.maint_margin:
         return []
     for order in [o for o in core._open.values() if o.market is Market.FUTURES]:
-        core._close(order, OrderStatus.EXPIRED, now)
+        close_order(core, order, OrderStatus.EXPIRED, now)
     return [_close_position(core, symbol, now) for symbol, p in futures.positions.items() if p.amount]
 
 
@@ -75,34 +77,11 @@ def _close_position(core: ExchangeCore, symbol: str, now: int) -> Order:
         time=now,
         update_time=now,
     )
-    core._order_ids += 1
-    core._orders.append(order)
-    core._by_id[order_id] = order
-    core._by_client_id.setdefault((Market.FUTURES, symbol, order.client_order_id), []).append(order)
-    core._order_event(order, Execution.NEW, now)
-
-    realized = futures.book_fill(symbol, -amount, mark, ZERO, now)
-    realized += futures.cover_shortfall()  # beyond the wallet, the insurance fund takes the loss
-    trade = Trade(
-        market=Market.FUTURES,
-        symbol=symbol,
-        trade_id=core._trade_ids,
-        order_id=order_id,
-        side=order.side,
-        price=mark,
-        qty=qty,
-        quote_qty=mark * qty,
-        commission=ZERO,
-        commission_asset="USDT",
-        realized_pnl=realized,
-        time=now,
-        is_maker=False,
-    )
-    core._trade_ids += 1
-    core._trades.append(trade)
+    core._register(order, now)
+    # Beyond the wallet, the insurance fund takes the loss (external_trade covers the shortfall).
+    trade = external_trade(core, symbol, -amount, mark, now, order_id)
     order.trades.append(trade)
     order.executed_qty, order.cum_quote, order.status = qty, trade.quote_qty, OrderStatus.FILLED
-    core.income.book(symbol, "REALIZED_PNL", realized, now, info=str(trade.trade_id), trade_id=str(trade.trade_id))
     fee = clearance_fee(trade.quote_qty, core.specs[symbol].liquidation_fee, futures.wallet)
     futures.wallet -= fee
     core.income.book(symbol, "INSURANCE_CLEAR", -fee, now)

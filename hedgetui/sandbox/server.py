@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hedgetui.sandbox import shapes
+from hedgetui.sandbox import exchangeinfo, shapes
 from hedgetui.sandbox.auth import check_signed
 from hedgetui.sandbox.candles import Candles
 from hedgetui.sandbox.control import ControlApi
@@ -403,10 +403,10 @@ class SandboxServer:
         return _json({"serverTime": self.now()})
 
     async def _spot_info(self, request: web.Request) -> web.Response:
-        return _json(shapes.spot_exchange_info(list(self.core.specs.values()), self.now()))
+        return _json(exchangeinfo.spot_exchange_info(list(self.core.specs.values()), self.now()))
 
     async def _futures_info(self, request: web.Request) -> web.Response:
-        return _json(shapes.futures_exchange_info(list(self.core.specs.values()), self.now()))
+        return _json(exchangeinfo.futures_exchange_info(list(self.core.specs.values()), self.now()))
 
     def _depth(self, market: Market) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:

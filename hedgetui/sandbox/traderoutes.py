@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from hedgetui.sandbox import shapes
+from hedgetui.sandbox import accountshapes, shapes
 from hedgetui.sandbox.core import ExchangeCore
 from hedgetui.sandbox.endpoints import futures_account_v2
 from hedgetui.sandbox.filters import mandatory, not_required
@@ -283,25 +283,25 @@ class TradeRoutes:
     # ---- accounts ----------------------------------------------------------------------------------
 
     async def _spot_account(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        return json_response(shapes.spot_account(self.core))
+        return json_response(accountshapes.spot_account(self.core))
 
     def _futures_account(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-            return json_response(futures_account_v2(self.core) if v2 else shapes.futures_account(self.core, v2))
+            return json_response(futures_account_v2(self.core) if v2 else accountshapes.futures_account(self.core, v2))
 
         return handler
 
     def _position_risk(self, v2: bool) -> SignedHandler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.StreamResponse:
             symbol = symbol_param(self.core.specs, params, required=False)
-            rows = shapes.position_risk(self.core, v2)
+            rows = accountshapes.position_risk(self.core, v2)
             return json_response([r for r in rows if symbol is None or r["symbol"] == symbol])
 
         return handler
 
     async def _leverage_bracket(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         symbol = symbol_param(self.core.specs, params, required=False)
-        brackets = shapes.leverage_brackets(self.core)
+        brackets = accountshapes.leverage_brackets(self.core)
         if symbol is not None:  # Binance answers one object (not a list) when a symbol is given
             return json_response(next(b for b in brackets if b["symbol"] == symbol))
         return json_response(brackets)
