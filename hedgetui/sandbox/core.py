@@ -14,20 +14,19 @@ Rules the property tests hold it to:
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from hedgetui.sandbox.accounts import ZERO, FuturesAccount, MarginAccount, PositionView, SpotWallet
 from hedgetui.sandbox.book import Book
-from hedgetui.sandbox.executions import affordable, external_trade, take
-from hedgetui.sandbox.filters import INSUFFICIENT_BALANCE, MARGIN_INSUFFICIENT, round_to, steps_of
-from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding
+from hedgetui.sandbox.executions import external_trade
+from hedgetui.sandbox.filters import INSUFFICIENT_BALANCE, MARGIN_INSUFFICIENT, steps_of
+from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding, settle_now
+from hedgetui.sandbox.heldorders import fill_rest
 from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
 from hedgetui.sandbox.liquidation import liquidate_if_due
-from hedgetui.sandbox.matching import plan_taker
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
     BalanceDelta,
@@ -48,9 +47,9 @@ from hedgetui.sandbox.model import (
     UserEvent,
 )
 from hedgetui.sandbox.orderentry import place_order
-from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
-from hedgetui.sandbox.resting import close_order, expire_crossed_own, fill_crossed
-from hedgetui.sandbox.ticker import TickerStats
+from hedgetui.sandbox.resting import close_order, fill_crossed
+from hedgetui.sandbox.symbolmarket import MARKETS, SymbolMarket
+from hedgetui.sandbox.ticker import ticker_24h
 from hedgetui.sandbox.transfers import transfer as transfer_between_wallets
 
 __all__ = ["CoreConfig", "ExchangeCore"]
@@ -59,7 +58,6 @@ FIRST_ORDER_ID = 4_000_000_001
 FIRST_TRADE_ID = 900_001
 FIRST_BOOK_ID = 1_000_000
 MIN_LEVELS = 100
-MARKETS = (Market.SPOT, Market.FUTURES)
 
 
 @dataclass
@@ -82,39 +80,6 @@ class CoreConfig:
     strict_client_ids: bool = False  # True: also reject ids of finished orders (-2010 / -4116)
     #: Funding times are the multiples of this since the epoch (8 h: 00:00, 08:00, 16:00 UTC).
     funding_interval_ms: int = EIGHT_HOURS_MS
-
-
-class _SymbolMarket:
-    """One symbol: its price walk and, per market, a book, the liquidity that shapes it and its ticker."""
-
-    def __init__(self, spec: SymbolSpec, config: CoreConfig, books: dict[Market, Book], now: int) -> None:
-        self.spec = spec
-        self.books = books
-        self.walk = PriceWalk(
-            spec.start_price,
-            config.volatility_bps,
-            config.basis_bps,
-            config.funding_rate,
-            # String seeds hash with SHA-512: stable across runs, and one stream per purpose so trading
-            # never changes the price path and one symbol never changes another's.
-            random.Random(f"{config.seed}:{spec.symbol}:walk"),
-        )
-        shape = LiquidityShape()
-        self.liquidity = {
-            m: Liquidity(books[m], shape, config.levels, random.Random(f"{config.seed}:{spec.symbol}:{m}"), Decimal(1))
-            for m in MARKETS
-        }
-        self.stats: dict[Market, TickerStats] = {}
-        for m in MARKETS:
-            self.liquidity[m].rebuild(self.mid(m))
-            start = self.rounded_mid(m)
-            self.stats[m] = TickerStats(open=start, open_time=now, high=start, low=start)
-
-    def mid(self, market: Market) -> Decimal:
-        return self.walk.spot_mid if market is Market.SPOT else self.walk.perp_mid
-
-    def rounded_mid(self, market: Market) -> Decimal:
-        return round_to(self.mid(market), self.spec.tick(market), ROUND_HALF_EVEN)
 
 
 class ExchangeCore:
@@ -152,7 +117,7 @@ class ExchangeCore:
         self.income = IncomeLedger()
         #: The ACCOUNT_UPDATE reason of the operation in progress, when it is not an order's or an adjustment.
         self._account_reason: str | None = None
-        self._markets = {s: _SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
+        self._markets = {s: SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
         assets = {"USDT"} | {spec.base for spec in self.specs.values()} | {spec.quote for spec in self.specs.values()}
         self._spot = SpotWallet(self.config.spot_balances, assets)
         self._futures = MarginAccount(self.config.futures_wallet, self.specs, self.config.default_leverage)
@@ -234,7 +199,7 @@ class ExchangeCore:
             for cb in list(self._user_listeners):
                 cb(events)
 
-    def _market(self, symbol: str) -> _SymbolMarket:
+    def _market(self, symbol: str) -> SymbolMarket:
         sym = self._markets.get(symbol)
         if sym is None:
             raise SandboxError(-1121, "Invalid symbol.")
@@ -259,7 +224,7 @@ class ExchangeCore:
             close_order(self, order, OrderStatus.EXPIRED, now)  # GTD reached its goodTillDate
         self._commit(now)
 
-    def _follow(self, sym: _SymbolMarket, now: int) -> None:
+    def _follow(self, sym: SymbolMarket, now: int) -> None:
         for market in MARKETS:
             mid = sym.mid(market)
             liquidity = sym.liquidity[market]
@@ -305,41 +270,11 @@ class ExchangeCore:
         """Settle funding now, off the schedule (the control API's ``POST /sandbox/funding``): every open
         position pays or receives at the current mark and rate (or ``rate`` for every symbol); the
         scheduled times carry on. Returns the FUNDING_FEE records booked."""
-        if rate is not None and not rate.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'rate'.")
-        now = self.now()
-        saved = {s: m.walk.funding for s, m in self._markets.items()}
-        if rate is not None:
-            for m in self._markets.values():
-                m.walk.funding = rate
-        try:
-            booked = settle_funding(self, now)
-        finally:
-            for s, m in self._markets.items():
-                m.walk.funding = saved[s]
-        self._commit(now)
-        return booked
+        return settle_now(self, rate)
 
     def ticker_24h(self, market: Market, symbol: str) -> dict[str, Decimal | int]:
         """Rolling statistics since the core started: open, high, low, last, volumes, trade ids, count."""
-        sym = self._market(symbol)
-        stats = sym.stats[market]
-        last = stats.last if stats.last is not None else sym.rounded_mid(market)
-        return {
-            "open": stats.open,
-            "high": max(stats.high, last),
-            "low": min(stats.low, last),
-            "last": last,
-            "last_qty": stats.last_qty,
-            "volume": stats.volume,
-            "quote_volume": stats.quote_volume,
-            "weighted_avg": stats.quote_volume / stats.volume if stats.volume else last,
-            "open_time": stats.open_time,
-            "close_time": self.now(),
-            "first_trade_id": stats.first_trade_id,
-            "last_trade_id": stats.last_trade_id,
-            "count": stats.count,
-        }
+        return ticker_24h(self, market, symbol)
 
     # ---- orders ------------------------------------------------------------------------------------
 
@@ -440,30 +375,7 @@ class ExchangeCore:
         order whose position shrank) is expired, as Binance expires what a market order cannot fill.
         A finished order (or a limit order) is returned unchanged.
         """
-        order = self._held(market, order_id)
-        if order.type is not OrderType.MARKET or order.order_id not in self._open:
-            return order
-        spec = self.specs[order.symbol]
-        book = self._markets[order.symbol].books[market]
-        taken = book.asks if order.side is Side.BUY else book.bids
-        remaining = order.remaining
-        if market is Market.FUTURES and order.reduce_only:
-            pos = self._futures.positions[order.symbol].amount
-            reduces = pos != 0 and (pos > 0) != (order.side is Side.BUY)
-            remaining = min(remaining, abs(pos)) if reduces else ZERO
-        steps = int(remaining / spec.step(market))
-        fills = affordable(self, order, plan_taker(book, taken, steps, None))
-        now = self.now()
-        if fills:
-            expire_crossed_own(self, order, taken, fills[-1].u, now)
-        take(self, order, taken, fills, now)
-        if order.remaining > 0:
-            order.status = OrderStatus.EXPIRED
-            order.update_time = now
-            self._order_event(order, Execution.EXPIRED, now)
-        self._open.pop(order.order_id, None)
-        self._commit(now)
-        return order
+        return fill_rest(self, market, self._held(market, order_id))
 
     def expire_order(self, market: Market, order_id: int) -> Order:
         """Expire an open (held) order, releasing what it holds; a finished order is returned unchanged."""
