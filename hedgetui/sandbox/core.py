@@ -19,17 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from hedgetui.sandbox import adjustments
 from hedgetui.sandbox.accounts import ZERO, FuturesAccount, MarginAccount, PositionView, SpotWallet
 from hedgetui.sandbox.book import Book
-from hedgetui.sandbox.executions import external_trade
-from hedgetui.sandbox.filters import INSUFFICIENT_BALANCE, MARGIN_INSUFFICIENT, steps_of
+from hedgetui.sandbox.filters import MARGIN_INSUFFICIENT
 from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding, settle_now
 from hedgetui.sandbox.heldorders import fill_rest
 from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
 from hedgetui.sandbox.liquidation import liquidate_if_due
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
-    BalanceDelta,
     DepthDiff,
     Execution,
     FuturesAccountChange,
@@ -474,49 +473,20 @@ class ExchangeCore:
         Booked as one trade with order id -1 at ``price`` (default: the mark) and no fee, so realised PnL
         reaches the wallet the same way as for any fill.
         """
-        spec = self._market(symbol).spec
-        if not amount.is_finite() or steps_of(amount, spec.perp_step) is None:
-            raise SandboxError(-1111, "Precision is over the maximum defined for this asset.")
-        if price is not None and (not price.is_finite() or price <= 0):
-            raise SandboxError(-4001, "Price less than 0.")
-        delta = amount - self._futures.positions[symbol].amount
-        if delta:
-            now = self.now()
-            external_trade(self, symbol, delta, price if price is not None else self.mark_price(symbol), now)
-        return self.position(symbol)
+        return adjustments.set_position(self, symbol, amount, price)
 
     def transfer(self, asset: str, delta: Decimal) -> None:
         """Deposit into (``delta`` > 0) or withdraw from the spot wallet: Binance's ``balanceUpdate``."""
-        if not delta.is_finite() or delta == 0:
-            raise SandboxError(-1100, "Illegal characters found in parameter 'delta'.")
-        try:
-            self._spot.transfer(asset, delta)
-        except ValueError:
-            raise SandboxError(-2010, INSUFFICIENT_BALANCE) from None
-        now = self.now()
-        self._pending.append(BalanceDelta(asset, delta, now))
-        self._commit(now)
+        adjustments.transfer(self, asset, delta)
 
     def move_market(self, symbol: str, move_bps: Decimal) -> None:
         """Move spot and perp by ``move_bps`` at once; crossed resting orders fill, margin is checked."""
-        sym = self._market(symbol)
-        if not move_bps.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'move_bps'.")
-        now = self.now()
-        sym.walk.jump(move_bps)
-        self._follow(sym, now)
-        self._liquidate_if_due(now)
-        self._commit(now)
+        adjustments.move_market(self, symbol, move_bps)
 
     def set_depth_factor(self, symbol: str, factor: Decimal) -> None:
         """Scale every level of both books by ``factor`` (> 0) relative to the normal shape; later ticks
         keep it (1 restores the normal depth)."""
-        sym = self._market(symbol)
-        if not factor.is_finite() or factor <= 0:
-            raise SandboxError(-1100, "Illegal characters found in parameter 'depth_factor'; legal range is '> 0'.")
-        for liquidity in sym.liquidity.values():
-            liquidity.set_depth_factor(factor)
-        self._commit(self.now())
+        adjustments.set_depth_factor(self, symbol, factor)
 
     def reset(self) -> None:
         """Back to the start state: balances, positions, orders, trades, prices (same seed), depth factor 1.
