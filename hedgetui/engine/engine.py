@@ -8,6 +8,12 @@ pipeline to reach its end state.
 What the screen and the confirmations show comes from the same calls the pipelines decide with:
 :meth:`preview` (quantity, both legs' slippage and depth, risk, the first refusal) and :meth:`why_refused`.
 Recovery only proposes (:attr:`proposal`); :meth:`start_correct` with the accepted option sends it.
+
+The facade keeps the state and the public calls; collaborators it owns hold the logic: ``gate``
+(:mod:`~hedgetui.engine.gate`: refusals, the entry preview), ``runner`` (:mod:`~hedgetui.engine.runner`:
+what surrounds a pipeline run), ``drift_monitor`` (:mod:`~hedgetui.engine.drift_monitor`: external changes,
+proposals), ``breakers`` (:mod:`~hedgetui.engine.breaker_store`: the breaker and its journal),
+``transfers`` (:mod:`~hedgetui.engine.transfer`) and ``ledger``.
 """
 
 from __future__ import annotations
@@ -15,20 +21,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from hedgetui.domain.account import FuturesBalance, PerpPosition
 from hedgetui.domain.client_ids import new_intent_id
-from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.execution import ExecutionResult
 from hedgetui.domain.ledger import Marks
 from hedgetui.domain.margin import PerpHealth, TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.stages import PipelineKind
-from hedgetui.engine.breaker import BreakerSnapshot, BreakerState, HedgeBreaker
+from hedgetui.engine.breaker import BreakerState, HedgeBreaker
 from hedgetui.engine.breaker_store import BreakerStore
 from hedgetui.engine.clock import Clock, RealClock
 from hedgetui.engine.correct import Choice, correct
@@ -37,7 +42,7 @@ from hedgetui.engine.enter import enter
 from hedgetui.engine.events import EventBus, Level, StateEvent
 from hedgetui.engine.exit import exit_hedge
 from hedgetui.engine.gate import Gate
-from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
+from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
@@ -47,8 +52,9 @@ from hedgetui.engine.preview import Preview
 from hedgetui.engine.proposal import Proposal
 from hedgetui.engine.reconcile import Reconciler, ReconcileReport
 from hedgetui.engine.reporter import Reporter
+from hedgetui.engine.runner import PipelineRunner
 from hedgetui.engine.settings import Denied, EngineSettings
-from hedgetui.engine.state import EngineState
+from hedgetui.engine.state import EngineState, EngineStatus
 from hedgetui.engine.transfer import TransferDesk, TransferResult
 from hedgetui.exchange.errors import VenueError
 
@@ -57,20 +63,6 @@ log = logging.getLogger(__name__)
 
 class Busy(Exception):
     """Another pipeline is running; the engine runs one at a time."""
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    trading_state: TradingState
-    breaker: BreakerSnapshot
-    busy: PipelineKind | None
-    reconciled: bool
-    halt_reason: str | None
-    legs: ExchangeLegs | None
-    spot_reserve: Decimal
-    account: JournalAccount | None
-    proposal: Proposal | None
-    perp: PerpHealth | None = None
 
 
 class Engine:
@@ -137,6 +129,8 @@ class Engine:
         self.drift_monitor = DriftMonitor(self)
         #: What is allowed now, and what an entry would do.
         self.gate = Gate(self)
+        #: What surrounds each pipeline run: the breaker's trial, the state after it, the crash path.
+        self.runner = PipelineRunner(self)
         #: Wallet transfers: when one is allowed, and the one running.
         self.transfers = TransferDesk(self)
         self.ledger = Ledger(venue, journal, self.clock, exit_fee_rates=self._fee_rates)
@@ -422,48 +416,5 @@ class Engine:
             raise Busy(f"{self._running.value} is running")
         self._running = kind
         self._runs += 1
-        self._task = asyncio.get_running_loop().create_task(self._run(kind, run), name=f"pipeline-{kind.value}")
+        self._task = asyncio.get_running_loop().create_task(self.runner.run(kind, run), name=f"pipeline-{kind.value}")
         return self._task
-
-    async def _run(
-        self, kind: PipelineKind, run: Callable[[str], Coroutine[Any, Any, ExecutionResult]]
-    ) -> ExecutionResult:
-        try:
-            halted_before = self.trading_state is TradingState.HALTED
-            result = await run(self._intent_ids())
-            if kind is PipelineKind.ENTER and not result.aborted:
-                # Only entries are the breaker's trials: an exit or a correction reduces exposure and must
-                # neither close an open breaker nor be blocked by it.
-                self.breaker.record(result.success)
-                await self.breakers.save()
-            await self._after(kind, result, halted_before)
-            # The fills just changed the hedge: its P&L (or the closed hedge's record) follows.
-            self._spawn(self._refresh_pnl_quietly())
-            return result
-        except Exception as exc:
-            # A bug or an unreadable exchange mid-pipeline: stop trading loudly, never silently.
-            log.exception("pipeline %s crashed", kind.value)
-            message = f"{kind.value} pipeline failed unexpectedly: {type(exc).__name__}: {exc}"
-            await self.report.alert("PIPELINE_CRASH", message)
-            if kind is PipelineKind.ENTER:
-                self.breaker.record(False)
-                await self.breakers.save()
-            self.reconciled = False  # orders may be in flight: reconcile before anything else
-            await self._set_state(TradingState.HALTED, message)
-            raise
-        finally:
-            self._running = None
-
-    async def _after(self, kind: PipelineKind, result: ExecutionResult, halted_before: bool) -> None:
-        """Trading state and proposal after a run, from the exchange's legs."""
-        if result.end_state is EndState.HALTED:
-            if await self.journal.open_submits():
-                self.reconciled = False  # an order's fate is unknown: no correction until reconciled
-            self.proposal = await self.drift_monitor.propose("the pipeline halted")
-            await self._set_state(TradingState.HALTED, result.reason)
-            return
-        if kind is PipelineKind.CORRECT and result.success and not result.aborted and halted_before:
-            self.proposal = None
-            await self._set_state(TradingState.ACTIVE, "correction accepted by the operator: legs match")
-        elif kind is PipelineKind.CORRECT and result.success:
-            self.proposal = None
