@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hedgetui.sandbox import adjustments
 from hedgetui.sandbox.accounts import ZERO, FuturesAccount, MarginAccount, PositionView, SpotWallet
 from hedgetui.sandbox.book import Book
+from hedgetui.sandbox.coreconfig import CoreConfig
+from hedgetui.sandbox.eventbatch import flush_user_events, futures_state
 from hedgetui.sandbox.filters import MARGIN_INSUFFICIENT
-from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding, settle_now
+from hedgetui.sandbox.funding import FundingSchedule, settle_funding, settle_now
 from hedgetui.sandbox.heldorders import fill_rest
 from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
 from hedgetui.sandbox.liquidation import liquidate_if_due
@@ -31,7 +32,6 @@ from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
     DepthDiff,
     Execution,
-    FuturesAccountChange,
     Market,
     Order,
     OrderEvent,
@@ -39,7 +39,6 @@ from hedgetui.sandbox.model import (
     OrderType,
     SandboxError,
     Side,
-    SpotAccountChange,
     SymbolSpec,
     TimeInForce,
     Trade,
@@ -57,28 +56,6 @@ FIRST_ORDER_ID = 4_000_000_001
 FIRST_TRADE_ID = 900_001
 FIRST_BOOK_ID = 1_000_000
 MIN_LEVELS = 100
-
-
-@dataclass
-class CoreConfig:
-    """Everything that defines a fresh exchange: symbols, seed, starting funds, fees and the market's feel."""
-
-    symbols: tuple[str, ...] = ("BTCUSDT",)
-    seed: int = 7
-    spot_balances: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal("100000")})
-    futures_wallet: Decimal = Decimal("100000")  # USDT
-    spot_taker_fee: Decimal = Decimal("0.001")
-    spot_maker_fee: Decimal = Decimal("0.001")
-    futures_taker_fee: Decimal = Decimal("0.0005")
-    futures_maker_fee: Decimal = Decimal("0.0002")
-    default_leverage: int = 20
-    levels: int = 120  # price levels per side per book (>= 100)
-    volatility_bps: Decimal = Decimal("1.5")  # stdev of the mid's per-tick log move, in bps
-    basis_bps: Decimal = Decimal("5")  # perp mid above spot mid (mean; it wanders a little)
-    funding_rate: Decimal = Decimal("0.0001")
-    strict_client_ids: bool = False  # True: also reject ids of finished orders (-2010 / -4116)
-    #: Funding times are the multiples of this since the epoch (8 h: 00:00, 08:00, 16:00 UTC).
-    funding_interval_ms: int = EIGHT_HOURS_MS
 
 
 class ExchangeCore:
@@ -130,7 +107,7 @@ class ExchangeCore:
         # User data stream bookkeeping: events of the operation in progress, and the account as last reported.
         self._pending: list[UserEvent] = []
         self._reported_spot = self._spot.snapshot()
-        self._reported_futures = self._futures_state()
+        self._reported_futures = futures_state(self)
 
     # ---- time and listeners ------------------------------------------------------------------------
 
@@ -164,9 +141,6 @@ class ExchangeCore:
                         cb(diff)
         self._flush_user_events(now)
 
-    def _futures_state(self) -> tuple[Decimal, dict[str, tuple[Decimal, Decimal]]]:
-        return self._futures.wallet, {s: (p.amount, p.entry_price) for s, p in self._futures.positions.items()}
-
     def _order_event(
         self, order: Order, execution: Execution, now: int, trade: Trade | None = None, cancel_id: str | None = None
     ) -> None:
@@ -176,27 +150,7 @@ class ExchangeCore:
 
     def _flush_user_events(self, now: int) -> None:
         """Append the account changes (found by comparing with the last report) and hand the batch out."""
-        events, self._pending = self._pending, []
-        spot = self._spot.snapshot()
-        changed = tuple(a for a, v in spot.items() if self._reported_spot.get(a) != v)
-        if changed:
-            events.append(SpotAccountChange(changed, now))
-            self._reported_spot = spot
-        futures = self._futures_state()
-        if futures != self._reported_futures:
-            symbols = tuple(s for s, v in futures[1].items() if self._reported_futures[1].get(s) != v)
-            traded = any(
-                isinstance(e, OrderEvent) and e.trade is not None and e.order.market is Market.FUTURES for e in events
-            )
-            # An order's fill (a liquidation's too) is reason ORDER; funding and transfers name their own;
-            # any other change from outside (the control API's position) is ADJUSTMENT.
-            reason = self._account_reason or ("ORDER" if traded else "ADJUSTMENT")
-            events.append(FuturesAccountChange(reason, symbols, now))
-            self._reported_futures = futures
-        self._account_reason = None
-        if events:
-            for cb in list(self._user_listeners):
-                cb(events)
+        flush_user_events(self, now)
 
     def _market(self, symbol: str) -> SymbolMarket:
         sym = self._markets.get(symbol)

@@ -19,7 +19,7 @@ from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
 from hedgetui.sandbox.ticker import TickerStats
 
 if TYPE_CHECKING:
-    from hedgetui.sandbox.core import CoreConfig
+    from hedgetui.sandbox.coreconfig import CoreConfig
 
 MARKETS = (Market.SPOT, Market.FUTURES)
 
