@@ -243,7 +243,7 @@ async def run_demo(
 
 async def run_dashboard(config: AppConfig, vsettings: VenueSettings) -> Outcome | None:
     """``hedgetui`` / ``hedgetui tui``: the dashboard on the configured venue (returns the outcome to print)."""
-    from hedgetui.commands import dashboard_options, stack_options
+    from hedgetui.command_setup import dashboard_options, stack_options
 
     async with open_stack(vsettings, **stack_options(config)) as stack:
         return await run_app(stack, config.venue.mode, dashboard_options(config))

@@ -8,6 +8,12 @@ pipeline to reach its end state.
 What the screen and the confirmations show comes from the same calls the pipelines decide with:
 :meth:`preview` (quantity, both legs' slippage and depth, risk, the first refusal) and :meth:`why_refused`.
 Recovery only proposes (:attr:`proposal`); :meth:`start_correct` with the accepted option sends it.
+
+The facade keeps the state and the public calls; collaborators it owns hold the logic: ``gate``
+(:mod:`~hedgetui.engine.gate`: refusals, the entry preview), ``runner`` (:mod:`~hedgetui.engine.runner`:
+what surrounds a pipeline run), ``drift_monitor`` (:mod:`~hedgetui.engine.drift_monitor`: external changes,
+proposals), ``breakers`` (:mod:`~hedgetui.engine.breaker_store`: the breaker and its journal),
+``transfers`` (:mod:`~hedgetui.engine.transfer`) and ``ledger``.
 """
 
 from __future__ import annotations
@@ -15,38 +21,40 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from hedgetui.domain.account import FuturesBalance, PerpPosition
 from hedgetui.domain.client_ids import new_intent_id
-from hedgetui.domain.execution import EndState, ExecutionResult
+from hedgetui.domain.execution import ExecutionResult
 from hedgetui.domain.ledger import Marks
 from hedgetui.domain.margin import PerpHealth, TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.pnl import HedgePnl
 from hedgetui.domain.risk import ActionKind, TradingState
 from hedgetui.domain.stages import PipelineKind
-from hedgetui.engine.breaker import BreakerOpen, BreakerSnapshot, BreakerState, HedgeBreaker
+from hedgetui.engine.breaker import BreakerState, HedgeBreaker
+from hedgetui.engine.breaker_store import BreakerStore
 from hedgetui.engine.clock import Clock, RealClock
 from hedgetui.engine.correct import Choice, correct
+from hedgetui.engine.drift_monitor import DriftMonitor
 from hedgetui.engine.enter import enter
 from hedgetui.engine.events import EventBus, Level, StateEvent
 from hedgetui.engine.exit import exit_hedge
-from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
+from hedgetui.engine.gate import Gate
+from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.kit import PipelineKit
 from hedgetui.engine.ledger import Ledger
-from hedgetui.engine.perpwatch import PerpWatch, explain_perp_change, journal_change
+from hedgetui.engine.perpwatch import PerpWatch
 from hedgetui.engine.ports import MarketFeed, VenuePort
-from hedgetui.engine.preview import DRIFT_PENDING, Preview, estimate_hedge, first_refusal
-from hedgetui.engine.proposal import Proposal, build_proposal
+from hedgetui.engine.preview import Preview
+from hedgetui.engine.proposal import Proposal
 from hedgetui.engine.reconcile import Reconciler, ReconcileReport
 from hedgetui.engine.reporter import Reporter
+from hedgetui.engine.runner import PipelineRunner
 from hedgetui.engine.settings import Denied, EngineSettings
-from hedgetui.engine.snapshot import read_snapshot
-from hedgetui.engine.state import EngineState
+from hedgetui.engine.state import EngineState, EngineStatus
 from hedgetui.engine.transfer import TransferDesk, TransferResult
 from hedgetui.exchange.errors import VenueError
 
@@ -55,20 +63,6 @@ log = logging.getLogger(__name__)
 
 class Busy(Exception):
     """Another pipeline is running; the engine runs one at a time."""
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    trading_state: TradingState
-    breaker: BreakerSnapshot
-    busy: PipelineKind | None
-    reconciled: bool
-    halt_reason: str | None
-    legs: ExchangeLegs | None
-    spot_reserve: Decimal
-    account: JournalAccount | None
-    proposal: Proposal | None
-    perp: PerpHealth | None = None
 
 
 class Engine:
@@ -102,10 +96,8 @@ class Engine:
         self.halt_reason: str | None = "startup reconciliation pending"
         self.reconciled = False
         self.proposal: Proposal | None = None
-        self._fail_max = fail_max
-        self._reset_timeout_s = reset_timeout_s
-        self.breaker = HedgeBreaker(fail_max, reset_timeout_s, on_change=self._breaker_changed)
-        self._breaker_rows: list[tuple[str, str, dict[str, Any]]] = []
+        #: The circuit breaker with its journal (``breaker`` reads it).
+        self.breakers = BreakerStore(journal, self.report, fail_max, reset_timeout_s)
         self._task: asyncio.Task[ExecutionResult] | None = None
         self._running: PipelineKind | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -133,8 +125,12 @@ class Engine:
         self._intent_ids = intent_ids
         #: The perp-leg watch: margin ratio and liquidation distance against ``settings.perp_watch``.
         self.perp_watch = PerpWatch(self.report, settings.perp_watch)
-        #: When the legs last matched and the perp then: what a later external change is explained against.
-        self._matched_ms = self.started_ms
+        #: The drift monitor: external changes to the legs, and the proposals that answer them.
+        self.drift_monitor = DriftMonitor(self)
+        #: What is allowed now, and what an entry would do.
+        self.gate = Gate(self)
+        #: What surrounds each pipeline run: the breaker's trial, the state after it, the crash path.
+        self.runner = PipelineRunner(self)
         #: Wallet transfers: when one is allowed, and the one running.
         self.transfers = TransferDesk(self)
         self.ledger = Ledger(venue, journal, self.clock, exit_fee_rates=self._fee_rates)
@@ -142,6 +138,11 @@ class Engine:
     @property
     def _fee_rates(self) -> tuple[Decimal, Decimal]:
         return self.settings.spot_taker_fee, self.settings.perp_taker_fee
+
+    @property
+    def breaker(self) -> HedgeBreaker:
+        """The circuit breaker (replaced when :meth:`start` restores it from the journal)."""
+        return self.breakers.breaker
 
     @property
     def spot_rules(self) -> MarketRules:
@@ -156,11 +157,7 @@ class Engine:
     async def start(self) -> ReconcileReport:
         """Restore breaker and trading state from the journal, then reconcile. No intent runs before."""
         self.started_ms = self.clock.wall_ms()
-        restored = await self.journal.latest_state("breaker")
-        if restored:
-            self.breaker = HedgeBreaker(
-                self._fail_max, self._reset_timeout_s, on_change=self._breaker_changed, restored=restored
-            )
+        await self.breakers.restore()
         trading = await self.journal.latest_state("trading_state")
         previous = TradingState(trading["state"]) if trading else TradingState.ACTIVE
         if previous is TradingState.HALTED and trading:
@@ -208,49 +205,8 @@ class Engine:
         return self._reconcile_task
 
     async def check_drift(self, seen: ExchangeLegs | None) -> Proposal | None:
-        """The drift monitor: the legs changed outside hedgetui (liquidation, ADL, a manual trade).
-
-        ``seen`` is what the account polls or streams last showed. If it is apart beyond tolerance while no
-        pipeline runs, the legs are read again (never decide on a reading a pipeline may have overtaken);
-        if they are still apart, trading is HALTED with a proposal and a critical alert naming the unhedged
-        quantity. Nothing is sent until the operator accepts.
-        """
-        if seen is None or self.busy or not self.reconciled or self.proposal is not None:
-            return None
-        if not self.hedge.drift(seen).needs_correction:
-            self._matched_ms = seen.read_ms
-            return None
-        runs = self._runs
-        legs = await self.hedge.read()
-        if self.busy or runs != self._runs or self.proposal is not None:
-            return None
-        drift = self.hedge.drift(legs)
-        if not drift.needs_correction:
-            self._matched_ms = legs.read_ms
-            return None
-        change = await explain_perp_change(self.venue, self.journal, self._matched_ms - 1000)
-        await self.report.event(
-            "DRIFT",
-            f"external change: {drift.describe()} [{legs.describe()}]; {change.describe()}",
-            level=Level.CRITICAL,
-            data={"bps": drift.drift_bps, "source": "external", "cause": change.cause.value},
-        )
-        reason = f"the legs changed outside hedgetui ({change.cause.value})"
-        proposal = await build_proposal(self.venue, legs, drift, reason, self._fee_rates)
-        self.proposal = proposal
-        net = legs.net_qty
-        if net > 0:
-            exposed = f"{net:f} {legs.base} of spot is now unhedged ({net * legs.mark:,.2f} USD)"
-        else:
-            exposed = f"{-net:f} {legs.base} of perp short is no longer covered by spot ({-net * legs.mark:,.2f} USD)"
-        await self.report.alert(
-            "EXTERNAL_DRIFT",
-            f"{change.describe()}: unhedged {drift.drift_qty:+f} {legs.base}: {exposed}. {proposal.describe()}",
-            data={"cause": change.cause.value, "unhedged_spot": max(net, Decimal(0))},
-        )
-        await self._set_state(TradingState.HALTED, f"external change ({change.cause.value}): " + proposal.summary())
-        await journal_change(self.journal, self.report, change, self.clock.wall_ms())  # the ledger counts them
-        return proposal
+        """The drift monitor (:meth:`DriftMonitor.check`): the legs changed outside hedgetui; HALT with a proposal."""
+        return await self.drift_monitor.check(seen)
 
     # ---- the perp-leg watch ------------------------------------------------------------------------
 
@@ -303,7 +259,7 @@ class Engine:
             await asyncio.shield(self._task)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        await self._save_breaker()
+        await self.breakers.save()
         await self.journal.record_event("SHUTDOWN", "engine stopped")
 
     # ---- state -------------------------------------------------------------------------------------
@@ -359,29 +315,7 @@ class Engine:
 
     async def reset_breaker(self) -> None:
         """The operator closes the breaker by hand; the new state is saved before this returns."""
-        self.breaker.reset()
-        await self._save_breaker()
-
-    def _breaker_changed(self, snap: BreakerSnapshot, previous: BreakerState | None) -> None:
-        # Runs inside pybreaker's transition: only publish and queue the journal row; _save_breaker writes it.
-        opened = snap.state is BreakerState.OPEN
-        text = f"{previous.value if previous else '?'} → {snap.state.value}"
-        self.report.publish(
-            "BREAKER",
-            f"breaker {text}" + (f", half-open in {snap.reopens_in_s:.0f} s" if snap.reopens_in_s else ""),
-            level=Level.ERROR if opened else Level.INFO,
-            data=snap.to_dict(),
-        )
-        if opened:
-            self.report.alert_now("BREAKER_OPEN", f"circuit breaker open: {text}", level=Level.ERROR)
-        self._breaker_rows.append(("error" if opened else "info", text, snap.to_dict()))
-
-    async def _save_breaker(self) -> None:
-        """Journal the breaker's transitions and its current state (awaited: it survives a crash after)."""
-        rows, self._breaker_rows = self._breaker_rows, []
-        for level, text, data in rows:
-            await self.journal.record_event("BREAKER", text, level=level, data=data)
-        await self.journal.record_state("breaker", self.breaker.snapshot().to_dict())
+        await self.breakers.reset()
 
     def note(self, kind: str, message: str, data: dict[str, Any] | None = None, level: Level = Level.WARN) -> None:
         """Journal and show an event from outside the pipelines (e.g. BOOK_STALE from market data)."""
@@ -427,71 +361,21 @@ class Engine:
 
     def refusal(self, action: ActionKind) -> tuple[str, str] | None:
         """(code, reason) if the engine's state forbids ``action`` now, else None. Sends nothing."""
-        if self._running is not None:
-            return "BUSY", f"{self._running.value} is running"
-        if not self.reconciled:
-            return "RECONCILE_PENDING", "reconciliation has not finished (an order's fate is unknown)"
-        correcting = action in (ActionKind.CORRECT_REDUCING, ActionKind.CORRECT_INCREASING)
-        if self.trading_state is TradingState.HALTED and not correcting:
-            # A correction is what resolves a halt (the operator accepting a proposal); nothing else runs.
-            return "TRADING_HALTED", f"trading is HALTED: {self.halt_reason or 'operator'}"
-        if self.trading_state is TradingState.REDUCING and not action.reduces_exposure:
-            return "TRADING_REDUCING", "trading is REDUCING: only exits and reducing corrections"
-        if not action.reduces_exposure and not correcting:
-            snap = self.breaker.snapshot()
-            if snap.state is BreakerState.OPEN:
-                return "BREAKER_OPEN", f"breaker open, half-open in {snap.reopens_in_s or 0:.0f} s"
-            stale = self.stale_data() if self.stale_data is not None else None
-            if stale:
-                return "STALE_BOOK", stale
-        return None
+        return self.gate.refusal(action)
 
     def why_refused(self, action: ActionKind) -> str | None:
         """Why ``action`` is refused now, in one line (None when allowed): the footer, palette and help say this."""
-        refused = self.refusal(action)
-        return f"{refused[0]}: {refused[1]}" if refused else None
+        return self.gate.why_refused(action)
 
     def guard(self, action: ActionKind) -> None:
         """Raise :class:`Denied` if the engine's state forbids ``action`` now (the GUARDS stage)."""
-        refused = self._refusal_running(action)
-        if refused is not None:
-            raise Denied(*refused)
-        if action is ActionKind.ENTER:
-            try:
-                self.breaker.admit()
-            except BreakerOpen as exc:
-                raise Denied("BREAKER_OPEN", str(exc)) from exc
-
-    def _refusal_running(self, action: ActionKind) -> tuple[str, str] | None:
-        # Inside a pipeline the engine is busy with that very pipeline: judge everything but the busy flag.
-        running, self._running = self._running, None
-        try:
-            return self.refusal(action)
-        finally:
-            self._running = running
+        self.gate.guard(action)
 
     # ---- previews ----------------------------------------------------------------------------------
 
     async def preview(self, size_usd: Decimal) -> Preview:
         """What an entry of ``size_usd`` would do now (risk phase 1, quantity, slippage). Sends nothing."""
-        snap = await read_snapshot(self.venue, self.clock, self.settings.book_depth, self.market)
-        drift = self.hedge.drift(self.kit.legs(snap))
-        apart = (DRIFT_PENDING, f"correct the drift before entering: {drift.describe()}")
-        s = self.settings
-        estimate = estimate_hedge(
-            size_usd,
-            snap.spot_book,
-            snap.perp_book,
-            self.spot_rules,
-            self.perp_rules,
-            max_bps=s.slippage_max_bps,
-            liquidity_multiple=s.liquidity_multiple,
-        )
-        risk = self.kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
-        refused = first_refusal(
-            estimate, risk, self.refusal(ActionKind.ENTER), apart if drift.needs_correction else None
-        )
-        return Preview(estimate, risk, refused[1] if refused else None, refused[0] if refused else None)
+        return await self.gate.preview(size_usd)
 
     plan_entry = preview
 
@@ -532,60 +416,5 @@ class Engine:
             raise Busy(f"{self._running.value} is running")
         self._running = kind
         self._runs += 1
-        self._task = asyncio.get_running_loop().create_task(self._run(kind, run), name=f"pipeline-{kind.value}")
+        self._task = asyncio.get_running_loop().create_task(self.runner.run(kind, run), name=f"pipeline-{kind.value}")
         return self._task
-
-    async def _run(
-        self, kind: PipelineKind, run: Callable[[str], Coroutine[Any, Any, ExecutionResult]]
-    ) -> ExecutionResult:
-        try:
-            halted_before = self.trading_state is TradingState.HALTED
-            result = await run(self._intent_ids())
-            if kind is PipelineKind.ENTER and not result.aborted:
-                # Only entries are the breaker's trials: an exit or a correction reduces exposure and must
-                # neither close an open breaker nor be blocked by it.
-                self.breaker.record(result.success)
-                await self._save_breaker()
-            await self._after(kind, result, halted_before)
-            # The fills just changed the hedge: its P&L (or the closed hedge's record) follows.
-            self._spawn(self._refresh_pnl_quietly())
-            return result
-        except Exception as exc:
-            # A bug or an unreadable exchange mid-pipeline: stop trading loudly, never silently.
-            log.exception("pipeline %s crashed", kind.value)
-            message = f"{kind.value} pipeline failed unexpectedly: {type(exc).__name__}: {exc}"
-            await self.report.alert("PIPELINE_CRASH", message)
-            if kind is PipelineKind.ENTER:
-                self.breaker.record(False)
-                await self._save_breaker()
-            self.reconciled = False  # orders may be in flight: reconcile before anything else
-            await self._set_state(TradingState.HALTED, message)
-            raise
-        finally:
-            self._running = None
-
-    async def _after(self, kind: PipelineKind, result: ExecutionResult, halted_before: bool) -> None:
-        """Trading state and proposal after a run, from the exchange's legs."""
-        if result.end_state is EndState.HALTED:
-            if await self.journal.open_submits():
-                self.reconciled = False  # an order's fate is unknown: no correction until reconciled
-            self.proposal = await self._propose("the pipeline halted")
-            await self._set_state(TradingState.HALTED, result.reason)
-            return
-        if kind is PipelineKind.CORRECT and result.success and not result.aborted and halted_before:
-            self.proposal = None
-            await self._set_state(TradingState.ACTIVE, "correction accepted by the operator: legs match")
-        elif kind is PipelineKind.CORRECT and result.success:
-            self.proposal = None
-
-    async def _propose(self, reason: str) -> Proposal | None:
-        try:
-            legs = await self.hedge.read()
-        except Exception:  # the halt alert already says the exchange could not be read
-            return None
-        drift = self.hedge.drift(legs)
-        if not drift.needs_correction:
-            return None
-        proposal = await build_proposal(self.venue, legs, drift, reason, self._fee_rates)
-        await self.report.alert("PROPOSAL", proposal.describe(), level=Level.ERROR)
-        return proposal

@@ -11,6 +11,10 @@
   slot, and judged stale when older than its configured age. A book is also stale from the moment its
   stream is known to be out of sync (a gap or a failure) until a fresh book replaces it.
 * BOOK_STALE / BOOK_RESYNC / BOOK_SOURCE transitions go to ``on_event`` so the engine can journal them.
+
+This module holds the service: its slots, ages, staleness and health, the polls and the lifecycle. The book
+streams' loops and their announcements are in :mod:`hedgetui.exchange.book_streams`; the settings in
+:mod:`hedgetui.exchange.market_data_settings` (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition
@@ -30,8 +34,10 @@ from hedgetui.domain.data_health import ItemHealth, MarketDataHealth
 from hedgetui.domain.health import FeedHealth, FeedSource
 from hedgetui.domain.slots import Slot
 from hedgetui.domain.venue import MarketKind
-from hedgetui.exchange.cadence import Clock, Sleep, backoff_delay, run_steadily
-from hedgetui.exchange.errors import BookGap, VenueError
+from hedgetui.exchange.book_streams import BookFeed, BookStreams
+from hedgetui.exchange.cadence import Clock, Sleep, run_steadily
+from hedgetui.exchange.errors import VenueError
+from hedgetui.exchange.market_data_settings import BOOK_ITEMS, POLLED_ITEMS, MarketDataSettings
 from hedgetui.redaction import scrub
 
 log = logging.getLogger(__name__)
@@ -39,11 +45,6 @@ T = TypeVar("T")
 
 #: Called with every book the service publishes and where it came from (``ws`` or ``rest``).
 BookListener = Callable[[OrderBook, FeedSource], None]
-
-#: Book slot names and their market.
-BOOK_ITEMS: dict[str, MarketKind] = {"spot_book": MarketKind.SPOT, "perp_book": MarketKind.PERP}
-#: Polled slot names, in the order the health snapshot lists them.
-POLLED_ITEMS: tuple[str, ...] = ("funding", "spot_balances", "futures_balance", "perp_position")
 
 _ERROR_CHARS = 300
 _UNWATCH_TIMEOUT_S = 2.0
@@ -59,87 +60,6 @@ class MarketDataVenue(Protocol):
     async def fetch_spot_balances(self) -> dict[str, Balance]: ...
     async def fetch_futures_balance(self) -> FuturesBalance: ...
     async def fetch_perp_position(self) -> PerpPosition: ...
-
-
-@dataclass(frozen=True)
-class MarketDataSettings:
-    """Depth, staleness, polling and reconnection settings of the market data service (seconds)."""
-
-    depth: int = 20
-    #: A book older than this is stale.
-    stale_after_s: float = 2.0
-    funding_poll_s: float = 5.0
-    account_poll_s: float = 2.0  # spot balances, futures balance and perp position
-    #: Funding / account data older than this is stale (default: three missed polls).
-    funding_stale_s: float | None = None
-    account_stale_s: float | None = None
-    #: REST book polling period while the websocket is failing.
-    rest_poll_s: float = 0.5
-    backoff_min_s: float = 0.25
-    backoff_max_s: float = 5.0
-    backoff_jitter: float = 0.2
-    #: Consecutive websocket failures before REST polling takes over (websockets keep retrying).
-    fallback_after: int = 2
-    #: How often the health slot is refreshed (ages move even when nothing else does).
-    health_interval_s: float = 0.25
-
-    def __post_init__(self) -> None:
-        positive = {
-            "stale_after_s": self.stale_after_s,
-            "funding_poll_s": self.funding_poll_s,
-            "account_poll_s": self.account_poll_s,
-            "rest_poll_s": self.rest_poll_s,
-            "backoff_min_s": self.backoff_min_s,
-            "health_interval_s": self.health_interval_s,
-            "funding_stale_s": self.funding_stale_s or 1.0,
-            "account_stale_s": self.account_stale_s or 1.0,
-        }
-        for name, value in positive.items():
-            if not value > 0:
-                raise ValueError(f"market_data.{name} must be positive, got {value}")
-        if self.depth < 1:
-            raise ValueError(f"market_data.depth must be at least 1, got {self.depth}")
-        if self.backoff_max_s < self.backoff_min_s:
-            bounds = f"{self.backoff_min_s} > {self.backoff_max_s}"
-            raise ValueError(f"market_data.backoff_min_s must not exceed backoff_max_s ({bounds})")
-        if not 0 <= self.backoff_jitter < 1:
-            raise ValueError(f"market_data.backoff_jitter must be in [0, 1), got {self.backoff_jitter}")
-        if self.fallback_after < 1:
-            raise ValueError(f"market_data.fallback_after must be at least 1, got {self.fallback_after}")
-
-    def poll_interval(self, item: str) -> float:
-        """The polling period of a polled item."""
-        if item not in POLLED_ITEMS:
-            raise ValueError(f"{item!r} is not a polled item ({', '.join(POLLED_ITEMS)})")
-        return self.funding_poll_s if item == "funding" else self.account_poll_s
-
-    def stale_age(self, item: str) -> float:
-        """The age in seconds beyond which ``item`` (a slot name) is stale."""
-        if item in BOOK_ITEMS:
-            return self.stale_after_s
-        interval = self.poll_interval(item)
-        configured = self.funding_stale_s if item == "funding" else self.account_stale_s
-        return configured if configured is not None else 3 * interval
-
-
-@dataclass
-class _BookFeed:
-    """One market's book stream: where it comes from and whether what we hold is in sync."""
-
-    kind: MarketKind
-    slot: Slot[OrderBook]
-    source: FeedSource = FeedSource.STARTING
-    resyncs: int = 0
-    failures: int = 0  # consecutive websocket failures; 0 after a good websocket book
-    gap_pending: bool = False  # a gap was seen and no good book has arrived since
-    #: Books published up to this slot version are known to be out of sync (a gap or a failure came after).
-    invalid_version: int = 0
-    #: The cause announced with BOOK_STALE, until BOOK_RESYNC; None while the book is in sync.
-    stale_cause: str | None = None
-    last_error: str | None = None
-    ws_books: int = 0
-    rest_books: int = 0
-    fallback: asyncio.Event = field(default_factory=asyncio.Event)  # set while REST polling stands in
 
 
 @dataclass
@@ -195,8 +115,8 @@ class MarketDataService:
         self.health: Slot[MarketDataHealth] = Slot("health")
 
         self._feeds = {
-            MarketKind.SPOT: _BookFeed(MarketKind.SPOT, self.spot_book),
-            MarketKind.PERP: _BookFeed(MarketKind.PERP, self.perp_book),
+            MarketKind.SPOT: BookFeed(MarketKind.SPOT, self.spot_book),
+            MarketKind.PERP: BookFeed(MarketKind.PERP, self.perp_book),
         }
         self._polls = {
             "funding": _Poll("funding", venue.fetch_funding, self.funding),
@@ -207,6 +127,8 @@ class MarketDataService:
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
         self._book_listeners: list[BookListener] = []
+        #: The book streams: websocket loops, the REST fallback and their announcements.
+        self.books = BookStreams(self)
 
     # ---- slots, ages, staleness --------------------------------------------------------------------
 
@@ -337,7 +259,7 @@ class MarketDataService:
         slot.publish(value, self.clock())
         self._changed.set()
 
-    def _publish_book(self, feed: _BookFeed, book: OrderBook, source: FeedSource) -> None:
+    def _publish_book(self, feed: BookFeed, book: OrderBook, source: FeedSource) -> None:
         self._publish(feed.slot, book)
         for listener in tuple(self._book_listeners):
             try:
@@ -367,38 +289,6 @@ class MarketDataService:
         except Exception:  # reporting must never stop the feed
             log.exception("market data event callback failed")
 
-    def _announce_stale(self, feed: _BookFeed, cause: str, message: str) -> None:
-        # One BOOK_STALE per episode: a reconnect storm must not flood the journal.
-        if feed.stale_cause is not None:
-            return
-        feed.stale_cause = cause
-        log.warning("%s", message)
-        self._note("BOOK_STALE", message, {"market": feed.kind.value, "cause": cause})
-
-    def _announce_fresh(self, feed: _BookFeed) -> None:
-        if feed.stale_cause is None:
-            return
-        cause, feed.stale_cause = feed.stale_cause, None
-        message = f"{feed.kind.value} book in sync again from {feed.source.value} (after {cause})"
-        log.info("%s", message)
-        data = {"market": feed.kind.value, "cause": cause, "source": feed.source.value}
-        self._note("BOOK_RESYNC", message, data)
-
-    def _set_source(self, feed: _BookFeed, source: FeedSource, why: str) -> None:
-        previous = feed.source
-        if previous is source:
-            return
-        feed.source = source
-        message = f"{feed.kind.value} book source {previous.value} → {source.value}: {why}"
-        log.info("%s", message)
-        if previous is not FeedSource.STARTING:
-            self._note(
-                "BOOK_SOURCE",
-                message,
-                {"market": feed.kind.value, "source": source.value, "previous": previous.value},
-            )
-        self._publish_health()
-
     # ---- lifecycle ---------------------------------------------------------------------------------
 
     @property
@@ -412,8 +302,8 @@ class MarketDataService:
             return
         tasks: list[asyncio.Task[None]] = []
         for kind, feed in self._feeds.items():
-            tasks.append(asyncio.create_task(self._book_loop(feed), name=f"md-{kind.value}-ws"))
-            tasks.append(asyncio.create_task(self._rest_loop(feed), name=f"md-{kind.value}-rest"))
+            tasks.append(asyncio.create_task(self.books.book_loop(feed), name=f"md-{kind.value}-ws"))
+            tasks.append(asyncio.create_task(self.books.rest_loop(feed), name=f"md-{kind.value}-rest"))
         for name, poll in self._polls.items():
             tasks.append(asyncio.create_task(self._poll_loop(poll), name=f"md-{name}"))
         tasks.append(asyncio.create_task(self._health_loop(), name="md-health"))
@@ -452,103 +342,6 @@ class MarketDataService:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    # ---- book loops --------------------------------------------------------------------------------
-
-    async def _book_loop(self, feed: _BookFeed) -> None:
-        """Watch one market's book forever: publish every book, resync on gaps, back off on failures."""
-        while True:
-            try:
-                book = await self.venue.watch_order_book(feed.kind, self.settings.depth)
-            except asyncio.CancelledError:
-                raise
-            except BookGap as exc:
-                feed.resyncs += 1
-                text = self._describe(exc, "gap: ")
-                feed.last_error = text
-                message = f"{feed.kind.value} book gap ({exc.source}): resubscribing for a snapshot"
-                self._invalidate(feed, exc.source, message)
-                if not feed.gap_pending:
-                    # Watching again makes ccxt resubscribe and re-snapshot: no reason to wait.
-                    feed.gap_pending = True
-                    self._publish_health()
-                    continue
-                # A gap again before any good book: something is persistently wrong, so back off.
-                await self._ws_failed(feed, exc.source, text)
-            except Exception as exc:  # Disconnected, other VenueErrors, and surprises alike: never silently
-                if not isinstance(exc, VenueError):
-                    self._log_traceback(f"{feed.kind.value} book loop", exc)
-                source = exc.source if isinstance(exc, VenueError) else type(exc).__name__
-                await self._ws_failed(feed, source, self._describe(exc))
-            else:
-                self._ws_book(feed, book)
-
-    def _invalidate(self, feed: _BookFeed, cause: str, message: str) -> None:
-        """The websocket lost sync: the book we hold from it can no longer be trusted."""
-        if feed.source is FeedSource.REST:
-            return  # the book held is a REST snapshot, as good as its age: the websocket's trouble is not its
-        feed.invalid_version = feed.slot.version
-        self._announce_stale(feed, cause, message)
-
-    def _ws_book(self, feed: _BookFeed, book: OrderBook) -> None:
-        feed.failures = 0
-        feed.gap_pending = False
-        was_falling_back = feed.fallback.is_set()
-        feed.fallback.clear()
-        feed.ws_books += 1
-        self._publish_book(feed, book, FeedSource.WS)
-        if feed.source is not FeedSource.WS:
-            why = "websocket book received" + (", REST polling stops" if was_falling_back else "")
-            self._set_source(feed, FeedSource.WS, why)
-        self._announce_fresh(feed)
-
-    async def _ws_failed(self, feed: _BookFeed, cause: str, text: str) -> None:
-        """Record a websocket failure, hand over to REST after enough of them, and back off."""
-        feed.failures += 1
-        feed.last_error = text
-        log.warning("%s websocket failed (%d in a row): %s", feed.kind.value, feed.failures, text)
-        self._invalidate(feed, cause, f"{feed.kind.value} book stream failed ({cause}): reconnecting")
-        if feed.failures >= self.settings.fallback_after and not feed.fallback.is_set():
-            feed.fallback.set()
-            log.warning("%s book: falling back to REST polling while the websocket retries", feed.kind.value)
-        if feed.source in (FeedSource.WS, FeedSource.STARTING):
-            self._set_source(feed, FeedSource.DOWN, f"websocket failed: {text}")
-        else:
-            self._publish_health()
-        s = self.settings
-        delay = backoff_delay(
-            feed.failures,
-            minimum=s.backoff_min_s,
-            maximum=s.backoff_max_s,
-            rng=self.rng,
-            jitter=s.backoff_jitter,
-        )
-        await self._sleep(delay)
-
-    async def _rest_loop(self, feed: _BookFeed) -> None:
-        """Poll the book over REST while the websocket is failing (idle while it works)."""
-        while True:
-            await feed.fallback.wait()
-            started = self.clock()
-            try:
-                book = await self.venue.fetch_order_book(feed.kind, self.settings.depth)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                text = self._describe(exc, "rest: ")
-                feed.last_error = text
-                log.warning("%s REST book poll failed: %s", feed.kind.value, text)
-                if feed.fallback.is_set() and feed.source is FeedSource.REST:
-                    self._set_source(feed, FeedSource.DOWN, f"REST polling failed too: {text}")
-            else:
-                # The websocket may have come back while this call was out: its books are newer then.
-                if feed.fallback.is_set():
-                    feed.rest_books += 1
-                    self._publish_book(feed, book, FeedSource.REST)
-                    if feed.source is not FeedSource.REST:
-                        self._set_source(feed, FeedSource.REST, "REST polling while the websocket retries")
-                    self._announce_fresh(feed)
-            await self._sleep(max(0.0, self.settings.rest_poll_s - (self.clock() - started)))
 
     # ---- polls and health --------------------------------------------------------------------------
 
@@ -590,9 +383,12 @@ class MarketDataService:
         for kind, feed in self._feeds.items():
             age = self.book_age(kind, now)
             if age is not None and age > self.settings.stale_after_s:
-                self._announce_stale(
+                self.books.announce_stale(
                     feed,
                     "age",
                     f"{kind.value} book is {age:.1f} s old (stale after {self.settings.stale_after_s:g} s)",
                 )
         self._publish(self.health, self.snapshot_health(now))
+
+
+__all__ = ["BOOK_ITEMS", "POLLED_ITEMS", "BookListener", "MarketDataService", "MarketDataSettings", "MarketDataVenue"]

@@ -8,7 +8,6 @@ this class is hedgetui's own types with Decimal fields; every error is a
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,13 +17,12 @@ from typing import Any, TypeVar
 from hedgetui.domain.account import Balance, FundingInfo, FuturesBalance, PerpPosition, Ticker
 from hedgetui.domain.account_stream import AccountView
 from hedgetui.domain.book import OrderBook
-from hedgetui.domain.ledger import DEFAULT_FUNDING_INTERVAL_MS
 from hedgetui.domain.margin import TransferDirection
 from hedgetui.domain.markets import MarketRules
 from hedgetui.domain.orders import OrderResult, Side, TradeFill
 from hedgetui.domain.pnl import FundingRateRow, IncomeKind, IncomeRecord, SpotKline
 from hedgetui.domain.venue import MarketKind
-from hedgetui.exchange import parsing
+from hedgetui.exchange import parsing, venue_history
 from hedgetui.exchange.client import assert_no_retries, build_exchange
 from hedgetui.exchange.errors import (
     CANCEL,
@@ -41,10 +39,11 @@ from hedgetui.exchange.errors import (
 from hedgetui.exchange.order_checks import check_limit, check_order
 from hedgetui.exchange.settings import VenueSettings
 from hedgetui.exchange.user_data import UserDataStream
+from hedgetui.exchange.venue_history import INCOME_PAGE
 from hedgetui.exchange.venue_streams import UserStreamWatches
 from hedgetui.redaction import scrub
 
-__all__ = ["BinanceVenue", "build_exchange"]
+__all__ = ["INCOME_PAGE", "BinanceVenue", "build_exchange"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,8 +51,6 @@ Request = Callable[[], Awaitable[Any]]
 """One ccxt call, ready to await."""
 
 _PARSE_DETAIL = 300
-#: Binance's largest page of income records.
-INCOME_PAGE = 1000
 
 
 class BinanceVenue:
@@ -236,47 +233,16 @@ class BinanceVenue:
         interval is read from the last two settlements of ``/fapi/v1/fundingRate``; 8 h when neither says
         (the interval only annualizes figures for the screen: nothing is traded on it).
         """
-        market_id = self.rules(MarketKind.PERP).market_id
-        sources: tuple[tuple[Request, Callable[[Any], int | None]], ...] = (
-            (
-                lambda: self.exchange.fapiPublicGetFundingInfo(),
-                lambda raw: parsing.parse_funding_interval(raw if isinstance(raw, list) else [], market_id),
-            ),
-            (
-                lambda: self.exchange.fapiPublicGetFundingRate({"symbol": market_id, "limit": 3}),
-                lambda raw: parsing.interval_from_history(raw if isinstance(raw, list) else []),
-            ),
-        )
-        for request, parse in sources:
-            try:
-                interval = await self._call(READ, request, parse)
-            except VenueError as exc:
-                log.debug("funding interval not read: %s", scrub(str(exc), self._secrets))
-                continue
-            if interval is not None:
-                return interval
-        return DEFAULT_FUNDING_INTERVAL_MS
+        return await venue_history.fetch_funding_interval(self)
 
     async def fetch_funding_rates(self, since_ms: int, limit: int = 1000) -> list[FundingRateRow]:
         """The perp's funding settlements from ``since_ms``, oldest first: the rate each applied and the mark
         then (Binance's ``/fapi/v1/fundingRate`` through ccxt's implicit method, which keeps ``markPrice``)."""
-        market_id = self.rules(MarketKind.PERP).market_id
-        params = {"symbol": market_id, "startTime": since_ms, "limit": limit}
-        return await self._call(
-            READ,
-            lambda: self.exchange.fapiPublicGetFundingRate(params),
-            lambda raw: parsing.parse_funding_rates(raw if isinstance(raw, list) else []),
-        )
+        return await venue_history.fetch_funding_rates(self, since_ms, limit)
 
     async def fetch_spot_klines(self, since_ms: int, limit: int = 1000) -> list[SpotKline]:
         """The spot market's one-minute klines from ``since_ms``, oldest first (``/api/v3/klines``)."""
-        market_id = self.rules(MarketKind.SPOT).market_id
-        params = {"symbol": market_id, "interval": "1m", "startTime": since_ms, "limit": limit}
-        return await self._call(
-            READ,
-            lambda: self.exchange.publicGetKlines(params),
-            lambda raw: parsing.parse_klines(raw if isinstance(raw, list) else []),
-        )
+        return await venue_history.fetch_spot_klines(self, since_ms, limit)
 
     # ---- accounts ----------------------------------------------------------------------------------
 
@@ -295,32 +261,7 @@ class BinanceVenue:
         carry no symbol); ``kinds`` filters by income type. A full page (1000 records) is followed by the
         next from its last record's time; a record seen twice on the page boundary is kept once.
         """
-        wanted = set(kinds) if kinds is not None else None
-        base: dict[str, Any] = {"limit": INCOME_PAGE}
-        if not all_symbols:
-            base["symbol"] = self.rules(MarketKind.PERP).market_id
-        if wanted is not None and len(wanted) == 1:
-            base["incomeType"] = next(iter(wanted)).value
-        if until_ms is not None:
-            base["endTime"] = until_ms
-        symbols = {self.rules(MarketKind.PERP).market_id: self.settings.perp_symbol}
-        records: dict[tuple[IncomeKind, str], IncomeRecord] = {}
-        start = since_ms
-        while True:
-            page = await self._call(
-                READ,
-                functools.partial(self.exchange.fapiPrivateGetIncome, {**base, "startTime": start}),
-                lambda raw: [parsing.parse_income(r, symbols) for r in raw],
-            )
-            for r in page:
-                records.setdefault((r.kind, r.tran_id), r)
-            if len(page) < INCOME_PAGE:
-                break
-            last = max(r.time_ms for r in page)
-            # More than a page within one millisecond cannot be paged by time: move on rather than loop.
-            start = last if last > start else start + 1
-        result = sorted(records.values(), key=lambda r: (r.time_ms, r.kind.value, r.tran_id))
-        return [r for r in result if wanted is None or r.kind in wanted]
+        return await venue_history.fetch_income(self, since_ms, until_ms, kinds, all_symbols=all_symbols)
 
     async def fetch_spot_balances(self) -> dict[str, Balance]:
         """Every spot asset's free, locked and total balance."""

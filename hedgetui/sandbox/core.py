@@ -14,26 +14,24 @@ Rules the property tests hold it to:
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
+from hedgetui.sandbox import adjustments
 from hedgetui.sandbox.accounts import ZERO, FuturesAccount, MarginAccount, PositionView, SpotWallet
 from hedgetui.sandbox.book import Book
-from hedgetui.sandbox.executions import affordable, external_trade, take
-from hedgetui.sandbox.filters import INSUFFICIENT_BALANCE, MARGIN_INSUFFICIENT, round_to, steps_of
-from hedgetui.sandbox.funding import EIGHT_HOURS_MS, FundingSchedule, settle_funding
+from hedgetui.sandbox.coreconfig import CoreConfig
+from hedgetui.sandbox.eventbatch import flush_user_events, futures_state
+from hedgetui.sandbox.filters import MARGIN_INSUFFICIENT
+from hedgetui.sandbox.funding import FundingSchedule, settle_funding, settle_now
+from hedgetui.sandbox.heldorders import fill_rest
 from hedgetui.sandbox.income import IncomeLedger, IncomeRecord
 from hedgetui.sandbox.liquidation import liquidate_if_due
-from hedgetui.sandbox.matching import plan_taker
 from hedgetui.sandbox.model import (
     KNOWN_SYMBOLS,
-    BalanceDelta,
     DepthDiff,
     Execution,
-    FuturesAccountChange,
     Market,
     Order,
     OrderEvent,
@@ -41,16 +39,15 @@ from hedgetui.sandbox.model import (
     OrderType,
     SandboxError,
     Side,
-    SpotAccountChange,
     SymbolSpec,
     TimeInForce,
     Trade,
     UserEvent,
 )
 from hedgetui.sandbox.orderentry import place_order
-from hedgetui.sandbox.pricing import Liquidity, LiquidityShape, PriceWalk
-from hedgetui.sandbox.resting import close_order, expire_crossed_own, fill_crossed
-from hedgetui.sandbox.ticker import TickerStats
+from hedgetui.sandbox.resting import close_order, fill_crossed
+from hedgetui.sandbox.symbolmarket import MARKETS, SymbolMarket
+from hedgetui.sandbox.ticker import ticker_24h
 from hedgetui.sandbox.transfers import transfer as transfer_between_wallets
 
 __all__ = ["CoreConfig", "ExchangeCore"]
@@ -59,62 +56,6 @@ FIRST_ORDER_ID = 4_000_000_001
 FIRST_TRADE_ID = 900_001
 FIRST_BOOK_ID = 1_000_000
 MIN_LEVELS = 100
-MARKETS = (Market.SPOT, Market.FUTURES)
-
-
-@dataclass
-class CoreConfig:
-    """Everything that defines a fresh exchange: symbols, seed, starting funds, fees and the market's feel."""
-
-    symbols: tuple[str, ...] = ("BTCUSDT",)
-    seed: int = 7
-    spot_balances: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal("100000")})
-    futures_wallet: Decimal = Decimal("100000")  # USDT
-    spot_taker_fee: Decimal = Decimal("0.001")
-    spot_maker_fee: Decimal = Decimal("0.001")
-    futures_taker_fee: Decimal = Decimal("0.0005")
-    futures_maker_fee: Decimal = Decimal("0.0002")
-    default_leverage: int = 20
-    levels: int = 120  # price levels per side per book (>= 100)
-    volatility_bps: Decimal = Decimal("1.5")  # stdev of the mid's per-tick log move, in bps
-    basis_bps: Decimal = Decimal("5")  # perp mid above spot mid (mean; it wanders a little)
-    funding_rate: Decimal = Decimal("0.0001")
-    strict_client_ids: bool = False  # True: also reject ids of finished orders (-2010 / -4116)
-    #: Funding times are the multiples of this since the epoch (8 h: 00:00, 08:00, 16:00 UTC).
-    funding_interval_ms: int = EIGHT_HOURS_MS
-
-
-class _SymbolMarket:
-    """One symbol: its price walk and, per market, a book, the liquidity that shapes it and its ticker."""
-
-    def __init__(self, spec: SymbolSpec, config: CoreConfig, books: dict[Market, Book], now: int) -> None:
-        self.spec = spec
-        self.books = books
-        self.walk = PriceWalk(
-            spec.start_price,
-            config.volatility_bps,
-            config.basis_bps,
-            config.funding_rate,
-            # String seeds hash with SHA-512: stable across runs, and one stream per purpose so trading
-            # never changes the price path and one symbol never changes another's.
-            random.Random(f"{config.seed}:{spec.symbol}:walk"),
-        )
-        shape = LiquidityShape()
-        self.liquidity = {
-            m: Liquidity(books[m], shape, config.levels, random.Random(f"{config.seed}:{spec.symbol}:{m}"), Decimal(1))
-            for m in MARKETS
-        }
-        self.stats: dict[Market, TickerStats] = {}
-        for m in MARKETS:
-            self.liquidity[m].rebuild(self.mid(m))
-            start = self.rounded_mid(m)
-            self.stats[m] = TickerStats(open=start, open_time=now, high=start, low=start)
-
-    def mid(self, market: Market) -> Decimal:
-        return self.walk.spot_mid if market is Market.SPOT else self.walk.perp_mid
-
-    def rounded_mid(self, market: Market) -> Decimal:
-        return round_to(self.mid(market), self.spec.tick(market), ROUND_HALF_EVEN)
 
 
 class ExchangeCore:
@@ -152,7 +93,7 @@ class ExchangeCore:
         self.income = IncomeLedger()
         #: The ACCOUNT_UPDATE reason of the operation in progress, when it is not an order's or an adjustment.
         self._account_reason: str | None = None
-        self._markets = {s: _SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
+        self._markets = {s: SymbolMarket(spec, self.config, books[s], now) for s, spec in self.specs.items()}
         assets = {"USDT"} | {spec.base for spec in self.specs.values()} | {spec.quote for spec in self.specs.values()}
         self._spot = SpotWallet(self.config.spot_balances, assets)
         self._futures = MarginAccount(self.config.futures_wallet, self.specs, self.config.default_leverage)
@@ -166,7 +107,7 @@ class ExchangeCore:
         # User data stream bookkeeping: events of the operation in progress, and the account as last reported.
         self._pending: list[UserEvent] = []
         self._reported_spot = self._spot.snapshot()
-        self._reported_futures = self._futures_state()
+        self._reported_futures = futures_state(self)
 
     # ---- time and listeners ------------------------------------------------------------------------
 
@@ -200,9 +141,6 @@ class ExchangeCore:
                         cb(diff)
         self._flush_user_events(now)
 
-    def _futures_state(self) -> tuple[Decimal, dict[str, tuple[Decimal, Decimal]]]:
-        return self._futures.wallet, {s: (p.amount, p.entry_price) for s, p in self._futures.positions.items()}
-
     def _order_event(
         self, order: Order, execution: Execution, now: int, trade: Trade | None = None, cancel_id: str | None = None
     ) -> None:
@@ -212,29 +150,9 @@ class ExchangeCore:
 
     def _flush_user_events(self, now: int) -> None:
         """Append the account changes (found by comparing with the last report) and hand the batch out."""
-        events, self._pending = self._pending, []
-        spot = self._spot.snapshot()
-        changed = tuple(a for a, v in spot.items() if self._reported_spot.get(a) != v)
-        if changed:
-            events.append(SpotAccountChange(changed, now))
-            self._reported_spot = spot
-        futures = self._futures_state()
-        if futures != self._reported_futures:
-            symbols = tuple(s for s, v in futures[1].items() if self._reported_futures[1].get(s) != v)
-            traded = any(
-                isinstance(e, OrderEvent) and e.trade is not None and e.order.market is Market.FUTURES for e in events
-            )
-            # An order's fill (a liquidation's too) is reason ORDER; funding and transfers name their own;
-            # any other change from outside (the control API's position) is ADJUSTMENT.
-            reason = self._account_reason or ("ORDER" if traded else "ADJUSTMENT")
-            events.append(FuturesAccountChange(reason, symbols, now))
-            self._reported_futures = futures
-        self._account_reason = None
-        if events:
-            for cb in list(self._user_listeners):
-                cb(events)
+        flush_user_events(self, now)
 
-    def _market(self, symbol: str) -> _SymbolMarket:
+    def _market(self, symbol: str) -> SymbolMarket:
         sym = self._markets.get(symbol)
         if sym is None:
             raise SandboxError(-1121, "Invalid symbol.")
@@ -259,7 +177,7 @@ class ExchangeCore:
             close_order(self, order, OrderStatus.EXPIRED, now)  # GTD reached its goodTillDate
         self._commit(now)
 
-    def _follow(self, sym: _SymbolMarket, now: int) -> None:
+    def _follow(self, sym: SymbolMarket, now: int) -> None:
         for market in MARKETS:
             mid = sym.mid(market)
             liquidity = sym.liquidity[market]
@@ -305,41 +223,11 @@ class ExchangeCore:
         """Settle funding now, off the schedule (the control API's ``POST /sandbox/funding``): every open
         position pays or receives at the current mark and rate (or ``rate`` for every symbol); the
         scheduled times carry on. Returns the FUNDING_FEE records booked."""
-        if rate is not None and not rate.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'rate'.")
-        now = self.now()
-        saved = {s: m.walk.funding for s, m in self._markets.items()}
-        if rate is not None:
-            for m in self._markets.values():
-                m.walk.funding = rate
-        try:
-            booked = settle_funding(self, now)
-        finally:
-            for s, m in self._markets.items():
-                m.walk.funding = saved[s]
-        self._commit(now)
-        return booked
+        return settle_now(self, rate)
 
     def ticker_24h(self, market: Market, symbol: str) -> dict[str, Decimal | int]:
         """Rolling statistics since the core started: open, high, low, last, volumes, trade ids, count."""
-        sym = self._market(symbol)
-        stats = sym.stats[market]
-        last = stats.last if stats.last is not None else sym.rounded_mid(market)
-        return {
-            "open": stats.open,
-            "high": max(stats.high, last),
-            "low": min(stats.low, last),
-            "last": last,
-            "last_qty": stats.last_qty,
-            "volume": stats.volume,
-            "quote_volume": stats.quote_volume,
-            "weighted_avg": stats.quote_volume / stats.volume if stats.volume else last,
-            "open_time": stats.open_time,
-            "close_time": self.now(),
-            "first_trade_id": stats.first_trade_id,
-            "last_trade_id": stats.last_trade_id,
-            "count": stats.count,
-        }
+        return ticker_24h(self, market, symbol)
 
     # ---- orders ------------------------------------------------------------------------------------
 
@@ -440,30 +328,7 @@ class ExchangeCore:
         order whose position shrank) is expired, as Binance expires what a market order cannot fill.
         A finished order (or a limit order) is returned unchanged.
         """
-        order = self._held(market, order_id)
-        if order.type is not OrderType.MARKET or order.order_id not in self._open:
-            return order
-        spec = self.specs[order.symbol]
-        book = self._markets[order.symbol].books[market]
-        taken = book.asks if order.side is Side.BUY else book.bids
-        remaining = order.remaining
-        if market is Market.FUTURES and order.reduce_only:
-            pos = self._futures.positions[order.symbol].amount
-            reduces = pos != 0 and (pos > 0) != (order.side is Side.BUY)
-            remaining = min(remaining, abs(pos)) if reduces else ZERO
-        steps = int(remaining / spec.step(market))
-        fills = affordable(self, order, plan_taker(book, taken, steps, None))
-        now = self.now()
-        if fills:
-            expire_crossed_own(self, order, taken, fills[-1].u, now)
-        take(self, order, taken, fills, now)
-        if order.remaining > 0:
-            order.status = OrderStatus.EXPIRED
-            order.update_time = now
-            self._order_event(order, Execution.EXPIRED, now)
-        self._open.pop(order.order_id, None)
-        self._commit(now)
-        return order
+        return fill_rest(self, market, self._held(market, order_id))
 
     def expire_order(self, market: Market, order_id: int) -> Order:
         """Expire an open (held) order, releasing what it holds; a finished order is returned unchanged."""
@@ -562,49 +427,20 @@ class ExchangeCore:
         Booked as one trade with order id -1 at ``price`` (default: the mark) and no fee, so realised PnL
         reaches the wallet the same way as for any fill.
         """
-        spec = self._market(symbol).spec
-        if not amount.is_finite() or steps_of(amount, spec.perp_step) is None:
-            raise SandboxError(-1111, "Precision is over the maximum defined for this asset.")
-        if price is not None and (not price.is_finite() or price <= 0):
-            raise SandboxError(-4001, "Price less than 0.")
-        delta = amount - self._futures.positions[symbol].amount
-        if delta:
-            now = self.now()
-            external_trade(self, symbol, delta, price if price is not None else self.mark_price(symbol), now)
-        return self.position(symbol)
+        return adjustments.set_position(self, symbol, amount, price)
 
     def transfer(self, asset: str, delta: Decimal) -> None:
         """Deposit into (``delta`` > 0) or withdraw from the spot wallet: Binance's ``balanceUpdate``."""
-        if not delta.is_finite() or delta == 0:
-            raise SandboxError(-1100, "Illegal characters found in parameter 'delta'.")
-        try:
-            self._spot.transfer(asset, delta)
-        except ValueError:
-            raise SandboxError(-2010, INSUFFICIENT_BALANCE) from None
-        now = self.now()
-        self._pending.append(BalanceDelta(asset, delta, now))
-        self._commit(now)
+        adjustments.transfer(self, asset, delta)
 
     def move_market(self, symbol: str, move_bps: Decimal) -> None:
         """Move spot and perp by ``move_bps`` at once; crossed resting orders fill, margin is checked."""
-        sym = self._market(symbol)
-        if not move_bps.is_finite():
-            raise SandboxError(-1100, "Illegal characters found in parameter 'move_bps'.")
-        now = self.now()
-        sym.walk.jump(move_bps)
-        self._follow(sym, now)
-        self._liquidate_if_due(now)
-        self._commit(now)
+        adjustments.move_market(self, symbol, move_bps)
 
     def set_depth_factor(self, symbol: str, factor: Decimal) -> None:
         """Scale every level of both books by ``factor`` (> 0) relative to the normal shape; later ticks
         keep it (1 restores the normal depth)."""
-        sym = self._market(symbol)
-        if not factor.is_finite() or factor <= 0:
-            raise SandboxError(-1100, "Illegal characters found in parameter 'depth_factor'; legal range is '> 0'.")
-        for liquidity in sym.liquidity.values():
-            liquidity.set_depth_factor(factor)
-        self._commit(self.now())
+        adjustments.set_depth_factor(self, symbol, factor)
 
     def reset(self) -> None:
         """Back to the start state: balances, positions, orders, trades, prices (same seed), depth factor 1.

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from hedgetui.sandbox.accounts import settle
+from hedgetui.sandbox.model import SandboxError
 
 if TYPE_CHECKING:
     from hedgetui.sandbox.core import ExchangeCore
@@ -117,4 +118,24 @@ def settle_funding(core: ExchangeCore, time: int) -> list[IncomeRecord]:
             booked.append(record)
     if booked:
         core._account_reason = "FUNDING_FEE"
+    return booked
+
+
+def settle_now(core: ExchangeCore, rate: Decimal | None = None) -> list[IncomeRecord]:
+    """Settle funding now, off the schedule (:meth:`ExchangeCore.settle_funding`, the control API's
+    ``POST /sandbox/funding``): every open position pays or receives at the current mark and rate (or
+    ``rate`` for every symbol); the scheduled times carry on. Returns the FUNDING_FEE records booked."""
+    if rate is not None and not rate.is_finite():
+        raise SandboxError(-1100, "Illegal characters found in parameter 'rate'.")
+    now = core.now()
+    saved = {s: m.walk.funding for s, m in core._markets.items()}
+    if rate is not None:
+        for m in core._markets.values():
+            m.walk.funding = rate
+    try:
+        booked = settle_funding(core, now)
+    finally:
+        for s, m in core._markets.items():
+            m.walk.funding = saved[s]
+    core._commit(now)
     return booked

@@ -17,7 +17,8 @@ from hedgetui.sandbox.filters import steps_of
 from hedgetui.sandbox.model import Execution, Market, Order, OrderStatus, OrderType, Side
 
 if TYPE_CHECKING:
-    from hedgetui.sandbox.core import ExchangeCore, _SymbolMarket
+    from hedgetui.sandbox.core import ExchangeCore
+    from hedgetui.sandbox.symbolmarket import SymbolMarket
 
 
 def price_ticks(price: Decimal, tick: Decimal) -> int:
@@ -79,7 +80,7 @@ def expire_crossed_own(core: ExchangeCore, taker: Order, taken: BookSide, reach:
             close_order(core, order, OrderStatus.EXPIRED, now)
 
 
-def fill_crossed(core: ExchangeCore, sym: _SymbolMarket, market: Market, bid: int, ask: int, now: int) -> None:
+def fill_crossed(core: ExchangeCore, sym: SymbolMarket, market: Market, bid: int, ask: int, now: int) -> None:
     """Resting limit orders the synthetic market has moved through fill in full at their price (maker)."""
     if not core._open:
         return

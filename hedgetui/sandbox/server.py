@@ -3,14 +3,15 @@
 ``SandboxServer`` binds loopback (port 0 picks a free port), runs the price walk every ``tick_ms`` and
 serves every route of ``binance-sandbox-spec.md`` §A1 with the shapes of §A2-A5 and the errors of Part C.
 ``serve_forever`` is what ``hedgetui sandbox`` runs. The control API (``/sandbox/...``, ``control.py``) is
-unsigned and documented in the README; fault rules (``faults.py``) are applied here, per request.
+unsigned and documented in the README; fault rules (``faults.py``) are applied per request by the
+middleware here, with the answers they change in ``faultanswers.py``. The public market routes are in
+``marketroutes.py``, like the wallet (``walletroutes.py``) and trade (``traderoutes.py``) routes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import random
 import signal
@@ -20,21 +21,22 @@ from typing import Any
 
 from aiohttp import web
 
-from hedgetui.sandbox import exchangeinfo, shapes
 from hedgetui.sandbox.auth import check_signed
 from hedgetui.sandbox.candles import Candles
 from hedgetui.sandbox.control import ControlApi
 from hedgetui.sandbox.core import CoreConfig, ExchangeCore
 from hedgetui.sandbox.endpoints import Endpoints
+from hedgetui.sandbox.faultanswers import SKEW_MS, FaultAnswers
 from hedgetui.sandbox.faults import REQUEST_ACTIONS, FaultBook, FaultRule
+from hedgetui.sandbox.marketroutes import MarketRoutes
 from hedgetui.sandbox.marketstreams import MarketStreams
 from hedgetui.sandbox.model import Market, SandboxError
 from hedgetui.sandbox.options import SandboxOptions
-from hedgetui.sandbox.params import error_response, int_param, json_response, required_symbol, symbol_param
+from hedgetui.sandbox.params import error_response, json_response
 from hedgetui.sandbox.ratelimits import RateLimiter
 from hedgetui.sandbox.requestlog import RequestLog
 from hedgetui.sandbox.streams import StreamHub
-from hedgetui.sandbox.traderoutes import PARTIAL_KEY, VISIBILITY_KEY, TradeRoutes
+from hedgetui.sandbox.traderoutes import TradeRoutes
 from hedgetui.sandbox.userstream import UserStreams
 from hedgetui.sandbox.walletroutes import WalletRoutes
 from hedgetui.sandbox.wsroutes import register_ws
@@ -43,34 +45,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SignedHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
-FAPI_DEPTH_LIMITS = frozenset({5, 10, 20, 50, 100, 500, 1000})
-SPOT_DEPTH_MAX = 5000
 #: Methods whose form body carries parameters (GET has none on Binance).
 BODY_METHODS = frozenset({"POST", "PUT", "DELETE"})
-#: How often a held request (timeout faults) checks whether its client gave up.
-HOLD_POLL_S = 0.02
-DEFAULT_HOLD_MS = 60_000
 INTERNAL_ERROR = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
-BACKEND_TIMEOUT = {
-    "code": -1007,
-    "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
-}
-
-
-#: The clock skew of the request being handled (``clock_skew_ms`` fault). A context variable, because
-#: aiohttp handles concurrent requests in separate tasks: a skewed request must not skew its neighbours.
-_SKEW_MS: contextvars.ContextVar[int] = contextvars.ContextVar("sandbox_skew_ms", default=0)
 
 
 _json = json_response
 _error = error_response
-
-
-def _body_response(body: Any, status: int) -> web.Response:
-    """A fault's answer body: a string goes out as text (an HTML error page, a gateway's text), else JSON."""
-    if isinstance(body, str):
-        return web.Response(text=body, status=status, content_type="text/html")
-    return _json(body, status)
 
 
 class SandboxServer:
@@ -92,12 +73,14 @@ class SandboxServer:
         )
         self.faults = FaultBook()
         self.faults.on_ws_rule = self._apply_ws_rule
+        self.fault_answers = FaultAnswers(self)
         self.streams = StreamHub(self.core, batch_diffs=True)
         self.market_streams = MarketStreams(self.core, self.streams)
         self.limits = RateLimiter(self.now)
         self.requests = RequestLog()
         self.candles = Candles()
         self.core.add_user_listener(self.candles.on_user_events)
+        self.market = MarketRoutes(self.core, now=self.now)
         self.endpoints = Endpoints(self.core, self.candles)
         self.wallet = WalletRoutes(self.core)
         self.trading = TradeRoutes(self.core, now=self.now, wall=lambda: self._wall(), spawn=self._spawn)
@@ -121,7 +104,7 @@ class SandboxServer:
 
     def now(self) -> int:
         """The exchange's clock in epoch ms: the wall clock plus the skew of the request being handled."""
-        return self._wall() + _SKEW_MS.get()
+        return self._wall() + SKEW_MS.get()
 
     @property
     def base_url(self) -> str:
@@ -235,21 +218,7 @@ class SandboxServer:
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
-        # spot
-        r.add_get("/api/v3/ping", self._ping)
-        r.add_get("/api/v3/time", self._time)
-        r.add_get("/api/v3/exchangeInfo", self._spot_info)
-        r.add_get("/api/v3/depth", self._depth(Market.SPOT))
-        r.add_get("/api/v3/ticker/24hr", self._ticker(Market.SPOT))
-        r.add_get("/api/v3/ticker/bookTicker", self._book_ticker(Market.SPOT))
-        # USDⓈ-M futures
-        r.add_get("/fapi/v1/ping", self._ping)
-        r.add_get("/fapi/v1/time", self._time)
-        r.add_get("/fapi/v1/exchangeInfo", self._futures_info)
-        r.add_get("/fapi/v1/depth", self._depth(Market.FUTURES))
-        r.add_get("/fapi/v1/ticker/24hr", self._ticker(Market.FUTURES))
-        r.add_get("/fapi/v1/ticker/bookTicker", self._book_ticker(Market.FUTURES))
-        r.add_get("/fapi/v1/premiumIndex", self._premium_index)
+        self.market.register(r)
         self.endpoints.register(r, self._signed)
         self.wallet.register(r, self._signed)
         self.trading.register(r, self._signed)
@@ -282,7 +251,7 @@ class SandboxServer:
         if rule is None:
             response = await self._run(handler, request)
         else:
-            response = await self._apply_fault(rule, handler, request)
+            response = await self.fault_answers.apply(rule, handler, request)
         if not response.prepared:
             response.headers.update(limit_headers)
         self.requests.answered(record, response.status, time.time() * 1000)
@@ -306,69 +275,6 @@ class SandboxServer:
             log.exception("sandbox handler failed: %s %s", request.method, request.path_qs)
             return _json(INTERNAL_ERROR, 500)
 
-    async def _hold(self, request: web.Request, hold_ms: float) -> None:
-        """Wait until the client gives up (closes the connection), ``hold_ms`` passes or the server stops."""
-        deadline = time.monotonic() + hold_ms / 1000
-        while time.monotonic() < deadline and not self._stopping.is_set():
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return
-            await asyncio.sleep(HOLD_POLL_S)
-
-    async def _apply_fault(self, rule: FaultRule, handler: Handler, request: web.Request) -> web.StreamResponse:
-        a, p = rule.action, rule.params
-        # Answers that never reach the exchange: nothing is processed.
-        if a in ("http_500", "http_503"):
-            status = 500 if a == "http_500" else 503
-            title = "500 Internal Server Error" if status == 500 else "503 Service Temporarily Unavailable"
-            return _body_response(p.get("body", f"<html><body><h1>{title}</h1></body></html>"), status)
-        if a == "http_429":
-            body = p.get(
-                "body", {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."}
-            )
-            return _body_response(body, 429)
-        if a == "http_418":
-            until = self._wall() + 120_000
-            return _body_response(
-                p.get("body", {"code": -1003, "msg": f"Way too many requests; IP banned until {until}."}), 418
-            )
-        if a == "reject":
-            status = int(p.get("status", 400))
-            if "body" in p:  # an arbitrary answer: HTML from a proxy, text from a gateway, JSON with HTTP 200...
-                return _body_response(p["body"], status)
-            return _json({"code": p["code"], "msg": p.get("msg", "Rejected by a sandbox fault rule.")}, status)
-        if a == "timeout_before_accept":
-            await self._hold(request, float(p.get("hold_ms", DEFAULT_HOLD_MS)))
-            return web.Response(text="504 Gateway Time-out", status=504)
-        # Faults that change how the request is processed.
-        if a == "latency":
-            await asyncio.sleep(float(p["ms"]) / 1000)
-            return await self._run(handler, request)
-        if a == "clock_skew_ms":
-            token = _SKEW_MS.set(int(p["ms"]))
-            try:
-                return await self._run(handler, request)
-            finally:
-                _SKEW_MS.reset(token)
-        if a == "visibility_delay_ms":
-            request[VISIBILITY_KEY] = float(p["ms"])
-        elif "visibility_ms" in p:  # an ambiguous answer AND late visibility (fault-matrix row 6)
-            request[VISIBILITY_KEY] = float(p["visibility_ms"])
-        if a == "partial":
-            request[PARTIAL_KEY] = p
-        response = await self._run(handler, request)
-        # Faults on the way back: the request was processed.
-        if a == "timeout_after_accept":
-            await self._hold(request, float(p.get("hold_ms", DEFAULT_HOLD_MS)))
-            return response
-        if a == "drop_after_accept":
-            if request.transport is not None:
-                request.transport.abort()
-            return response
-        if a == "accept_then":
-            return _body_response(p.get("body", BACKEND_TIMEOUT), int(p["status"]))
-        return response
-
     # ---- request helpers ---------------------------------------------------------------------------
 
     def _signed(self, handler: SignedHandler) -> Handler:
@@ -387,63 +293,6 @@ class SandboxServer:
             return await handler(request, params)
 
         return wrapped
-
-    def _symbol(self, params: Any, required: bool = True) -> str | None:
-        return symbol_param(self.core.specs, params, required)
-
-    def _required_symbol(self, params: Any) -> str:
-        return required_symbol(self.core.specs, params)
-
-    # ---- public routes -----------------------------------------------------------------------------
-
-    async def _ping(self, request: web.Request) -> web.Response:
-        return _json({})
-
-    async def _time(self, request: web.Request) -> web.Response:
-        return _json({"serverTime": self.now()})
-
-    async def _spot_info(self, request: web.Request) -> web.Response:
-        return _json(exchangeinfo.spot_exchange_info(list(self.core.specs.values()), self.now()))
-
-    async def _futures_info(self, request: web.Request) -> web.Response:
-        return _json(exchangeinfo.futures_exchange_info(list(self.core.specs.values()), self.now()))
-
-    def _depth(self, market: Market) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            symbol = self._required_symbol(request.query)
-            limit = int_param(request.query, "limit", 100 if market is Market.SPOT else 500)
-            assert limit is not None
-            if market is Market.FUTURES and limit not in FAPI_DEPTH_LIMITS:
-                raise SandboxError(-4021, "Invalid depth limit.")
-            if market is Market.SPOT and not 1 <= limit <= SPOT_DEPTH_MAX:
-                raise SandboxError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
-            return _json(shapes.depth(self.core, market, symbol, limit))
-
-        return handler
-
-    def _ticker(self, market: Market) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            symbol = self._symbol(request.query, required=False)
-            if symbol is None:
-                return _json([shapes.ticker_24h(self.core, market, s) for s in self.core.specs])
-            return _json(shapes.ticker_24h(self.core, market, symbol))
-
-        return handler
-
-    def _book_ticker(self, market: Market) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            symbol = self._symbol(request.query, required=False)
-            if symbol is None:
-                return _json([shapes.book_ticker(self.core, s, market) for s in self.core.specs])
-            return _json(shapes.book_ticker(self.core, symbol, market))
-
-        return handler
-
-    async def _premium_index(self, request: web.Request) -> web.StreamResponse:
-        symbol = self._symbol(request.query, required=False)
-        if symbol is None:
-            return _json([shapes.premium_index(self.core, s) for s in self.core.specs])
-        return _json(shapes.premium_index(self.core, symbol))
 
     # ---- websockets --------------------------------------------------------------------------------
 

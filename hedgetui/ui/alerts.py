@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from hedgetui.domain.margin import WatchLevel
 from hedgetui.domain.risk import TradingState
 from hedgetui.engine.breaker import BreakerState
-from hedgetui.engine.engine import EngineStatus
 from hedgetui.engine.perpwatch import LIQUIDATION_ALERT, MARGIN_ALERT
+from hedgetui.engine.state import EngineStatus
 
 #: Binance error codes seen by a desk, in words (the raw text stays in the journal).
 CODE_MEANING: dict[str, str] = {
