@@ -40,18 +40,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
 
 from hedgetui.domain.execution import ExecutionResult
 from hedgetui.domain.risk import ActionKind
 from hedgetui.domain.stages import Stage
 from hedgetui.engine.settings import EngineSettings, LegMode
+from hedgetui.exchange.settings import VenueMode, VenueSettings
 from hedgetui.sandbox.options import SandboxOptions
-from hedgetui.sandbox.server import SandboxServer
-from hedgetui.wiring import open_stack, sandbox_venue_settings
+from hedgetui.wiring import open_stack
 
 SIZE_USD = "2000"
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,10 +85,10 @@ def to_filled_ms(stages: dict[str, float], mode: LegMode) -> float:
     return sum(stages.get(s.value, 0.0) for s in upto)
 
 
-def fill_gap_ms(server: SandboxServer, perp_order_id: str, spot_order_id: str) -> float:
-    """Between the two legs' last fills, as the exchange stamped them."""
-    perp = max(t.time for t in server.core.trades() if t.order_id == int(perp_order_id))
-    spot = max(t.time for t in server.core.trades() if t.order_id == int(spot_order_id))
+def fill_gap_ms(trades: list[dict[str, Any]], perp_order_id: str, spot_order_id: str) -> float:
+    """Between the two legs' last fills, as the exchange stamped them (``GET /sandbox/state`` trades)."""
+    perp = max(t["time"] for t in trades if t["orderId"] == int(perp_order_id))
+    spot = max(t["time"] for t in trades if t["orderId"] == int(spot_order_id))
     return float(abs(perp - spot))
 
 
@@ -93,10 +96,93 @@ def stage_ms(result: ExecutionResult) -> dict[str, float]:
     return {s.stage.value: s.elapsed_ms or 0.0 for s in result.stages}
 
 
-async def new_sandbox(latency_ms: int) -> SandboxServer:
-    server = SandboxServer(SandboxOptions(port=0, tick_ms=100, latency_ms=latency_ms, seed=11))
-    await server.start()
-    return server
+class RemoteSandbox:
+    """``python -m hedgetui sandbox --port 0`` in a process of its own: the exchange is remote in reality.
+
+    Its matching, book and user-stream broadcasts and price walk run on their own interpreter (its own
+    core of the two), not in the engine's event loop; the benchmark reads what it needs (trades, the
+    request record) over the control API, outside the measured times.
+    """
+
+    # The sandbox's own default credentials: the headless commands' ``--venue-url`` uses them too.
+    API_KEY = SandboxOptions.api_key
+    API_SECRET = SandboxOptions.api_secret
+
+    def __init__(self, latency_ms: int) -> None:
+        self.latency_ms = latency_ms
+        self.base_url = ""
+        self._proc: asyncio.subprocess.Process | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> RemoteSandbox:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hedgetui",
+            "sandbox",
+            "--port",
+            "0",
+            "--latency-ms",
+            str(self.latency_ms),
+            "--tick-ms",
+            "100",
+            "--seed",
+            "11",
+            "--api-key",
+            self.API_KEY,
+            "--api-secret",
+            self.API_SECRET,
+            env={**os.environ, "PYTHONPATH": python_path()},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert self._proc.stdout is not None
+        line = (await asyncio.wait_for(self._proc.stdout.readline(), 30)).decode()
+        if "listening on " not in line:
+            await self.__aexit__()
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        self.base_url = line.split("listening on ", 1)[1].strip()
+        self._http = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.terminate()
+            await self._proc.wait()
+
+    def venue_settings(self, user_stream: bool) -> VenueSettings:
+        """A configured sandbox venue's settings (ccxt's throttle on, as for every configured venue)."""
+        return VenueSettings(
+            mode=VenueMode.SANDBOX,
+            sandbox_url=self.base_url,
+            api_key=SecretStr(self.API_KEY),
+            api_secret=SecretStr(self.API_SECRET),
+            sandbox_keys=(self.API_KEY, self.API_SECRET),
+            rate_limit_ms=None,
+            user_stream=user_stream,
+        )
+
+    async def _control(self, method: str, path: str) -> Any:
+        assert self._http is not None
+        async with self._http.request(method, self.base_url + path) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def trades(self) -> list[dict[str, Any]]:
+        return list((await self._control("GET", "/sandbox/state"))["trades"])
+
+    async def requests(self) -> list[dict[str, Any]]:
+        return list((await self._control("GET", "/sandbox/requests"))["requests"])
+
+    async def clear_requests(self) -> None:
+        await self._control("DELETE", "/sandbox/requests")
+
+
+def python_path() -> str:
+    """This tree first, so the sandbox and the headless processes run the code being measured."""
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
 
 
 # ---- warm: one engine on the dashboard's stack ---------------------------------------------------------
@@ -105,11 +191,9 @@ async def new_sandbox(latency_ms: int) -> SandboxServer:
 async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: bool) -> Figures:
     figures = Figures(f"warm, stream {'on' if user_stream else 'off'}")
     v = figures.values
-    server = await new_sandbox(latency_ms)
-    # The settings a configured sandbox venue gets (ccxt's throttle on, as for every configured venue).
-    vsettings = replace(sandbox_venue_settings(server), rate_limit_ms=None, user_stream=user_stream)
     sent: dict[str, float] = {}
-    try:
+    async with RemoteSandbox(latency_ms) as server:
+        vsettings = server.venue_settings(user_stream)
         with tempfile.TemporaryDirectory() as folder:
             async with open_stack(vsettings, Path(folder) / "j.sqlite3", EngineSettings(leg_mode=mode)) as stack:
                 engine = stack.engine
@@ -126,14 +210,14 @@ async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: boo
                     perp_sent = next(t for c, t in sent.items() if c.endswith("PO1"))
                     spot_sent = next(t for c, t in sent.items() if c.endswith("SO1"))
                     v["submit_gap"].append(abs(perp_sent - spot_sent) * 1000)
-                    v["fill_gap"].append(fill_gap_ms(server, result.perp.order_ids[0], result.spot.order_ids[0]))
+                    v["fill_gap"].append(
+                        fill_gap_ms(await server.trades(), result.perp.order_ids[0], result.spot.order_ids[0])
+                    )
                     start = time.perf_counter()
                     back = await engine.exit()
                     v["exit"].append((time.perf_counter() - start) * 1000)
                     assert back.success, back.reason
                     await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
-    finally:
-        await server.stop()
     return figures
 
 
@@ -152,8 +236,7 @@ async def wait_ready(ready: Callable[[], bool], timeout_s: float = 15.0) -> None
 async def run_headless(mode: LegMode, latency_ms: int, runs: int) -> Figures:
     figures = Figures("headless")
     v = figures.values
-    server = await new_sandbox(latency_ms)
-    try:
+    async with RemoteSandbox(latency_ms) as server:
         with tempfile.TemporaryDirectory() as home:
             env = {
                 **os.environ,
@@ -161,26 +244,25 @@ async def run_headless(mode: LegMode, latency_ms: int, runs: int) -> Figures:
                 "XDG_CONFIG_HOME": f"{home}/cfg",
                 "XDG_DATA_HOME": f"{home}/data",
                 "HEDGETUI_HEDGE__LEG_MODE": mode.value,
-                "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+                "PYTHONPATH": python_path(),
             }
             for _ in range(runs):
-                server.requests.clear()
+                await server.clear_requests()
                 entered = await cli(server, env, "enter", "--size-usd", SIZE_USD)
                 stages = {s["stage"]: s["elapsed_ms"] or 0.0 for s in entered["stages"]}
                 v["enter"].append(sum(stages.values()))
                 v["to_filled"].append(to_filled_ms(stages, mode))
-                posts = [r.arrived_ms for r in server.requests.records() if r.method == "POST" and "order" in r.path]
+                record = await server.requests()
+                posts = [r["arrived_ms"] for r in record if r["method"] == "POST" and "order" in r["path"]]
                 v["submit_gap"].append(abs(posts[0] - posts[1]))
                 perp_id, spot_id = entered["perp"]["order_ids"][0], entered["spot"]["order_ids"][0]
-                v["fill_gap"].append(fill_gap_ms(server, perp_id, spot_id))
+                v["fill_gap"].append(fill_gap_ms(await server.trades(), perp_id, spot_id))
                 left = await cli(server, env, "exit")
                 v["exit"].append(sum(s["elapsed_ms"] or 0.0 for s in left["stages"]))
-    finally:
-        await server.stop()
     return figures
 
 
-async def cli(server: SandboxServer, env: dict[str, str], *args: str) -> dict[str, Any]:
+async def cli(server: RemoteSandbox, env: dict[str, str], *args: str) -> dict[str, Any]:
     """``python -m hedgetui <args> --yes --json`` against ``server``; its ExecutionResult."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -70,6 +70,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
             qty = est.quantity
             notes.append(f"{qty} {kit.spot_rules.base} on both legs")
         async with tr.stage(Stage.JOURNAL):
+            # Posted: it commits in the transaction of the first submission, awaited before anything is sent.
             assert est.entry is not None
             await kit.journal.record_intent(
                 intent_id,
@@ -82,6 +83,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
                     "spot_est_bps": est.entry.spot.slippage_bps,
                     "perp_est_bps": est.entry.perp.slippage_bps,
                 },
+                wait=False,
             )
             run.journaled = True
     except Denied as exc:

@@ -71,6 +71,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
                     if not leg_est.ok:
                         raise Denied(leg_est.verdict.value, f"{leg_est.kind.value}: {leg_est.reason}", risk)
         async with tr.stage(Stage.JOURNAL):
+            # Posted: it commits in the transaction of the first submission, awaited before anything is sent.
             await kit.journal.record_intent(
                 intent_id,
                 PipelineKind.EXIT.value,
@@ -81,6 +82,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
                     "spot_est_bps": est.spot.slippage_bps,
                     "perp_est_bps": est.perp.slippage_bps,
                 },
+                wait=False,
             )
             run.journaled = True
     except Denied as exc:
