@@ -257,6 +257,17 @@ class _Queued:
     wait: bool
 
 
+class _Insert:
+    """A plain insert of ``rows`` (no result): runnable alone, or merged with its neighbours in a batch."""
+
+    def __init__(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self.sql = sql
+        self.rows = rows
+
+    async def __call__(self, db: aiosqlite.Connection) -> None:
+        await db.executemany(self.sql, self.rows)
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
@@ -390,7 +401,7 @@ class Journal:
         if len(batch) > 1 and self._failed is None:
             try:
                 results = await self._transaction([item.op for item in batch])
-            except Exception:  # noqa: S110 - each operation is run again alone, and reports its own error
+            except Exception:  # each operation is run again alone below, and reports its own error
                 pass
             else:
                 for item, result in zip(batch, results, strict=True):
@@ -411,7 +422,24 @@ class Journal:
         db = self._connection()
         await db.execute("BEGIN IMMEDIATE")
         try:
-            results = [await op(db) for op in ops]
+            results: list[Any] = []
+            i = 0
+            while i < len(ops):
+                op = ops[i]
+                if isinstance(op, _Insert):
+                    # Consecutive plain inserts into one table go to the worker thread as one executemany.
+                    group = [op]
+                    while i + len(group) < len(ops):
+                        following = ops[i + len(group)]
+                        if not (isinstance(following, _Insert) and following.sql == op.sql):
+                            break
+                        group.append(following)
+                    await db.executemany(op.sql, [row for g in group for row in g.rows])
+                    results += [None] * len(group)
+                    i += len(group)
+                    continue
+                results.append(await op(db))
+                i += 1
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")
@@ -468,9 +496,7 @@ class Journal:
         await self._submit(op, write=True)
 
     async def _insert(self, sql: str, params: Sequence[object], *, wait: bool = True) -> None:
-        async def op(db: aiosqlite.Connection) -> None:
-            await db.execute(sql, params)
-
+        op = _Insert(sql, [params])
         if wait:
             await self._submit(op, write=True)
         else:
@@ -552,17 +578,10 @@ class Journal:
             for n in submits
         ]
 
-        async def op(db: aiosqlite.Connection) -> None:
-            await db.execute("SAVEPOINT submits")
-            try:
-                await db.executemany("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                await db.execute("ROLLBACK TO submits")
-                raise
-            finally:
-                await db.execute("RELEASE submits")
-
-        await self._submit(op, write=True)
+        # All or none: an operation that fails rolls its whole transaction back (see ``_run_batch``).
+        await self._submit(
+            _Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
+        )
         for n in submits:
             self._submit_counts[n.intent_id] = self._submit_counts.get(n.intent_id, 0) + 1
 
@@ -686,12 +705,7 @@ class Journal:
     ) -> asyncio.Future[None]:
         """Post an event row; the future settles at its commit (to show it only once it is journaled)."""
         sql = "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        params = (intent_id, kind, level, message, _json(data), self._clock_ms())
-
-        async def op(db: aiosqlite.Connection) -> None:
-            await db.execute(sql, params)
-
-        return self._post(op)
+        return self._post(_Insert(sql, [(intent_id, kind, level, message, _json(data), self._clock_ms())]))
 
     async def record_end(
         self,
