@@ -9,6 +9,7 @@ perp is filled (remainders included) before the spot is sized to what the perp a
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from hedgetui.domain.client_ids import Leg
@@ -20,7 +21,7 @@ from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
-from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus
+from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement, Resolution
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
 from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot
@@ -138,17 +139,46 @@ async def _execute(
                 perp_p = await ex.place(perp_req)
                 notes.append(f"perp {perp_p.resolution.value}")
             async with tr.stage(Stage.FILLS) as notes:
-                perp = await ex.confirm(perp_req, perp_p)
-                # The perp is filled whole (remainders included) before spot is sized to what it filled.
-                notes += await kit.complete_partials(run, perp, perp_price)
-                notes.append(f"perp {perp.filled}/{qty}")
-                if perp.filled > 0:
-                    spot_qty = floor_to(perp.filled, kit.spot_rules.step)
-                    spot_req = LegOrder(intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, spot_qty)
-                    spot_p = await ex.place(spot_req)
-                    early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [spot_p])
-                    spot = await ex.confirm(spot_req, spot_p)
-                    notes.append(f"spot {spot.filled}/{spot_qty}")
+                whole = _filled_whole(perp_p, perp_req)
+                if whole is not None:
+                    # The perp's terminal answer is the exchange's word that it filled whole: the spot leg goes
+                    # now, while the perp's trades (its fee) are still being collected — never before.
+                    spot_req = LegOrder(
+                        intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, floor_to(whole, kit.spot_rules.step)
+                    )
+                    started: list[EarlyReading] = []
+
+                    async def spot_leg() -> LegFill:
+                        spot_p = await ex.place(spot_req)
+                        reading = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [perp_p, spot_p])
+                        started.extend([reading] if reading is not None else [])
+                        return await ex.confirm(spot_req, spot_p)
+
+                    perp_r, spot_r = await asyncio.gather(
+                        ex.confirm(perp_req, perp_p), spot_leg(), return_exceptions=True
+                    )
+                    early = started[0] if started else None
+                    perp = perp_r if isinstance(perp_r, LegFill) else None
+                    spot = spot_r if isinstance(spot_r, LegFill) else None
+                    for r in (perp_r, spot_r):
+                        if isinstance(r, BaseException):
+                            raise r  # each leg ran to its own end first: whatever filled is journaled
+                    assert perp is not None
+                    notes.append(f"perp {perp.filled}/{qty}")
+                    notes.append(f"spot {_filled(spot)}/{spot_req.quantity}")
+                else:
+                    perp = await ex.confirm(perp_req, perp_p)
+                    # A partial (or no) fill: the perp is filled whole (remainders included) before spot is
+                    # sized to what it filled.
+                    notes += await kit.complete_partials(run, perp, perp_price)
+                    notes.append(f"perp {perp.filled}/{qty}")
+                    if perp.filled > 0:
+                        spot_qty = floor_to(perp.filled, kit.spot_rules.step)
+                        spot_req = LegOrder(intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, spot_qty)
+                        spot_p = await ex.place(spot_req)
+                        early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [spot_p])
+                        spot = await ex.confirm(spot_req, spot_p)
+                        notes.append(f"spot {spot.filled}/{spot_qty}")
             async with tr.stage(Stage.PARTIALS) as notes:
                 if spot is not None and spot.filled > 0:
                     notes += await kit.complete_partials(run, spot, spot_price)
@@ -274,6 +304,14 @@ async def _unwind_if_needed(
             raise HaltRequired("UNWIND_FAILED", f"perp cover filled {fix.filled} of {qty}")
     notes.append("unwound")
     return (f"unwound after {failed.request.leg.value} failed: {why(failed)}", failure_code(failed)), fixes
+
+
+def _filled_whole(placed: Placement, req: LegOrder) -> Decimal | None:
+    """What the order filled, when its answer is terminal and says it filled all of ``req``; else None."""
+    order = placed.order
+    if placed.resolution is not Resolution.PLACED or order is None or not order.status.is_terminal:
+        return None
+    return order.filled if order.filled >= req.quantity else None
 
 
 def _placed(p: object) -> str:

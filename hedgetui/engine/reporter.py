@@ -2,8 +2,9 @@
 
 Pipelines, the order executor and reconciliation all report through a :class:`Reporter`, so a row in the
 journal and a line on the screen always say the same thing, and an alert is always both journaled and
-shown. ``event`` commits before it publishes (posted events: once their commit lands) (the journal explains the hedge even if the process dies right
-after); ``publish`` is for live-only lines whose durable record is another journal table (SUBMIT, FILL).
+shown. ``event`` commits before it publishes (a posted event: once its commit lands), so the journal
+explains the hedge even if the process dies right after; ``publish`` is for live-only lines whose durable
+record is another journal table (SUBMIT, FILL).
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ at once, so it travels beside the trade reads: one round trip instead of two.
 
 The early reading stands for the verification only while it still describes the run's end: no order was
 sent after it went out (the journal records every order before it is sent, so its count of this intent's
-submissions tells: :meth:`Journal.submits_recorded`, kept by the journal's one writer, no read) and the late-visibility sweep found nothing. Otherwise it is dropped and the legs are
-read again. And it never decides a correction or a halt on its own: legs apart on the early reading are
-read once more, in full over REST, before anything is sent (:meth:`HedgeState.read`).
+submissions tells: :meth:`Journal.submits_recorded`, kept by the journal's one writer, no read) and the
+late-visibility sweep found nothing. Otherwise it is dropped and the legs are read again. And it never
+decides a correction or a halt on its own: legs apart on the early reading are read once more, in full
+over REST, before anything is sent (:meth:`HedgeState.read`).
 
 With a warm user data stream the reading is the stream's (``read(streamed=True)``: the account changes of
 the reported fills, waited for in the background); without one it is the REST read of both legs.
