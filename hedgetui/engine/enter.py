@@ -17,6 +17,7 @@ from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.orders import Side
 from hedgetui.domain.quantity import floor_to
 from hedgetui.domain.risk import ActionKind, RiskAssessment
+from hedgetui.domain.slippage import SlippageVerdict
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
@@ -24,7 +25,7 @@ from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement, Resolution
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
-from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot
+from hedgetui.engine.snapshot import MarketSnapshot, deepen, read_snapshot
 from hedgetui.engine.verify import EarlyReading
 
 
@@ -38,7 +39,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.ENTER)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market, shallow_first=True)
             risk = kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
             notes.append(risk.summary())
             if not risk.allowed:
@@ -48,15 +49,12 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
                 # Growing a hedge whose legs are already apart would hide the gap inside the new orders.
                 raise Denied(DRIFT_PENDING, f"correct the drift before entering: {before.describe()}", risk)
         async with tr.stage(Stage.SLIPPAGE) as notes:
-            est = estimate_hedge(
-                size_usd,
-                snap.spot_book,
-                snap.perp_book,
-                kit.spot_rules,
-                kit.perp_rules,
-                max_bps=s.slippage_max_bps,
-                liquidity_multiple=s.liquidity_multiple,
-            )
+            est = _estimate(kit, size_usd, snap)
+            deeper = await deepen(snap, kit.venue, s.book_depth) if _depth_refused(est) else None
+            if deeper is not None:
+                # Refused for depth on shallow books: decided again on full ones, never on a truncated read.
+                notes.append(f"books read again {s.book_depth} levels deep")
+                snap, est = deeper, _estimate(kit, size_usd, deeper)
             if est.entry is None:
                 notes.append("no quantity to estimate")
             else:
@@ -304,6 +302,24 @@ async def _unwind_if_needed(
             raise HaltRequired("UNWIND_FAILED", f"perp cover filled {fix.filled} of {qty}")
     notes.append("unwound")
     return (f"unwound after {failed.request.leg.value} failed: {why(failed)}", failure_code(failed)), fixes
+
+
+def _estimate(kit: PipelineKit, size_usd: Decimal, snap: MarketSnapshot) -> HedgeEstimate:
+    s = kit.settings
+    return estimate_hedge(
+        size_usd,
+        snap.spot_book,
+        snap.perp_book,
+        kit.spot_rules,
+        kit.perp_rules,
+        max_bps=s.slippage_max_bps,
+        liquidity_multiple=s.liquidity_multiple,
+    )
+
+
+def _depth_refused(est: HedgeEstimate) -> bool:
+    blocked = est.entry.blocking() if est.entry is not None else None
+    return blocked is not None and blocked.verdict is SlippageVerdict.INSUFFICIENT_DEPTH
 
 
 def _filled_whole(placed: Placement, req: LegOrder) -> Decimal | None:

@@ -138,3 +138,22 @@ async def test_perp_first_sends_spot_on_the_perps_filled_answer_beside_its_fee_r
     finally:
         await venue.close()
         await server.stop()
+
+
+async def test_books_read_shallow_first_and_again_in_full_before_a_depth_refusal(harness: Harness) -> None:
+    """The pipeline reads 20 levels first; a size those levels cannot hold (times the liquidity multiple)
+    is decided again on full books, never refused on a truncated read. Judged by the sandbox's request
+    record (two depth reads per market) and its own legs."""
+    server = harness.server
+    server.requests.clear()
+    small = await harness.engine.enter(D("2000"))  # 20 levels hold 3x its quantity: one depth read each
+    assert small.success, small.reason
+    depth_reads = [r.path for r in server.requests.records() if r.path.endswith("/depth")]
+    assert sorted(depth_reads) == ["/api/v3/depth", "/fapi/v1/depth"]
+    assert (await harness.engine.exit()).success
+    server.requests.clear()
+    large = await harness.engine.enter(D("25000"))  # ~0.42 BTC: 20 levels hold less than 3x, 100 levels more
+    assert large.success and large.end_state is EndState.HEDGED, large.reason
+    depth_reads = [r.path for r in server.requests.records() if r.path.endswith("/depth")]
+    assert sorted(depth_reads) == ["/api/v3/depth", "/api/v3/depth", "/fapi/v1/depth", "/fapi/v1/depth"]
+    assert server.core.position("BTCUSDT").amount == -large.quantity  # type: ignore[operator]
