@@ -1,14 +1,23 @@
 """Execution benchmark: enter/exit against the sandbox with injected one-way latency, warm and headless.
 
     python benchmarks/bench_execution.py [--latency-ms 25] [--cycles 20] [--headless-runs 5]
-        [--modes concurrent,perp_first] [--stream on|off|both]
+        [--modes concurrent,perp_first] [--stream on|off|both] [--idle-ms 500]
 
-The sandbox answers as Binance does (ccxt asks futures orders for RESULT and spot orders for FULL, so the
-answers carry the fills; spot FULL also the commission) and delays each request and each answer by the
-one-way latency: a round trip (RTT) is twice it. For each leg mode it measures three ways of running:
+The sandbox runs in a process of its own (``python -m hedgetui sandbox --port 0``), as a remote exchange
+does: its matching, its depth and user-stream broadcasts and its price walk never share the engine's event
+loop or interpreter; the figures the exchange holds (trade times, the request record) come over its
+control API, outside the measured times. It answers as Binance does (ccxt asks futures orders for RESULT and
+spot orders for FULL, so the answers carry the fills; spot FULL also the commission) and delays each request
+and each answer by the one-way latency: a round trip (RTT) is twice it. For each leg mode it measures three
+ways of running:
 
 * ``warm, stream on``: one engine in this process on the dashboard's stack (``wiring.open_stack``: book
-  streams, account polls, drift monitor, and the user data streams), ``--cycles`` enter/exit cycles;
+  streams, account polls, drift monitor, and the user data streams), ``--cycles`` enter/exit cycles, each
+  pipeline started on an idle engine (``--idle-ms``, 500: what the last pipeline set going in the
+  background — the perp position and wallet re-read its fills trigger, since the stream carries neither
+  available margin nor liquidation price, and the ledger's income refresh — has finished, as it has long
+  before an operator acts again; ``--idle-ms 0`` runs them back to back, and then a decision waits up to
+  one round trip in RISK for that re-read);
 * ``warm, stream off``: the same with ``venue.user_stream = false`` (fills and account over REST: the
   fallback's cost);
 * ``headless``: a cold process per run, ``python -m hedgetui enter --size-usd 2000 --yes --json`` then
@@ -21,8 +30,9 @@ Rows, each p50 and p99, in ms and in RTT:
   stage timings up to ORDERS (``perp_first``: through FILLS, where the spot leg is sent);
 * ``enter`` / ``exit``: the whole pipeline, decision to verified HEDGED / FLAT (warm: the wall time of
   ``engine.enter()``/``exit()``; headless: the sum of its stage timings);
-* ``submission gap``: between the two legs' orders leaving (warm: client side, the engine's send hook;
-  headless: their arrival at the exchange, from the sandbox's request record);
+* ``submission gap``: between the two legs' orders leaving (warm: client side, the engine's send hook, the
+  moment each request is handed to the venue adapter after both submissions are journaled in one
+  transaction; headless: their arrival at the exchange, from the sandbox's request record);
 * ``fill gap``: between the two legs' fills, exchange side (the sandbox's trade times).
 
 Targets (issue 12, at 25 ms): warm both legs filled p50 ≤ 1.3 RTT, enter and exit p50 ≤ 2 RTT, submission
@@ -188,7 +198,7 @@ def python_path() -> str:
 # ---- warm: one engine on the dashboard's stack ---------------------------------------------------------
 
 
-async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: bool) -> Figures:
+async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: bool, idle_ms: int) -> Figures:
     figures = Figures(f"warm, stream {'on' if user_stream else 'off'}")
     v = figures.values
     sent: dict[str, float] = {}
@@ -200,6 +210,7 @@ async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: boo
                 engine.kit.before_send = lambda cid: sent.__setitem__(cid, time.perf_counter())
                 await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
                 for _ in range(cycles):
+                    await idle(engine, idle_ms)
                     sent.clear()
                     start = time.perf_counter()
                     result = await engine.enter(Decimal(SIZE_USD))
@@ -213,12 +224,20 @@ async def run_warm(mode: LegMode, latency_ms: int, cycles: int, user_stream: boo
                     v["fill_gap"].append(
                         fill_gap_ms(await server.trades(), result.perp.order_ids[0], result.spot.order_ids[0])
                     )
+                    await idle(engine, idle_ms)
                     start = time.perf_counter()
                     back = await engine.exit()
                     v["exit"].append((time.perf_counter() - start) * 1000)
                     assert back.success, back.reason
-                    await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
     return figures
+
+
+async def idle(engine: Any, idle_ms: int) -> None:
+    """An idle engine between pipelines, as between an operator's commands: ready to enter, and ``idle_ms``
+    for the background work the last pipeline started (the perp position and wallet re-read its fills
+    triggered, the ledger's income refresh) to finish, as it would long before a person acts again."""
+    await wait_ready(lambda: engine.refusal(ActionKind.ENTER) is None)
+    await asyncio.sleep(idle_ms / 1000)
 
 
 async def wait_ready(ready: Callable[[], bool], timeout_s: float = 15.0) -> None:
@@ -347,6 +366,9 @@ async def main() -> None:
     parser.add_argument("--headless-runs", type=int, default=5, help="cold enter+exit processes per leg mode")
     parser.add_argument("--modes", default="concurrent,perp_first", help="leg modes, comma-separated")
     parser.add_argument("--stream", choices=("on", "off", "both"), default="both", help="the user data stream")
+    parser.add_argument(
+        "--idle-ms", type=int, default=500, help="warm: idle time before each pipeline (0: back to back)"
+    )
     args = parser.parse_args()
     try:
         modes = [LegMode(m.strip()) for m in args.modes.split(",") if m.strip()]
@@ -357,11 +379,13 @@ async def main() -> None:
     began = time.monotonic()
     print(
         f"one-way latency {args.latency_ms} ms (RTT {rtt:.0f} ms), {args.cycles} warm cycles, "
-        f"{args.headless_runs} headless runs, enter {SIZE_USD} USD"
+        f"{args.headless_runs} headless runs, enter {SIZE_USD} USD, warm idle {args.idle_ms} ms between pipelines"
     )
     results: dict[LegMode, list[Figures]] = {}
     for mode in modes:
-        columns = [await run_warm(mode, args.latency_ms, args.cycles, on) for on in streams if args.cycles > 0]
+        columns = [
+            await run_warm(mode, args.latency_ms, args.cycles, on, args.idle_ms) for on in streams if args.cycles > 0
+        ]
         if args.headless_runs > 0:
             columns.append(await run_headless(mode, args.latency_ms, args.headless_runs))
         results[mode] = columns
