@@ -123,6 +123,7 @@ class RemoteSandbox:
         self.base_url = ""
         self._proc: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._drain: asyncio.Task[bytes] | None = None
 
     async def __aenter__(self) -> RemoteSandbox:
         self._proc = await asyncio.create_subprocess_exec(
@@ -152,6 +153,8 @@ class RemoteSandbox:
             await self.__aexit__()
             raise RuntimeError(f"the sandbox did not start: {line!r}")
         self.base_url = line.split("listening on ", 1)[1].strip()
+        # Whatever it prints later is read and dropped: a full pipe would stall the exchange mid-run.
+        self._drain = asyncio.get_running_loop().create_task(self._proc.stdout.read())
         self._http = aiohttp.ClientSession()
         return self
 
@@ -161,6 +164,8 @@ class RemoteSandbox:
         if self._proc is not None and self._proc.returncode is None:
             self._proc.terminate()
             await self._proc.wait()
+        if self._drain is not None:
+            await self._drain
 
     def venue_settings(self, user_stream: bool) -> VenueSettings:
         """A configured sandbox venue's settings (ccxt's throttle on, as for every configured venue)."""
