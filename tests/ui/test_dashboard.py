@@ -164,7 +164,9 @@ async def test_quit_during_a_pipeline_keeps_the_screen_then_returns_the_outcome(
 
     app = make_app(stack, tmp_path)
     assert stack.sandbox is not None
-    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 1500})
+    # Long enough for the pipeline to outlast the key presses (the first returned after about two seconds
+    # here, and a faster pipeline had ended by then): the quit must come while it runs.
+    stack.sandbox.faults.add({"match": "POST /api/v3/order", "action": "latency", "ms": 5000})
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         task = stack.engine.start_enter(__import__("decimal").Decimal("2000"))
