@@ -9,6 +9,7 @@ perp is filled (remainders included) before the spot is sized to what the perp a
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from hedgetui.domain.client_ids import Leg
@@ -16,14 +17,15 @@ from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.orders import Side
 from hedgetui.domain.quantity import floor_to
 from hedgetui.domain.risk import ActionKind, RiskAssessment
+from hedgetui.domain.slippage import SlippageVerdict
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
-from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus
+from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement, Resolution
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
-from hedgetui.engine.snapshot import MarketSnapshot, read_snapshot
+from hedgetui.engine.snapshot import MarketSnapshot, deepen, read_snapshot
 from hedgetui.engine.verify import EarlyReading
 
 
@@ -37,7 +39,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.ENTER)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market, shallow_first=True)
             risk = kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
             notes.append(risk.summary())
             if not risk.allowed:
@@ -47,15 +49,12 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
                 # Growing a hedge whose legs are already apart would hide the gap inside the new orders.
                 raise Denied(DRIFT_PENDING, f"correct the drift before entering: {before.describe()}", risk)
         async with tr.stage(Stage.SLIPPAGE) as notes:
-            est = estimate_hedge(
-                size_usd,
-                snap.spot_book,
-                snap.perp_book,
-                kit.spot_rules,
-                kit.perp_rules,
-                max_bps=s.slippage_max_bps,
-                liquidity_multiple=s.liquidity_multiple,
-            )
+            est = _estimate(kit, size_usd, snap)
+            deeper = await deepen(snap, kit.venue, s.book_depth) if _depth_refused(est) else None
+            if deeper is not None:
+                # Refused for depth on shallow books: decided again on full ones, never on a truncated read.
+                notes.append(f"books read again {s.book_depth} levels deep")
+                snap, est = deeper, _estimate(kit, size_usd, deeper)
             if est.entry is None:
                 notes.append("no quantity to estimate")
             else:
@@ -70,6 +69,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
             qty = est.quantity
             notes.append(f"{qty} {kit.spot_rules.base} on both legs")
         async with tr.stage(Stage.JOURNAL):
+            # Posted: it commits in the transaction of the first submission, awaited before anything is sent.
             assert est.entry is not None
             await kit.journal.record_intent(
                 intent_id,
@@ -82,6 +82,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
                     "spot_est_bps": est.entry.spot.slippage_bps,
                     "perp_est_bps": est.entry.perp.slippage_bps,
                 },
+                wait=False,
             )
             run.journaled = True
     except Denied as exc:
@@ -136,17 +137,46 @@ async def _execute(
                 perp_p = await ex.place(perp_req)
                 notes.append(f"perp {perp_p.resolution.value}")
             async with tr.stage(Stage.FILLS) as notes:
-                perp = await ex.confirm(perp_req, perp_p)
-                # The perp is filled whole (remainders included) before spot is sized to what it filled.
-                notes += await kit.complete_partials(run, perp, perp_price)
-                notes.append(f"perp {perp.filled}/{qty}")
-                if perp.filled > 0:
-                    spot_qty = floor_to(perp.filled, kit.spot_rules.step)
-                    spot_req = LegOrder(intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, spot_qty)
-                    spot_p = await ex.place(spot_req)
-                    early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [spot_p])
-                    spot = await ex.confirm(spot_req, spot_p)
-                    notes.append(f"spot {spot.filled}/{spot_qty}")
+                whole = _filled_whole(perp_p, perp_req)
+                if whole is not None:
+                    # The perp's terminal answer is the exchange's word that it filled whole: the spot leg goes
+                    # now, while the perp's trades (its fee) are still being collected — never before.
+                    spot_req = LegOrder(
+                        intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, floor_to(whole, kit.spot_rules.step)
+                    )
+                    started: list[EarlyReading] = []
+
+                    async def spot_leg() -> LegFill:
+                        spot_p = await ex.place(spot_req)
+                        reading = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [perp_p, spot_p])
+                        started.extend([reading] if reading is not None else [])
+                        return await ex.confirm(spot_req, spot_p)
+
+                    perp_r, spot_r = await asyncio.gather(
+                        ex.confirm(perp_req, perp_p), spot_leg(), return_exceptions=True
+                    )
+                    early = started[0] if started else None
+                    perp = perp_r if isinstance(perp_r, LegFill) else None
+                    spot = spot_r if isinstance(spot_r, LegFill) else None
+                    for r in (perp_r, spot_r):
+                        if isinstance(r, BaseException):
+                            raise r  # each leg ran to its own end first: whatever filled is journaled
+                    assert perp is not None
+                    notes.append(f"perp {perp.filled}/{qty}")
+                    notes.append(f"spot {_filled(spot)}/{spot_req.quantity}")
+                else:
+                    perp = await ex.confirm(perp_req, perp_p)
+                    # A partial (or no) fill: the perp is filled whole (remainders included) before spot is
+                    # sized to what it filled.
+                    notes += await kit.complete_partials(run, perp, perp_price)
+                    notes.append(f"perp {perp.filled}/{qty}")
+                    if perp.filled > 0:
+                        spot_qty = floor_to(perp.filled, kit.spot_rules.step)
+                        spot_req = LegOrder(intent_id, Leg.SPOT_OPEN, MarketKind.SPOT, Side.BUY, spot_qty)
+                        spot_p = await ex.place(spot_req)
+                        early = await EarlyReading.start(kit.hedge, kit.journal, intent_id, [spot_p])
+                        spot = await ex.confirm(spot_req, spot_p)
+                        notes.append(f"spot {spot.filled}/{spot_qty}")
             async with tr.stage(Stage.PARTIALS) as notes:
                 if spot is not None and spot.filled > 0:
                     notes += await kit.complete_partials(run, spot, spot_price)
@@ -272,6 +302,32 @@ async def _unwind_if_needed(
             raise HaltRequired("UNWIND_FAILED", f"perp cover filled {fix.filled} of {qty}")
     notes.append("unwound")
     return (f"unwound after {failed.request.leg.value} failed: {why(failed)}", failure_code(failed)), fixes
+
+
+def _estimate(kit: PipelineKit, size_usd: Decimal, snap: MarketSnapshot) -> HedgeEstimate:
+    s = kit.settings
+    return estimate_hedge(
+        size_usd,
+        snap.spot_book,
+        snap.perp_book,
+        kit.spot_rules,
+        kit.perp_rules,
+        max_bps=s.slippage_max_bps,
+        liquidity_multiple=s.liquidity_multiple,
+    )
+
+
+def _depth_refused(est: HedgeEstimate) -> bool:
+    blocked = est.entry.blocking() if est.entry is not None else None
+    return blocked is not None and blocked.verdict is SlippageVerdict.INSUFFICIENT_DEPTH
+
+
+def _filled_whole(placed: Placement, req: LegOrder) -> Decimal | None:
+    """What the order filled, when its answer is terminal and says it filled all of ``req``; else None."""
+    order = placed.order
+    if placed.resolution is not Resolution.PLACED or order is None or not order.status.is_terminal:
+        return None
+    return order.filled if order.filled >= req.quantity else None
 
 
 def _placed(p: object) -> str:

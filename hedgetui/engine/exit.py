@@ -16,6 +16,7 @@ from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.orders import Side
 from hedgetui.domain.quantity import floor_to
 from hedgetui.domain.risk import ActionKind, RiskAssessment
+from hedgetui.domain.slippage import SlippageVerdict
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
@@ -23,7 +24,7 @@ from hedgetui.engine.kit import Guard, PipelineKit, Run, why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder
 from hedgetui.engine.preview import LegEstimates, estimate_legs
 from hedgetui.engine.settings import Denied
-from hedgetui.engine.snapshot import read_snapshot
+from hedgetui.engine.snapshot import MarketSnapshot, deepen, read_snapshot
 from hedgetui.engine.verify import EarlyReading, verification_legs
 
 
@@ -37,7 +38,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.EXIT)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market)
+            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market, shallow_first=True)
             legs = kit.legs(snap)
             if legs.perp_qty > 0:
                 raise Denied("PERP_LONG", f"the perp position is long {legs.perp_qty}: not a hedge to exit")
@@ -56,21 +57,21 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
             notes.append(risk.summary())
             if not risk.allowed:
                 raise Denied(risk.blocking[0].code, risk.summary(), risk)
-            est = estimate_legs(
-                snap.spot_book,
-                snap.perp_book,
-                spot_qty,
-                perp_qty,
-                entry=False,
-                max_bps=s.slippage_max_bps,
-                liquidity_multiple=s.liquidity_multiple,
-            )
+            est = _estimate(kit, snap, spot_qty, perp_qty)
+            refused = est.blocking()
+            if refused is not None and refused.verdict is SlippageVerdict.INSUFFICIENT_DEPTH:
+                deeper = await deepen(snap, kit.venue, s.book_depth)
+                if deeper is not None:
+                    # Refused for depth on shallow books: decided again on full ones, never on a truncated read.
+                    notes.append(f"books read again {s.book_depth} levels deep")
+                    snap, est = deeper, _estimate(kit, deeper, spot_qty, perp_qty)
             for leg_est, q in ((est.spot, spot_qty), (est.perp, perp_qty)):
                 if q > 0:
                     notes.append(f"{leg_est.kind.value} {leg_est.reason}")
                     if not leg_est.ok:
                         raise Denied(leg_est.verdict.value, f"{leg_est.kind.value}: {leg_est.reason}", risk)
         async with tr.stage(Stage.JOURNAL):
+            # Posted: it commits in the transaction of the first submission, awaited before anything is sent.
             await kit.journal.record_intent(
                 intent_id,
                 PipelineKind.EXIT.value,
@@ -81,6 +82,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
                     "spot_est_bps": est.spot.slippage_bps,
                     "perp_est_bps": est.perp.slippage_bps,
                 },
+                wait=False,
             )
             run.journaled = True
     except Denied as exc:
@@ -188,6 +190,19 @@ async def _execute(
     finally:
         if early is not None:
             early.discard()  # used or not, never left in flight
+
+
+def _estimate(kit: PipelineKit, snap: MarketSnapshot, spot_qty: Decimal, perp_qty: Decimal) -> LegEstimates:
+    s = kit.settings
+    return estimate_legs(
+        snap.spot_book,
+        snap.perp_book,
+        spot_qty,
+        perp_qty,
+        entry=False,
+        max_bps=s.slippage_max_bps,
+        liquidity_multiple=s.liquidity_multiple,
+    )
 
 
 async def _exit_failures(

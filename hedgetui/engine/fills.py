@@ -13,6 +13,7 @@ exist only there) before the leg is reported.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,7 +26,7 @@ from hedgetui.domain.stages import PipelineKind
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, FillEvent, Level
-from hedgetui.engine.journal import Journal
+from hedgetui.engine.journal import Journal, NewFill
 from hedgetui.engine.legs import TRANSIENT, ExecTimeouts, HaltRequired, LegOrder, halt_if_fatal
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.reporter import Reporter
@@ -57,6 +58,8 @@ class FillConfirmer:
         self.report = Reporter(journal, bus, clock, pipeline)
         # Test hook: called with the cid just before the request goes out (crash tests kill here).
         self.before_send = before_send
+        #: Some order of this executor was concluded "not placed" (the late-visibility sweep has work).
+        self.not_placed = False
 
     async def _event(
         self,
@@ -70,6 +73,8 @@ class FillConfirmer:
         await self.report.event(kind, message, intent_id, level=level, data=data)
 
     async def _record(self, cid: str, order: OrderResult) -> None:
+        # Posted: an answer the exchange keeps (recovery looks the order up by client id after a crash); it
+        # commits with the next awaited write, never after the run's END.
         await self.journal.record_update(
             cid,
             status=order.status.value,
@@ -77,6 +82,7 @@ class FillConfirmer:
             terminal=order.status.is_terminal,
             order_id=order.order_id,
             average=order.average,
+            wait=False,
         )
 
     # ---- submission --------------------------------------------------------------------------------
@@ -216,21 +222,61 @@ class FillConfirmer:
         self, req: LegOrder, order: OrderResult, cid: str, trades: list[TradeFill]
     ) -> tuple[list[TradeFill], list[Fee]]:
         """Journal each trade once and publish its FILL event; without trade detail, the order's own fill."""
-        fees: list[Fee] = []
-        for t in trades:
-            if t.fee is not None:
-                fees.append(t.fee)
-            fresh = await self.journal.record_fill(
-                market=req.kind.value,
-                trade_id=t.trade_id,
-                cid=cid,
-                order_id=order.order_id,
-                quantity=t.qty,
-                price=t.price,
-                fee=t.fee.cost if t.fee else None,
-                fee_asset=t.fee.currency if t.fee else None,
-                trade_ms=t.timestamp,
+        fees = [t.fee for t in trades if t.fee is not None]
+        if trades:
+            rows = [
+                NewFill(
+                    market=req.kind.value,
+                    trade_id=t.trade_id,
+                    cid=cid,
+                    order_id=order.order_id,
+                    quantity=t.qty,
+                    price=t.price,
+                    fee=t.fee.cost if t.fee else None,
+                    fee_asset=t.fee.currency if t.fee else None,
+                    trade_ms=t.timestamp,
+                )
+                for t in trades
+            ]
+            # Posted: committed with the next awaited write (the run's END at the latest); each FILL line is
+            # shown once its row is committed, and only for a trade not journaled before.
+            self.journal.post_fills(rows).add_done_callback(lambda done: self._publish_fills(req, cid, trades, done))
+        else:
+            fees = list(order.fees)
+            # Keep the confirmed fill in the journal even without trade detail (the hedge's spot holding is
+            # derived from journaled fills); the fee is the order's own, when the exchange gave one.
+            fee = fees[0] if fees else None
+            self.journal.post_fills(
+                [
+                    NewFill(
+                        market=req.kind.value,
+                        trade_id=f"o{order.order_id}",
+                        cid=cid,
+                        order_id=order.order_id,
+                        quantity=order.filled,
+                        price=order.average or Decimal(0),
+                        fee=sum((f.cost for f in fees), Decimal(0)) if fees else None,
+                        fee_asset=fee.currency if fee else None,
+                    )
+                ]
             )
+        traded = sum((t.qty for t in trades), Decimal(0))
+        if trades and traded != order.filled:
+            await self._event(
+                "FILL",
+                f"{cid}: trades sum to {traded} but the order reports {order.filled} filled",
+                req.intent_id,
+                level=Level.WARN,
+                data={"cid": cid},
+            )
+        return trades, fees
+
+    def _publish_fills(
+        self, req: LegOrder, cid: str, trades: list[TradeFill], done: asyncio.Future[list[bool]]
+    ) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return  # the journal is poisoned by the failure; nothing is shown that was not journaled
+        for t, fresh in zip(trades, done.result(), strict=True):
             if fresh:
                 self.bus.publish(
                     FillEvent(
@@ -247,30 +293,5 @@ class FillConfirmer:
                         fee_asset=t.fee.currency if t.fee else None,
                     )
                 )
-        if not trades:
-            fees = list(order.fees)
-            # Keep the confirmed fill in the journal even without trade detail (the hedge's spot holding is
-            # derived from journaled fills); the fee is the order's own, when the exchange gave one.
-            fee = fees[0] if fees else None
-            await self.journal.record_fill(
-                market=req.kind.value,
-                trade_id=f"o{order.order_id}",
-                cid=cid,
-                order_id=order.order_id,
-                quantity=order.filled,
-                price=order.average or Decimal(0),
-                fee=sum((f.cost for f in fees), Decimal(0)) if fees else None,
-                fee_asset=fee.currency if fee else None,
-            )
-        traded = sum((t.qty for t in trades), Decimal(0))
-        if trades and traded != order.filled:
-            await self._event(
-                "FILL",
-                f"{cid}: trades sum to {traded} but the order reports {order.filled} filled",
-                req.intent_id,
-                level=Level.WARN,
-                data={"cid": cid},
-            )
-        return trades, fees
 
     # ---- a whole leg -------------------------------------------------------------------------------

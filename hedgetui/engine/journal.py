@@ -6,9 +6,25 @@ deleted: triggers abort any attempt. Current state (open submissions, unfinished
 state) is derived from the rows with views and queries.
 
 aiosqlite runs one worker thread per connection, and one shared connection is one shared transaction, so
-the journal owns a single connection used by a single writer task: every operation is queued, executed in
-its own ``BEGIN IMMEDIATE … COMMIT`` and acknowledged only after the commit. Cancelling the awaiting
-caller does not cancel the write (aiosqlite would commit it anyway); the queue makes that explicit.
+the journal owns a single connection used by a single writer task: every operation is queued and executed
+in order (FIFO) inside a ``BEGIN IMMEDIATE … COMMIT`` and acknowledged only after that commit. Cancelling
+the awaiting caller does not cancel the write (aiosqlite would commit it anyway); the queue makes that
+explicit.
+
+Group commit. A commit costs an fsync (synchronous FULL, as the durability section of
+execution-safety.md requires; never relaxed here), and on a busy machine that is milliseconds. The
+writer therefore runs every operation queued at the same moment in one transaction: the rows still
+commit in queue order, each caller is acknowledged only after the commit that holds its row, and if any
+operation of a batch fails the batch is rolled back and each operation is run again in a transaction of
+its own, so one bad row never takes its neighbours with it.
+
+Posted writes (``wait=False``). Rows that only explain (stage rows, live events, an order's answer and its
+fills, which recovery re-reads from the exchange by client id after a crash: execution-safety.md §6) need
+not hold a pipeline up: they are queued without waiting and committed with the next awaited operation —
+which is never acknowledged before them (FIFO) — or, if none comes, after :data:`POST_LINGER_S`. Safety
+rule 5 is untouched: intents and submissions are awaited, and a posted row queued before them commits in
+the same transaction or an earlier one. A posted write that fails poisons the journal: every later
+operation raises :class:`JournalError`, so nothing is sent after it.
 """
 
 from __future__ import annotations
@@ -183,6 +199,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
+#: How long a posted (``wait=False``) row may wait for an awaited operation to commit with before it is
+#: committed on its own: the crash window of rows that only explain (recovery re-reads the rest).
+POST_LINGER_S = 0.1
+
+
 class JournalError(RuntimeError):
     """The journal could not record something. Nothing may be sent to the exchange after this."""
 
@@ -200,6 +221,37 @@ class SubmitRow:
     price: Decimal | None
     reduce_only: bool
     created_ms: int
+
+
+@dataclass(frozen=True)
+class NewSubmit:
+    """An order submission to record (:meth:`Journal.record_submits`)."""
+
+    cid: str
+    intent_id: str
+    leg: str
+    attempt: int
+    market: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    reduce_only: bool
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class NewFill:
+    """One trade of an order, to record once (:meth:`Journal.post_fills`)."""
+
+    market: str
+    trade_id: str
+    cid: str
+    order_id: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal | None
+    fee_asset: str | None
+    trade_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +273,31 @@ class EventRow:
     message: str
     data: dict[str, Any]
     created_ms: int
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """One queued operation: what to run, who waits for it, and whether anyone awaits it (posted: not)."""
+
+    op: Callable[[aiosqlite.Connection], Awaitable[Any]]
+    future: asyncio.Future[Any]
+    wait: bool
+
+
+class _Insert:
+    """A plain insert of ``rows`` (no result): runnable alone, or merged with its neighbours in a batch."""
+
+    def __init__(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self.sql = sql
+        self.rows = rows
+
+    async def __call__(self, db: aiosqlite.Connection) -> None:
+        await db.executemany(self.sql, self.rows)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -250,9 +327,14 @@ class Journal:
         self.path = path
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._db: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future[Any]]]
-        self._queue = asyncio.Queue()
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        #: Set when an awaited operation is queued: the writer stops lingering over posted rows.
+        self._urgent = asyncio.Event()
+        #: The failure of a posted write: the journal refuses everything after it.
+        self._failed: BaseException | None = None
+        #: Submissions queued per intent (this process): what an early verification compares against.
+        self._submit_counts: dict[str, int] = {}
 
     async def __aenter__(self) -> Journal:
         await self.start()
@@ -282,6 +364,7 @@ class Journal:
     async def close(self) -> None:
         """Finish every queued operation, then close the connection."""
         if self._writer is not None:
+            self._urgent.set()
             await self._queue.join()
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -321,51 +404,130 @@ class Journal:
 
     async def _run_writer(self) -> None:
         while True:
-            op, future = await self._queue.get()
+            batch = [await self._queue.get()]
             try:
-                result = await op(self._connection())
-            except BaseException as exc:  # the caller must see every failure
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else JournalError(str(exc)))
-                if isinstance(exc, asyncio.CancelledError):
+                if not batch[0].wait and not self._urgent.is_set():
+                    # Posted rows wait (briefly) for an awaited operation to share its commit.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._urgent.wait(), POST_LINGER_S)
+                self._urgent.clear()
+                while not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                await self._run_batch(batch)
+            except asyncio.CancelledError:
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(JournalError("the journal closed before this operation ran"))
+                raise
+            finally:
+                for _ in batch:
                     self._queue.task_done()
-                    raise
+
+    async def _run_batch(self, batch: list[_Queued]) -> None:
+        """Run ``batch`` in one transaction; if any of it fails, each operation alone (see the docstring)."""
+        if len(batch) > 1 and self._failed is None:
+            try:
+                results = await self._transaction([item.op for item in batch])
+            except Exception:  # each operation is run again alone below, and reports its own error
+                pass
             else:
-                if not future.done():
-                    future.set_result(result)
-            self._queue.task_done()
+                for item, result in zip(batch, results, strict=True):
+                    self._settle(item, result, None)
+                return
+        for item in batch:
+            if self._failed is not None:
+                self._settle(item, None, JournalError(f"an earlier journal write failed: {self._failed}"))
+                continue
+            try:
+                (result,) = await self._transaction([item.op])
+            except Exception as exc:  # the caller must see every failure
+                self._settle(item, None, exc)
+            else:
+                self._settle(item, result, None)
+
+    async def _transaction(self, ops: list[Callable[[aiosqlite.Connection], Awaitable[Any]]]) -> list[Any]:
+        db = self._connection()
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            results: list[Any] = []
+            i = 0
+            while i < len(ops):
+                op = ops[i]
+                if isinstance(op, _Insert):
+                    # Consecutive plain inserts into one table go to the worker thread as one executemany.
+                    group = [op]
+                    while i + len(group) < len(ops):
+                        following = ops[i + len(group)]
+                        if not (isinstance(following, _Insert) and following.sql == op.sql):
+                            break
+                        group.append(following)
+                    await db.executemany(op.sql, [row for g in group for row in g.rows])
+                    results += [None] * len(group)
+                    i += len(group)
+                    continue
+                results.append(await op(db))
+                i += 1
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return results
+
+    def _settle(self, item: _Queued, result: Any, error: BaseException | None) -> None:
+        if error is not None and not item.wait and self._failed is None:
+            self._failed = error
+        if item.future.done():
+            return
+        if error is None:
+            item.future.set_result(result)
+        else:
+            item.future.set_exception(error)
 
     def _connection(self) -> aiosqlite.Connection:
         if self._db is None:
             raise JournalError("the journal is not open")
         return self._db
 
-    async def _submit(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], *, write: bool) -> T:
+    def _queue_op(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], wait: bool) -> asyncio.Future[T]:
         if self._writer is None or self._writer.done():
             raise JournalError("the journal is not open")
-        if write:
-            inner = op
-
-            async def op(db: aiosqlite.Connection) -> T:
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = await inner(db)
-                    await db.execute("COMMIT")
-                except BaseException:
-                    await db.execute("ROLLBACK")
-                    raise
-                return result
-
+        if self._failed is not None:
+            raise JournalError(f"an earlier journal write failed: {self._failed}")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((op, future))
+        self._queue.put_nowait(_Queued(op, future, wait))
+        return future
+
+    async def _submit(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], *, write: bool) -> T:
+        """Queue ``op`` and return its result once the transaction holding it has committed.
+
+        ``write`` is kept for the callers' sake: reads and writes alike run in the writer's transactions.
+        """
+        future = self._queue_op(op, wait=True)
+        self._urgent.set()
         # Shield: if the caller is cancelled, the write still completes and commits in order.
         return await asyncio.shield(future)
 
-    async def _insert(self, sql: str, params: Sequence[object]) -> None:
+    def _post(self, op: Callable[[aiosqlite.Connection], Awaitable[T]]) -> asyncio.Future[T]:
+        """Queue a write without waiting for it (see "Posted writes"); the future settles at its commit."""
+        future = self._queue_op(op, wait=False)
+        # Nobody need await it: its error is kept in ``_failed``, never left unretrieved.
+        future.add_done_callback(_retrieve)
+        return future
+
+    async def flush(self) -> None:
+        """Wait until every row queued so far (posted ones included) is committed."""
+
         async def op(db: aiosqlite.Connection) -> None:
-            await db.execute(sql, params)
+            return None
 
         await self._submit(op, write=True)
+
+    async def _insert(self, sql: str, params: Sequence[object], *, wait: bool = True) -> None:
+        op = _Insert(sql, [params])
+        if wait:
+            await self._submit(op, write=True)
+        else:
+            self._post(op)
 
     # ---- writes -------------------------------------------------------------------------------------
 
@@ -377,11 +539,17 @@ class Journal:
         quantity: Decimal | None = None,
         size_usd: Decimal | None = None,
         details: dict[str, Any] | None = None,
+        wait: bool = True,
     ) -> None:
-        """Commit a new intent. Raises if the id exists (intents are written once)."""
+        """Commit a new intent. Raises if the id exists (intents are written once).
+
+        With ``wait=False`` it is posted: it commits with the run's first submission, which is awaited
+        before anything is sent (a failure poisons the journal, and the submission's foreign key fails too).
+        """
         await self._insert(
             "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?)",
             (intent_id, kind, self._clock_ms(), _txt(quantity), _txt(size_usd), _json(details)),
+            wait=wait,
         )
 
     async def record_submit(
@@ -399,22 +567,55 @@ class Journal:
         price: Decimal | None = None,
     ) -> None:
         """Commit an order submission. Must return before the request is sent; a cid is written once."""
-        await self._insert(
-            "INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                cid,
-                intent_id,
-                leg,
-                attempt,
-                market,
-                side,
-                order_type,
-                _txt(quantity),
-                _txt(price),
-                int(reduce_only),
-                self._clock_ms(),
-            ),
+        await self.record_submits(
+            [
+                NewSubmit(
+                    cid=cid,
+                    intent_id=intent_id,
+                    leg=leg,
+                    attempt=attempt,
+                    market=market,
+                    side=side,
+                    order_type=order_type,
+                    quantity=quantity,
+                    reduce_only=reduce_only,
+                    price=price,
+                )
+            ]
         )
+
+    async def record_submits(self, submits: Sequence[NewSubmit]) -> None:
+        """Commit several order submissions in one transaction (all or none): both legs' orders are recorded
+        with one fsync before either is sent. Must return before any of them is sent."""
+        now = self._clock_ms()
+        rows = [
+            (
+                n.cid,
+                n.intent_id,
+                n.leg,
+                n.attempt,
+                n.market,
+                n.side,
+                n.order_type,
+                _txt(n.quantity),
+                _txt(n.price),
+                int(n.reduce_only),
+                now,
+            )
+            for n in submits
+        ]
+
+        # All or none: an operation that fails rolls its whole transaction back (see ``_run_batch``).
+        await self._submit(
+            _Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
+        )
+        for n in submits:
+            self._submit_counts[n.intent_id] = self._submit_counts.get(n.intent_id, 0) + 1
+
+    def submits_recorded(self, intent_id: str) -> int:
+        """How many submissions of ``intent_id`` this process has committed (no read: the journal's writer
+        is the only one, so this is exact for an intent begun in this process)."""
+        return self._submit_counts.get(intent_id, 0)
 
     async def record_update(
         self,
@@ -427,8 +628,11 @@ class Journal:
         average: Decimal | None = None,
         code: int | None = None,
         message: str | None = None,
+        wait: bool = True,
     ) -> None:
-        """Record what the exchange said about an order (including rejections with code and message)."""
+        """Record what the exchange said about an order (including rejections with code and message).
+
+        ``wait=False`` posts it (an answer recovery can re-read from the exchange by client id)."""
         await self._insert(
             "INSERT INTO order_updates (cid, order_id, status, filled, average, terminal, code, message,"
             " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -443,6 +647,7 @@ class Journal:
                 message,
                 self._clock_ms(),
             ),
+            wait=wait,
         )
 
     async def record_fill(
@@ -462,27 +667,41 @@ class Journal:
 
         ``trade_ms`` is the exchange's time of the trade, when it said (the ledger's hedge times).
         """
+        row = NewFill(market, trade_id, cid, order_id, quantity, price, fee, fee_asset, trade_ms)
+        (fresh,) = await self._submit(self._fills_op([row]), write=True)
+        return fresh
 
-        async def op(db: aiosqlite.Connection) -> bool:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO fills (market, trade_id, cid, order_id, quantity, price, fee, fee_asset,"
-                " created_ms, trade_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    market,
-                    trade_id,
-                    cid,
-                    order_id,
-                    _txt(quantity),
-                    _txt(price),
-                    _txt(fee),
-                    fee_asset,
-                    self._clock_ms(),
-                    trade_ms,
-                ),
-            )
-            return cur.rowcount == 1
+    def post_fills(self, fills: Sequence[NewFill]) -> asyncio.Future[list[bool]]:
+        """Post an order's fills (one row per trade, each once): committed with the next awaited write.
 
-        return await self._submit(op, write=True)
+        The future settles at the commit with, per fill, whether it was new (False: journaled before).
+        """
+        return self._post(self._fills_op(list(fills)))
+
+    def _fills_op(self, fills: list[NewFill]) -> Callable[[aiosqlite.Connection], Awaitable[list[bool]]]:
+        async def op(db: aiosqlite.Connection) -> list[bool]:
+            fresh: list[bool] = []
+            for f in fills:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO fills (market, trade_id, cid, order_id, quantity, price, fee, fee_asset,"
+                    " created_ms, trade_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        f.market,
+                        f.trade_id,
+                        f.cid,
+                        f.order_id,
+                        _txt(f.quantity),
+                        _txt(f.price),
+                        _txt(f.fee),
+                        f.fee_asset,
+                        self._clock_ms(),
+                        f.trade_ms,
+                    ),
+                )
+                fresh.append(cur.rowcount == 1)
+            return fresh
+
+        return op
 
     async def record_event(
         self,
@@ -492,12 +711,28 @@ class Journal:
         intent_id: str | None = None,
         level: str = "info",
         data: dict[str, Any] | None = None,
+        wait: bool = True,
     ) -> None:
-        """Record a stage event, decision or alert (``kind`` from the fault matrix's vocabulary)."""
+        """Record a stage event, decision or alert (``kind`` from the fault matrix's vocabulary);
+        ``wait=False`` posts it."""
         await self._insert(
             "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
             (intent_id, kind, level, message, _json(data), self._clock_ms()),
+            wait=wait,
         )
+
+    def post_event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        intent_id: str | None = None,
+        level: str = "info",
+        data: dict[str, Any] | None = None,
+    ) -> asyncio.Future[None]:
+        """Post an event row; the future settles at its commit (to show it only once it is journaled)."""
+        sql = "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)"
+        return self._post(_Insert(sql, [(intent_id, kind, level, message, _json(data), self._clock_ms())]))
 
     async def record_end(
         self,
@@ -507,11 +742,14 @@ class Journal:
         *,
         spot_qty: Decimal | None = None,
         perp_qty: Decimal | None = None,
+        wait: bool = True,
     ) -> None:
-        """Close an intent with its end state (HEDGED, FLAT, HALTED, ABORTED)."""
+        """Close an intent with its end state (HEDGED, FLAT, HALTED, ABORTED); ``wait=False`` posts it (the
+        caller then awaits :meth:`flush` before it reports the end)."""
         await self._insert(
             "INSERT INTO intent_ends VALUES (?, ?, ?, ?, ?, ?)",
             (intent_id, end_state, reason, _txt(spot_qty), _txt(perp_qty), self._clock_ms()),
+            wait=wait,
         )
 
     async def record_state(self, name: str, value: dict[str, Any]) -> None:

@@ -58,9 +58,15 @@ class Run:
         self.denied = False
 
     async def event(
-        self, kind: str, message: str, *, level: Level = Level.INFO, data: dict[str, object] | None = None
+        self,
+        kind: str,
+        message: str,
+        *,
+        level: Level = Level.INFO,
+        data: dict[str, object] | None = None,
+        wait: bool = True,
     ) -> None:
-        await self.report.event(kind, message, self.intent_id, level=level, data=data)
+        await self.report.event(kind, message, self.intent_id, level=level, data=data, wait=wait)
 
 
 class PipelineKit:
@@ -168,9 +174,11 @@ class PipelineKit:
 
     @staticmethod
     async def place_all(ex: OrderExecutor, reqs: Sequence[LegOrder]) -> list[Placement | HaltRequired]:
-        """Submit every order at once. A leg that must halt does not cut the others short: each placement
-        is kept, so an order the exchange accepted is confirmed and journaled before the halt."""
-        results = await asyncio.gather(*(ex.place(r) for r in reqs), return_exceptions=True)
+        """Submit every order at once: all their submissions committed in one transaction first (one fsync,
+        safety rule 5 for each), then all sent together. A leg that must halt does not cut the others short:
+        each placement is kept, so an order the exchange accepted is confirmed and journaled before the halt."""
+        await ex.record_submits(reqs, 1)
+        results = await asyncio.gather(*(ex.place(r, journaled=True) for r in reqs), return_exceptions=True)
         out: list[Placement | HaltRequired] = []
         for r in results:
             if isinstance(r, HaltRequired | Placement):
@@ -263,6 +271,7 @@ class PipelineKit:
                 "SLIPPAGE",
                 f"{a.leg} expected {_bps(a.expected_bps)}, realised {_bps(a.realized_bps)}",
                 data={"expected": a.expected_bps, "realised": a.realized_bps, "difference": a.difference_bps},
+                wait=False,
             )
             if not a.within_limits:
                 await run.report.alert(
@@ -285,6 +294,8 @@ class PipelineKit:
 
     async def sweep(self, run: Run, notes: list[str]) -> list[LegFill]:
         """Look once more for this intent's orders concluded "not placed" (late visibility)."""
+        if not run.ex.not_placed:
+            return []  # only this run's executor concludes "not placed" for this intent's orders
         late = await run.ex.sweep(await self.journal.not_placed_submits(run.intent_id))
         for fill in late:
             notes.append(f"late order {fill.cids[0]} filled {fill.filled}")
@@ -313,6 +324,7 @@ class PipelineKit:
             "DRIFT",
             f"{drift.describe()} [{legs.describe()}]",
             data={"bps": drift.drift_bps, "action": "correct" if drift.correction else "none"},
+            wait=False,
         )
         if drift.needs_correction and drift.correction is not None:
             fixes.append(await self.send_correction(run, drift.correction))
@@ -360,13 +372,18 @@ class PipelineKit:
         if run.journaled:
             spot = legs.spot_qty if legs is not None else None
             perp = legs.perp_qty if legs is not None else None
-            await self.journal.record_end(run.intent_id, end.value, f"{code}: {reason}", spot_qty=spot, perp_qty=perp)
+            # The END row, its event and every row posted before them commit together, before the result.
+            await self.journal.record_end(
+                run.intent_id, end.value, f"{code}: {reason}", spot_qty=spot, perp_qty=perp, wait=False
+            )
             await run.event(
                 "END",
                 f"{run.pipeline.value} ended {end.value}: {reason}",
                 level=Level.INFO if success else Level.WARN,
                 data={"state": end.value, "code": code, "spot_qty": spot, "perp_qty": perp},
+                wait=False,
             )
+        await self.journal.flush()
         return ExecutionResult(
             pipeline=run.pipeline,
             intent_id=run.intent_id if run.journaled or run.denied else None,

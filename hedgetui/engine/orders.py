@@ -17,6 +17,7 @@ The rules this module enforces (DEVELOPERS.md, safety rules 1–4):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 
 from hedgetui.domain.client_ids import client_order_id
@@ -24,7 +25,7 @@ from hedgetui.domain.orders import OrderResult
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
 from hedgetui.engine.fills import FillConfirmer
-from hedgetui.engine.journal import SubmitRow
+from hedgetui.engine.journal import NewSubmit, SubmitRow
 from hedgetui.engine.legs import (
     HaltRequired,
     LegFill,
@@ -53,20 +54,31 @@ log = logging.getLogger(__name__)
 class OrderExecutor(FillConfirmer):
     """Runs single orders to a confirmed end, journaling every step and publishing events."""
 
-    async def submit(self, req: LegOrder, attempt: int) -> Placement:
-        """Journal, send once, and resolve the outcome (looking the order up after any ambiguity)."""
-        cid = client_order_id(req.intent_id, req.leg, attempt)
-        await self.journal.record_submit(
-            cid=cid,
-            intent_id=req.intent_id,
-            leg=req.leg.value,
-            attempt=attempt,
-            market=req.kind.value,
-            side=req.side.value,
-            order_type="market",
-            quantity=req.quantity,
-            reduce_only=req.reduce_only,
+    async def record_submits(self, reqs: Sequence[LegOrder], attempt: int) -> None:
+        """Commit the submissions of ``reqs`` (each at ``attempt``) in one transaction, before any is sent."""
+        await self.journal.record_submits(
+            [
+                NewSubmit(
+                    cid=client_order_id(req.intent_id, req.leg, attempt),
+                    intent_id=req.intent_id,
+                    leg=req.leg.value,
+                    attempt=attempt,
+                    market=req.kind.value,
+                    side=req.side.value,
+                    order_type="market",
+                    quantity=req.quantity,
+                    reduce_only=req.reduce_only,
+                )
+                for req in reqs
+            ]
         )
+
+    async def submit(self, req: LegOrder, attempt: int, *, journaled: bool = False) -> Placement:
+        """Journal (unless ``journaled``: the caller committed it), send once, and resolve the outcome
+        (looking the order up after any ambiguity)."""
+        cid = client_order_id(req.intent_id, req.leg, attempt)
+        if not journaled:
+            await self.record_submits([req], attempt)
         # The order_submits row is the journal's record of this; the event is for the live log only, so the
         # request is not delayed by a second commit.
         self.report.publish(
@@ -199,6 +211,7 @@ class OrderExecutor(FillConfirmer):
             await self._record(cid, order)
             return Placement(cid, attempt, Resolution.PLACED, order=order, error=cause)
         if resolution is Resolution.NOT_PLACED:
+            self.not_placed = True
             await self.journal.record_update(
                 cid,
                 status="not_placed",
@@ -286,14 +299,15 @@ class OrderExecutor(FillConfirmer):
                 return None, Resolution.UNRESOLVED
             await self.clock.sleep(delay)
 
-    async def place(self, req: LegOrder, first_attempt: int = 1) -> Placement:
+    async def place(self, req: LegOrder, first_attempt: int = 1, *, journaled: bool = False) -> Placement:
         """Submit ``req``; resubmit with a new id only after a proven not-placed, up to ``max_resubmits``.
 
+        ``journaled``: the first attempt's submission is already committed (:meth:`record_submits`).
         Raises :class:`HaltRequired` (with a sticky alert) when the order's fate cannot be resolved.
         """
         attempt = first_attempt
         while True:
-            placement = await self.submit(req, attempt)
+            placement = await self.submit(req, attempt, journaled=journaled and attempt == first_attempt)
             if placement.resolution is Resolution.NOT_PLACED and attempt - first_attempt < self.timeouts.max_resubmits:
                 attempt += 1
                 continue

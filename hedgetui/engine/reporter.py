@@ -2,12 +2,14 @@
 
 Pipelines, the order executor and reconciliation all report through a :class:`Reporter`, so a row in the
 journal and a line on the screen always say the same thing, and an alert is always both journaled and
-shown. ``event`` commits before it publishes (the journal explains the hedge even if the process dies right
-after); ``publish`` is for live-only lines whose durable record is another journal table (SUBMIT, FILL).
+shown. ``event`` commits before it publishes (a posted event: once its commit lands), so the journal
+explains the hedge even if the process dies right after; ``publish`` is for live-only lines whose durable
+record is another journal table (SUBMIT, FILL).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,8 +40,21 @@ class Reporter:
         *,
         level: Level = Level.INFO,
         data: dict[str, Any] | None = None,
+        wait: bool = True,
     ) -> None:
-        """Commit an event row to the journal, then show it."""
+        """Commit an event row to the journal, then show it.
+
+        ``wait=False`` (rows that only explain, on a pipeline's hot path) posts the row and returns at once:
+        it is shown when its commit lands, with the next awaited write (``Journal`` "Posted writes")."""
+        if not wait:
+            posted = self.journal.post_event(kind, message, intent_id=intent_id, level=level.value, data=data)
+
+            def show(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    self.publish(kind, message, intent_id, level=level, data=data)
+
+            posted.add_done_callback(show)
+            return
         await self.journal.record_event(kind, message, intent_id=intent_id, level=level.value, data=data)
         self.publish(kind, message, intent_id, level=level, data=data)
 

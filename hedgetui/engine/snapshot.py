@@ -3,7 +3,8 @@ the rest read over REST in one concurrent round trip (none at all when everythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,10 @@ from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.reads import ACCOUNT_SETTLE_S, gather_missing
 
 BPS = Decimal(10_000)
+#: The depth a pipeline first reads the books at over REST: enough for any size the visible depth check
+#: passes at, and far cheaper to serve and parse than 100 levels. A decision the shallow books refuse for
+#: depth is taken again on full books (:func:`deepen`), so a refusal never comes from a truncated read.
+SHALLOW_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class MarketSnapshot:
     position: PerpPosition
     funding: FundingInfo
     taken_at: float
+    #: The level limit the books were read with over REST when shallower than the pipeline's depth (None:
+    #: full depth, or streamed books): a depth refusal on them is checked again on full books.
+    shallow: int | None = None
 
     @property
     def basis_bps(self) -> Decimal | None:
@@ -100,10 +108,17 @@ class MarketSnapshot:
 
 
 async def read_snapshot(
-    venue: VenuePort, clock: Clock, depth: int = 100, market: MarketFeed | None = None
+    venue: VenuePort,
+    clock: Clock,
+    depth: int = 100,
+    market: MarketFeed | None = None,
+    *,
+    shallow_first: bool = False,
 ) -> MarketSnapshot:
     """Books, balances, position and funding: from the streams while they are fresh (the market feed's
-    books and funding, the account stream), the rest read concurrently over REST (one round trip)."""
+    books and funding, the account stream), the rest read concurrently over REST (one round trip). With
+    ``shallow_first`` (a pipeline, which re-reads on a depth refusal) books read over REST are read
+    :data:`SHALLOW_DEPTH` levels deep first (see :func:`deepen`)."""
     sent_at = clock.monotonic()
     view = await venue.account_view(ACCOUNT_SETTLE_S, full=True)
     spot_book, perp_book, funding = (
@@ -111,13 +126,34 @@ async def read_snapshot(
         if market is not None
         else (None, None, None)
     )
+    first = min(depth, SHALLOW_DEPTH) if shallow_first else depth
+    shallow = first if first < depth and (spot_book is None or perp_book is None) else None
     values: list[Any] = await gather_missing(
-        (spot_book, lambda: venue.fetch_order_book(MarketKind.SPOT, depth)),
-        (perp_book, lambda: venue.fetch_order_book(MarketKind.PERP, depth)),
+        (spot_book, lambda: venue.fetch_order_book(MarketKind.SPOT, first)),
+        (perp_book, lambda: venue.fetch_order_book(MarketKind.PERP, first)),
         (view.spot_balances if view else None, venue.fetch_spot_balances),
         (view.futures if view else None, venue.fetch_futures_balance),
         (view.position if view else None, venue.fetch_perp_position),
         (funding, venue.fetch_funding),
     )
     spot_book, perp_book, balances, futures, position, funding = values
-    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at)
+    return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at, shallow)
+
+
+async def deepen(snap: MarketSnapshot, venue: VenuePort, depth: int) -> MarketSnapshot | None:
+    """The same snapshot with both books read again ``depth`` levels deep, when they were read shallow and
+    a shallow book may have cut the depth short (its side held every level asked for); else None.
+
+    A shallow book that holds the whole quantity times the liquidity multiple gives the exact slippage of
+    that quantity (the walk never reaches past it) and passes the same depth check a deeper book would;
+    only a depth refusal can differ, and that is what this re-read settles.
+    """
+    limit = snap.shallow
+    if limit is None or not any(
+        len(side) >= limit for b in (snap.spot_book, snap.perp_book) for side in (b.bids, b.asks)
+    ):
+        return None
+    spot_book, perp_book = await asyncio.gather(
+        venue.fetch_order_book(MarketKind.SPOT, depth), venue.fetch_order_book(MarketKind.PERP, depth)
+    )
+    return replace(snap, spot_book=spot_book, perp_book=perp_book, shallow=None)

@@ -52,12 +52,15 @@ class StageTracker:
 
     async def _journal(self, stage: Stage, state: StageState, elapsed_ms: float | None, detail: str) -> None:
         if state in (StageState.DONE, StageState.FAILED, StageState.SKIPPED):
+            # Posted: a stage row explains, it guards nothing; it commits with the run's next awaited write
+            # (its submissions, its END), so it never delays the pipeline by a commit of its own.
             await self.journal.record_event(
                 "STAGE",
                 f"{self.pipeline.value} {stage.value} {state.value}" + (f": {detail}" if detail else ""),
                 intent_id=self.intent_id,
                 level="warn" if state is StageState.FAILED else "info",
                 data={"stage": stage.value, "state": state.value, "elapsed_ms": elapsed_ms},
+                wait=False,
             )
 
     @asynccontextmanager

@@ -9,9 +9,10 @@ at once, so it travels beside the trade reads: one round trip instead of two.
 
 The early reading stands for the verification only while it still describes the run's end: no order was
 sent after it went out (the journal records every order before it is sent, so its count of this intent's
-submissions tells) and the late-visibility sweep found nothing. Otherwise it is dropped and the legs are
-read again. And it never decides a correction or a halt on its own: legs apart on the early reading are
-read once more, in full over REST, before anything is sent (:meth:`HedgeState.read`).
+submissions tells: :meth:`Journal.submits_recorded`, kept by the journal's one writer, no read) and the
+late-visibility sweep found nothing. Otherwise it is dropped and the legs are read again. And it never
+decides a correction or a halt on its own: legs apart on the early reading are read once more, in full
+over REST, before anything is sent (:meth:`HedgeState.read`).
 
 With a warm user data stream the reading is the stream's (``read(streamed=True)``: the account changes of
 the reported fills, waited for in the background); without one it is the REST read of both legs.
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import HaltRequired, Placement, Resolution
+from hedgetui.engine.reads import LEGS_SETTLE_S
 
 
 def answered(placed: Sequence[Placement | HaltRequired]) -> bool:
@@ -43,15 +45,32 @@ def answered(placed: Sequence[Placement | HaltRequired]) -> bool:
 class EarlyReading:
     """Both legs, read as soon as every order of the run had a terminal answer (see the module docstring)."""
 
-    def __init__(self, hedge: HedgeState, journal: Journal, intent_id: str, submits: int) -> None:
+    def __init__(
+        self, hedge: HedgeState, journal: Journal, intent_id: str, submits: int, placed: Sequence[Placement]
+    ) -> None:
         self.hedge = hedge
         self.journal = journal
         self.intent_id = intent_id
         #: How many orders the run had journaled when the read went out.
         self.submits = submits
         self.task: asyncio.Task[ExchangeLegs] = asyncio.get_running_loop().create_task(
-            hedge.read(streamed=True), name=f"early-verification-{intent_id}"
+            self._read(placed), name=f"early-verification-{intent_id}"
         )
+
+    async def _read(self, placed: Sequence[Placement]) -> ExchangeLegs:
+        # The stream vouches for the account only after it has seen these orders' own events (they set the
+        # fills' account changes pending, which the read then waits for): an answer can overtake its events,
+        # and a balance read before them would be the account before the fills. On a stale stream, or
+        # when the events are lost (the stream goes stale), this costs nothing and the read is over REST.
+        venue = self.hedge.venue
+        await asyncio.gather(
+            *(
+                venue.wait_order(p.order.kind, p.cid, LEGS_SETTLE_S)
+                for p in placed
+                if p.order is not None and p.order.filled > 0
+            )
+        )
+        return await self.hedge.read(streamed=True)
 
     @classmethod
     async def start(
@@ -60,12 +79,13 @@ class EarlyReading:
         """Send the read now if every placement in ``placed`` is final on the exchange, else None."""
         if not answered(placed):
             return None
-        return cls(hedge, journal, intent_id, len(await journal.submits(intent_id)))
+        done = [p for p in placed if isinstance(p, Placement)]
+        return cls(hedge, journal, intent_id, journal.submits_recorded(intent_id), done)
 
     async def legs(self, late: Sequence[object] = ()) -> ExchangeLegs | None:
         """The early reading if it still describes the run's end (no order sent since, no ``late`` order
         found by the sweep, the read succeeded); else None, and the caller reads again."""
-        if late or len(await self.journal.submits(self.intent_id)) != self.submits:
+        if late or self.journal.submits_recorded(self.intent_id) != self.submits:
             self.discard()
             return None
         try:

@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 
 from hedgetui.domain.venue import VenueMode
 from hedgetui.engine.engine import Engine
-from hedgetui.engine.journal import Journal
+from hedgetui.engine.journal import Journal, NewFill
 from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings, LegMode
 from hedgetui.exchange.settings import VenueSettings
@@ -51,14 +52,18 @@ async def main(url: str, journal_path: str, action: str, kill_at: str, mode: str
     )
     async with Journal(Path(journal_path)) as journal:
         if kill_at.startswith("fill:"):
-            record_fill = journal.record_fill
+            post_fills = journal.post_fills
+            target = kill_at.removeprefix("fill:")
 
-            async def die_in_fills(**row: object) -> bool:
-                if armed[0] and str(row["cid"]).endswith(kill_at.removeprefix("fill:")):
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return await record_fill(**row)  # type: ignore[arg-type]
+            def die_in_fills(fills: Sequence[NewFill]) -> asyncio.Future[list[bool]]:
+                if armed[0] and any(f.cid.endswith(target) for f in fills):
+                    # Let everything queued before the fills (the order's FILLED update) commit, then die
+                    # before the fills do: the kill lands between the two writes.
+                    asyncio.get_running_loop().create_task(_flush_then_die(journal))
+                    return asyncio.get_running_loop().create_future()
+                return post_fills(fills)
 
-            journal.record_fill = die_in_fills  # type: ignore[method-assign]
+            journal.post_fills = die_in_fills  # type: ignore[method-assign]
         engine = Engine(venue, journal, settings, before_send=die)
         await engine.start()
         if action == "cycles2-enter":
@@ -70,6 +75,11 @@ async def main(url: str, journal_path: str, action: str, kill_at: str, mode: str
         print(result.end_state.value, flush=True)
         await engine.shutdown()
     await venue.close()
+
+
+async def _flush_then_die(journal: Journal) -> None:
+    await journal.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,31 @@ async def test_sigkill_at_a_leg_then_restart_reconciles(tmp_path: Path, action: 
         await server.stop()
 
 
+@pytest.mark.parametrize(("action", "first", "second"), [("enter", "PO1", "SO1"), ("exit", "SC1", "PC1")])
+async def test_sigkill_between_the_batched_journal_write_and_the_sends(
+    tmp_path: Path, action: str, first: str, second: str
+) -> None:
+    """Both legs' submissions are committed in one transaction before either order is sent (safety rule 5):
+    killed just before the first request leaves, the journal holds both legs and the venue neither."""
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50))
+    await server.start()
+    journal = tmp_path / "journal.sqlite3"
+    try:
+        if action == "exit":
+            assert await child(server, journal, "enter", "none") == 0
+        before = {o.client_order_id for o in server.core.orders()}
+        assert await child(server, journal, action, first) == -signal.SIGKILL
+        # Judged by the venue's record: the kill came before the first send, so nothing new reached it.
+        assert {o.client_order_id for o in server.core.orders()} == before
+        async with Journal(journal) as j:
+            (intent,) = await j.unfinished_intents()
+            legs = sorted(s.cid[-3:] for s in await j.submits(intent.intent_id))
+            assert legs == sorted([first, second])  # both rows durable, although neither order went out
+        await restart_and_check(server, journal)
+    finally:
+        await server.stop()
+
+
 async def test_sigkill_after_the_venue_accepted_but_before_the_answer(tmp_path: Path) -> None:
     """Row 30, the other half: the order is applied, the process dies while waiting for the reply."""
     server = SandboxServer(SandboxOptions(port=0, tick_ms=50))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hedgetui.engine.journal import SCHEMA_VERSION, Journal, JournalError
+from hedgetui.engine.journal import POST_LINGER_S, SCHEMA_VERSION, Journal, JournalError, NewSubmit
 
 
 async def _intent_with_submit(j: Journal, intent: str = "aaaaaaaaaaaa", cid: str = "c1") -> None:
@@ -149,3 +149,86 @@ async def test_closed_journal_refuses_writes(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3")
     with pytest.raises(JournalError):
         await j.record_event("E", "x")
+
+
+# ---- group commit and posted rows ----------------------------------------------------------------------
+
+
+def _submit(cid: str, leg: str, intent: str = "aaaaaaaaaaaa") -> NewSubmit:
+    return NewSubmit(
+        cid=cid,
+        intent_id=intent,
+        leg=leg,
+        attempt=1,
+        market="perp" if leg.startswith("perp") else "spot",
+        side="sell",
+        order_type="market",
+        quantity=D("0.010"),
+        reduce_only=False,
+    )
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """What another connection (a restarted process) finds committed in the file."""
+    con = sqlite3.connect(path)
+    try:
+        return list(con.execute(sql).fetchall())
+    finally:
+        con.close()
+
+
+async def test_both_legs_submissions_commit_together_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        await j.record_intent("aaaaaaaaaaaa", "enter")
+        await j.record_submits([_submit("c1", "perp_open"), _submit("c2", "spot_open")])
+        # Committed (visible to another connection) when the call returns: before either is sent.
+        assert sorted(r[0] for r in _rows(path, "SELECT cid FROM order_submits")) == ["c1", "c2"]
+        assert j.submits_recorded("aaaaaaaaaaaa") == 2
+        with pytest.raises(sqlite3.IntegrityError):  # c2 exists: neither row of the pair is written
+            await j.record_submits([_submit("c3", "perp_open"), _submit("c2", "spot_open")])
+        assert sorted(r[0] for r in _rows(path, "SELECT cid FROM order_submits")) == ["c1", "c2"]
+        assert j.submits_recorded("aaaaaaaaaaaa") == 2
+
+
+async def test_a_posted_row_commits_with_the_next_awaited_write_never_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        await j.record_intent("aaaaaaaaaaaa", "enter", wait=False)
+        await j.record_event("STAGE", "posted", intent_id="aaaaaaaaaaaa", wait=False)
+        # The awaited submission (its foreign key needs the posted intent) returns with all three committed.
+        await j.record_submits([_submit("c1", "perp_open")])
+        assert _rows(path, "SELECT intent_id FROM intents") == [("aaaaaaaaaaaa",)]
+        assert _rows(path, "SELECT message FROM events") == [("posted",)]
+
+
+async def test_a_posted_row_alone_commits_after_the_linger(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        committed = j.post_event("DRIFT", "explains")
+        await asyncio.wait_for(committed, POST_LINGER_S * 20)
+        assert _rows(path, "SELECT message FROM events") == [("explains",)]
+
+
+async def test_one_bad_row_in_a_batch_fails_alone(tmp_path: Path) -> None:
+    async with Journal(tmp_path / "j.sqlite3") as j:
+        await _intent_with_submit(j)
+        good = asyncio.ensure_future(j.record_event("X", "good"))
+        bad = asyncio.ensure_future(j.record_intent("aaaaaaaaaaaa", "enter"))  # the intent exists
+        also_good = asyncio.ensure_future(j.record_event("X", "also good"))
+        results = await asyncio.gather(good, bad, also_good, return_exceptions=True)
+        assert results[0] is None and results[2] is None and isinstance(results[1], sqlite3.IntegrityError)
+        assert [e.message for e in await j.events()] == ["good", "also good"]
+
+
+async def test_a_failed_posted_write_refuses_everything_after_it(tmp_path: Path) -> None:
+    """Nothing may be sent after the journal failed to record something, even something only posted."""
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        await j.record_intent("aaaaaaaaaaaa", "enter")
+        await j.record_intent("aaaaaaaaaaaa", "enter", wait=False)  # a duplicate: it will fail at its commit
+        with pytest.raises(JournalError):
+            await j.record_submits([_submit("c1", "perp_open")])
+        with pytest.raises(JournalError):
+            await j.record_event("X", "after")
+    assert _rows(path, "SELECT cid FROM order_submits") == []

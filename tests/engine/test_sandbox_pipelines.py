@@ -104,3 +104,56 @@ async def test_the_journal_never_holds_a_credential(harness: Harness) -> None:
     for file in harness.journal_path.parent.iterdir():
         data = file.read_bytes()
         assert KEY.encode() not in data and SECRET.encode() not in data
+
+
+async def test_perp_first_sends_spot_on_the_perps_filled_answer_beside_its_fee_read(tmp_path: Path) -> None:
+    """perp_first: a perp answer that says FILLED (whole) is the exchange's word; the spot order goes at
+    once, in the same round trip as the perp's trade read (its fee), not one round trip after it. Judged by
+    the sandbox's request record and its own legs."""
+    from hedgetui.domain.venue import MarketKind
+    from hedgetui.engine.settings import LegMode
+
+    server = SandboxServer(SandboxOptions(port=0, tick_ms=50, latency_ms=25, api_key=KEY, api_secret=SECRET))
+    await server.start()
+    venue = await BinanceVenue.connect(settings_for(server, timeout_ms=1500, user_stream=False))
+    try:
+        async with Journal(tmp_path / "journal.sqlite3") as journal:
+            engine = Engine(venue, journal, EngineSettings(timeouts=FAST, leg_mode=LegMode.PERP_FIRST))
+            await engine.start()
+            server.requests.clear()
+            result = await engine.enter(D("2000"))
+            assert result.end_state is EndState.HEDGED and result.success, result.reason
+            await engine.shutdown()
+        records = server.requests.records()
+        perp_post = next(r for r in records if r.method == "POST" and r.path == "/fapi/v1/order")
+        spot_post = next(r for r in records if r.method == "POST" and r.path == "/api/v3/order")
+        trades = next(r for r in records if r.path == "/fapi/v1/userTrades")
+        assert perp_post.answered_ms is not None
+        # Sent on the perp's answer: arrives one round trip after the perp order, beside the trade read.
+        assert abs(spot_post.arrived_ms - trades.arrived_ms) < 25
+        assert spot_post.arrived_ms - perp_post.arrived_ms < 2 * 50
+        spot = server.core.spot_balances()["BTC"][0]
+        assert server.core.position("BTCUSDT").amount == -result.quantity  # type: ignore[operator]
+        assert spot == result.quantity * D("0.999") and venue.rules(MarketKind.SPOT).base == "BTC"  # type: ignore[operator]
+    finally:
+        await venue.close()
+        await server.stop()
+
+
+async def test_books_read_shallow_first_and_again_in_full_before_a_depth_refusal(harness: Harness) -> None:
+    """The pipeline reads 20 levels first; a size those levels cannot hold (times the liquidity multiple)
+    is decided again on full books, never refused on a truncated read. Judged by the sandbox's request
+    record (two depth reads per market) and its own legs."""
+    server = harness.server
+    server.requests.clear()
+    small = await harness.engine.enter(D("2000"))  # 20 levels hold 3x its quantity: one depth read each
+    assert small.success, small.reason
+    depth_reads = [r.path for r in server.requests.records() if r.path.endswith("/depth")]
+    assert sorted(depth_reads) == ["/api/v3/depth", "/fapi/v1/depth"]
+    assert (await harness.engine.exit()).success
+    server.requests.clear()
+    large = await harness.engine.enter(D("25000"))  # ~0.42 BTC: 20 levels hold less than 3x, 100 levels more
+    assert large.success and large.end_state is EndState.HEDGED, large.reason
+    depth_reads = [r.path for r in server.requests.records() if r.path.endswith("/depth")]
+    assert sorted(depth_reads) == ["/api/v3/depth", "/api/v3/depth", "/fapi/v1/depth", "/fapi/v1/depth"]
+    assert server.core.position("BTCUSDT").amount == -large.quantity  # type: ignore[operator]

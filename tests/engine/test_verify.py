@@ -18,12 +18,24 @@ from hedgetui.engine.verify import EarlyReading, answered, verification_legs
 INTENT = "aaaaaaaaaaaa"
 
 
+class NoStream:
+    """A venue without a user data stream: ``wait_order`` answers None at once (then polls/REST)."""
+
+    def __init__(self) -> None:
+        self.waited: list[str] = []
+
+    async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
+        self.waited.append(client_order_id)
+        return None
+
+
 class Legs:
     """A stand-in for HedgeState.read: the exchange's perp position as it is when a read runs."""
 
     def __init__(self, perp: str) -> None:
         self.perp = D(perp)
         self.reads = 0
+        self.venue = NoStream()
 
     async def read(self, *, streamed: bool = False) -> ExchangeLegs:
         self.reads += 1
@@ -120,3 +132,41 @@ async def test_no_early_read_while_an_answer_is_not_terminal(tmp_path: Path) -> 
         hedge: Any = Legs("0")
         assert await EarlyReading.start(hedge, journal, INTENT, [placement(OrderStatus.OPEN)]) is None
         assert hedge.reads == 0
+
+
+class SlowEvents(NoStream):
+    """A stream whose order events arrive after the REST answer (the answer overtook them)."""
+
+    def __init__(self, legs: Legs) -> None:
+        super().__init__()
+        self.legs = legs
+
+    async def wait_order(self, kind: MarketKind, client_order_id: str, timeout_s: float) -> OrderResult | None:
+        self.waited.append(client_order_id)
+        await asyncio.sleep(0.01)
+        self.legs.perp = D("-0.01")  # the fill's account change, which the streamed read then reflects
+        return None
+
+
+async def test_the_early_read_waits_for_the_orders_stream_events_first(tmp_path: Path) -> None:
+    """A streamed account read sent the instant the answers came would be the account before the fills:
+    the early reading waits for each filled order's own events (which make its account change pending)."""
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        await journal.record_intent(INTENT, "enter")
+        await submit(journal, "c1")
+        hedge: Any = Legs("0")
+        hedge.venue = SlowEvents(hedge)
+        early = await EarlyReading.start(hedge, journal, INTENT, [placement(OrderStatus.FILLED)])
+        assert early is not None
+        legs, was_early = await verification_legs(hedge, early)
+        assert was_early and legs.perp_qty == D("-0.01") and hedge.venue.waited == ["c"]
+
+
+async def test_the_submission_count_needs_no_read(tmp_path: Path) -> None:
+    """``submits_recorded`` counts what this process committed, both legs of a batch included."""
+    async with Journal(tmp_path / "j.sqlite3") as journal:
+        await journal.record_intent(INTENT, "enter")
+        assert journal.submits_recorded(INTENT) == 0
+        await submit(journal, "c1")
+        await submit(journal, "c2", attempt=2)
+        assert journal.submits_recorded(INTENT) == 2 == len(await journal.submits(INTENT))
