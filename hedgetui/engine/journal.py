@@ -45,6 +45,29 @@ from hedgetui.domain.ledger import ExternalFill
 from hedgetui.domain.orders import Side
 from hedgetui.domain.pnl import IncomeKind, IncomeRecord
 from hedgetui.domain.venue import MarketKind
+from hedgetui.engine.journal_rows import (
+    EventRow,
+    IntentRow,
+    JournalError,
+    NewFill,
+    NewSubmit,
+    SubmitRow,
+    dec,
+    json_text,
+    txt,
+)
+
+__all__ = [
+    "POST_LINGER_S",
+    "SCHEMA_VERSION",
+    "EventRow",
+    "IntentRow",
+    "Journal",
+    "JournalError",
+    "NewFill",
+    "NewSubmit",
+    "SubmitRow",
+]
 
 T = TypeVar("T")
 
@@ -204,77 +227,6 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 POST_LINGER_S = 0.1
 
 
-class JournalError(RuntimeError):
-    """The journal could not record something. Nothing may be sent to the exchange after this."""
-
-
-@dataclass(frozen=True)
-class SubmitRow:
-    cid: str
-    intent_id: str
-    leg: str
-    attempt: int
-    market: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    price: Decimal | None
-    reduce_only: bool
-    created_ms: int
-
-
-@dataclass(frozen=True)
-class NewSubmit:
-    """An order submission to record (:meth:`Journal.record_submits`)."""
-
-    cid: str
-    intent_id: str
-    leg: str
-    attempt: int
-    market: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    reduce_only: bool
-    price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class NewFill:
-    """One trade of an order, to record once (:meth:`Journal.post_fills`)."""
-
-    market: str
-    trade_id: str
-    cid: str
-    order_id: str
-    quantity: Decimal
-    price: Decimal
-    fee: Decimal | None
-    fee_asset: str | None
-    trade_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class IntentRow:
-    intent_id: str
-    kind: str
-    created_ms: int
-    quantity: Decimal | None
-    size_usd: Decimal | None
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EventRow:
-    seq: int
-    intent_id: str | None
-    kind: str
-    level: str
-    message: str
-    data: dict[str, Any]
-    created_ms: int
-
-
 @dataclass(frozen=True)
 class _Queued:
     """One queued operation: what to run, who waits for it, and whether anyone awaits it (posted: not)."""
@@ -298,26 +250,6 @@ class _Insert:
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-def _dec(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _txt(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def _json(data: dict[str, Any] | None) -> str:
-    return json.dumps(data or {}, default=_json_default, sort_keys=True)
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, Decimal):
-        return format(obj, "f")
-    if hasattr(obj, "value"):  # enums
-        return obj.value
-    return str(obj)
 
 
 class Journal:
@@ -548,7 +480,7 @@ class Journal:
         """
         await self._insert(
             "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, kind, self._clock_ms(), _txt(quantity), _txt(size_usd), _json(details)),
+            (intent_id, kind, self._clock_ms(), txt(quantity), txt(size_usd), json_text(details)),
             wait=wait,
         )
 
@@ -597,8 +529,8 @@ class Journal:
                 n.market,
                 n.side,
                 n.order_type,
-                _txt(n.quantity),
-                _txt(n.price),
+                txt(n.quantity),
+                txt(n.price),
                 int(n.reduce_only),
                 now,
             )
@@ -640,8 +572,8 @@ class Journal:
                 cid,
                 order_id,
                 status,
-                _txt(filled),
-                _txt(average),
+                txt(filled),
+                txt(average),
                 int(terminal),
                 code,
                 message,
@@ -690,9 +622,9 @@ class Journal:
                         f.trade_id,
                         f.cid,
                         f.order_id,
-                        _txt(f.quantity),
-                        _txt(f.price),
-                        _txt(f.fee),
+                        txt(f.quantity),
+                        txt(f.price),
+                        txt(f.fee),
                         f.fee_asset,
                         self._clock_ms(),
                         f.trade_ms,
@@ -717,7 +649,7 @@ class Journal:
         ``wait=False`` posts it."""
         await self._insert(
             "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, kind, level, message, _json(data), self._clock_ms()),
+            (intent_id, kind, level, message, json_text(data), self._clock_ms()),
             wait=wait,
         )
 
@@ -732,7 +664,7 @@ class Journal:
     ) -> asyncio.Future[None]:
         """Post an event row; the future settles at its commit (to show it only once it is journaled)."""
         sql = "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        return self._post(_Insert(sql, [(intent_id, kind, level, message, _json(data), self._clock_ms())]))
+        return self._post(_Insert(sql, [(intent_id, kind, level, message, json_text(data), self._clock_ms())]))
 
     async def record_end(
         self,
@@ -748,7 +680,7 @@ class Journal:
         caller then awaits :meth:`flush` before it reports the end)."""
         await self._insert(
             "INSERT INTO intent_ends VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, end_state, reason, _txt(spot_qty), _txt(perp_qty), self._clock_ms()),
+            (intent_id, end_state, reason, txt(spot_qty), txt(perp_qty), self._clock_ms()),
             wait=wait,
         )
 
@@ -756,7 +688,7 @@ class Journal:
         """Append a named state snapshot (breaker, trading state); the latest row is the current value."""
         await self._insert(
             "INSERT INTO state_changes (name, value, created_ms) VALUES (?, ?, ?)",
-            (name, _json(value), self._clock_ms()),
+            (name, json_text(value), self._clock_ms()),
         )
 
     # ---- reads --------------------------------------------------------------------------------------
@@ -770,7 +702,7 @@ class Journal:
 
     async def unfinished_intents(self) -> list[IntentRow]:
         rows = await self._fetchall("SELECT * FROM unfinished_intents ORDER BY created_ms")
-        return [IntentRow(r[0], r[1], r[2], _dec(r[3]), _dec(r[4]), json.loads(r[5])) for r in rows]
+        return [IntentRow(r[0], r[1], r[2], dec(r[3]), dec(r[4]), json.loads(r[5])) for r in rows]
 
     async def open_submits(self, intent_id: str | None = None) -> list[SubmitRow]:
         """Submissions with no terminal update: the orders whose fate must be looked up."""
@@ -823,7 +755,7 @@ class Journal:
             side=r[5],
             order_type=r[6],
             quantity=Decimal(r[7]),
-            price=_dec(r[8]),
+            price=dec(r[8]),
             reduce_only=bool(r[9]),
             created_ms=int(r[10]),
         )
@@ -915,7 +847,7 @@ class Journal:
                         r.tran_id,
                         r.symbol,
                         r.asset,
-                        _txt(r.amount),
+                        txt(r.amount),
                         r.time_ms,
                         r.trade_id,
                         self._clock_ms(),
@@ -1003,9 +935,9 @@ class Journal:
                         f.order_id,
                         f.client_order_id,
                         f.side.value,
-                        _txt(f.qty),
-                        _txt(f.price),
-                        _txt(f.fee),
+                        txt(f.qty),
+                        txt(f.price),
+                        txt(f.fee),
                         f.fee_asset,
                         f.time_ms,
                         f.cause,
@@ -1035,7 +967,7 @@ class Journal:
                 side=Side(r[4]),
                 qty=Decimal(r[5]),
                 price=Decimal(r[6]),
-                fee=_dec(r[7]),
+                fee=dec(r[7]),
                 fee_asset=r[8],
                 time_ms=int(r[9]),
                 cause=r[10],
