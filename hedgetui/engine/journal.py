@@ -56,6 +56,7 @@ from hedgetui.engine.journal_rows import (
     json_text,
     txt,
 )
+from hedgetui.engine.journal_schema import SCHEMA_VERSION, migrate, user_version
 
 __all__ = [
     "POST_LINGER_S",
@@ -70,156 +71,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-SCHEMA_VERSION = 3
-
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE intents (
-            intent_id   TEXT PRIMARY KEY,
-            kind        TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            quantity    TEXT,
-            size_usd    TEXT,
-            details     TEXT NOT NULL DEFAULT '{}'
-        )""",
-        """CREATE TABLE order_submits (
-            cid         TEXT PRIMARY KEY,
-            intent_id   TEXT NOT NULL REFERENCES intents(intent_id),
-            leg         TEXT NOT NULL,
-            attempt     INTEGER NOT NULL,
-            market      TEXT NOT NULL,
-            side        TEXT NOT NULL,
-            order_type  TEXT NOT NULL,
-            quantity    TEXT NOT NULL,
-            price       TEXT,
-            reduce_only INTEGER NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            UNIQUE (intent_id, leg, attempt)
-        )""",
-        """CREATE TABLE order_updates (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            cid         TEXT NOT NULL REFERENCES order_submits(cid),
-            order_id    TEXT,
-            status      TEXT NOT NULL,
-            filled      TEXT NOT NULL,
-            average     TEXT,
-            terminal    INTEGER NOT NULL,
-            code        INTEGER,
-            message     TEXT,
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE fills (
-            market      TEXT NOT NULL,
-            trade_id    TEXT NOT NULL,
-            cid         TEXT NOT NULL REFERENCES order_submits(cid),
-            order_id    TEXT NOT NULL,
-            quantity    TEXT NOT NULL,
-            price       TEXT NOT NULL,
-            fee         TEXT,
-            fee_asset   TEXT,
-            created_ms  INTEGER NOT NULL,
-            PRIMARY KEY (market, trade_id)
-        )""",
-        """CREATE TABLE events (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            intent_id   TEXT,
-            kind        TEXT NOT NULL,
-            level       TEXT NOT NULL,
-            message     TEXT NOT NULL,
-            data        TEXT NOT NULL DEFAULT '{}',
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE intent_ends (
-            intent_id   TEXT PRIMARY KEY REFERENCES intents(intent_id),
-            end_state   TEXT NOT NULL,
-            reason      TEXT NOT NULL,
-            spot_qty    TEXT,
-            perp_qty    TEXT,
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE state_changes (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            name        TEXT NOT NULL,
-            value       TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL
-        )""",
-        "CREATE INDEX order_updates_cid ON order_updates(cid)",
-        "CREATE INDEX events_intent ON events(intent_id)",
-        "CREATE INDEX state_changes_name ON state_changes(name, seq)",
-        # Open submissions: sent (or about to be) with no terminal answer recorded.
-        """CREATE VIEW open_submits AS
-            SELECT s.* FROM order_submits s
-            WHERE NOT EXISTS (SELECT 1 FROM order_updates u WHERE u.cid = s.cid AND u.terminal = 1)""",
-        """CREATE VIEW unfinished_intents AS
-            SELECT i.* FROM intents i
-            WHERE NOT EXISTS (SELECT 1 FROM intent_ends e WHERE e.intent_id = i.intent_id)""",
-        *(
-            stmt
-            for table in (
-                "intents",
-                "order_submits",
-                "order_updates",
-                "fills",
-                "events",
-                "intent_ends",
-                "state_changes",
-            )
-            for stmt in (
-                f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
-                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
-                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-            )
-        ),
-    ),
-    # The funding and P&L ledger: the futures account's income records as the exchange booked them (one row
-    # per record: Binance's tranId is unique per income type, so a refetch never counts an amount twice),
-    # and the exchange's own time of each fill (which funding settlements a hedge held through).
-    2: (
-        """CREATE TABLE income (
-            kind        TEXT NOT NULL,
-            tran_id     TEXT NOT NULL,
-            symbol      TEXT NOT NULL,
-            asset       TEXT NOT NULL,
-            amount      TEXT NOT NULL,
-            time_ms     INTEGER NOT NULL,
-            trade_id    TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            PRIMARY KEY (kind, tran_id)
-        )""",
-        "CREATE INDEX income_time ON income(time_ms)",
-        "ALTER TABLE fills ADD COLUMN trade_ms INTEGER",
-        """CREATE TRIGGER income_no_update BEFORE UPDATE ON income
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-        """CREATE TRIGGER income_no_delete BEFORE DELETE ON income
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-    ),
-    # Fills hedgetui did not make (a liquidation, an ADL, a manual trade), taken from the exchange's trades
-    # when the drift monitor or reconciliation explained an outside change of a leg: the journal says how
-    # the hedge got where the exchange holds it, and the ledger counts them. One row per exchange trade.
-    3: (
-        """CREATE TABLE external_fills (
-            market          TEXT NOT NULL,
-            trade_id        TEXT NOT NULL,
-            order_id        TEXT NOT NULL,
-            client_order_id TEXT,
-            side            TEXT NOT NULL,
-            quantity        TEXT NOT NULL,
-            price           TEXT NOT NULL,
-            fee             TEXT,
-            fee_asset       TEXT,
-            trade_ms        INTEGER NOT NULL,
-            cause           TEXT NOT NULL,
-            created_ms      INTEGER NOT NULL,
-            PRIMARY KEY (market, trade_id)
-        )""",
-        """CREATE TRIGGER external_fills_no_update BEFORE UPDATE ON external_fills
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-        """CREATE TRIGGER external_fills_no_delete BEFORE DELETE ON external_fills
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-    ),
-}
 
 
 #: How long a posted (``wait=False``) row may wait for an awaited operation to commit with before it is
@@ -285,7 +136,7 @@ class Journal:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")
             await self._db.execute("PRAGMA foreign_keys=ON")
-            await self._migrate(self._db)
+            await migrate(self._db, self.path)
         except BaseException:
             # A journal we cannot use must not leave its worker thread behind.
             await self._db.close()
@@ -306,33 +157,9 @@ class Journal:
             await self._db.close()
             self._db = None
 
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        async with db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
-        if current > SCHEMA_VERSION:
-            raise JournalError(
-                f"journal {self.path} has schema version {current}, newer than this hedgetui ({SCHEMA_VERSION})"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            # Each migration and its version bump commit together (executescript would commit early).
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[version]:
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version={version}")
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-
     async def schema_version(self) -> int:
-        async def op(db: aiosqlite.Connection) -> int:
-            async with db.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            return int(row[0]) if row else 0
-
-        return await self._submit(op, write=False)
+        """The schema version of the open journal file."""
+        return await self._submit(user_version, write=False)
 
     async def _run_writer(self) -> None:
         while True:
