@@ -5,36 +5,27 @@ after a crash the program knows exactly what it may have sent (safety rule 4). R
 deleted: triggers abort any attempt. Current state (open submissions, unfinished intents, the breaker's
 state) is derived from the rows with views and queries.
 
-aiosqlite runs one worker thread per connection, and one shared connection is one shared transaction, so
-the journal owns a single connection used by a single writer task: every operation is queued and executed
-in order (FIFO) inside a ``BEGIN IMMEDIATE … COMMIT`` and acknowledged only after that commit. Cancelling
-the awaiting caller does not cancel the write (aiosqlite would commit it anyway); the queue makes that
-explicit.
+:class:`Journal` is the one owner of the file's single connection and the one door to it: callers record
+and read through its methods only. aiosqlite runs one worker thread per connection, and one shared
+connection is one shared transaction, so every operation goes through a single writer task, in order
+(FIFO), inside a ``BEGIN IMMEDIATE … COMMIT``, and is acknowledged only after that commit; cancelling the
+awaiting caller does not cancel the write. Rows that only explain may be posted (``wait=False``) and
+commit with the next awaited operation; intents and submissions are always awaited (safety rule 5), and
+a posted write that fails poisons the journal: every later operation raises :class:`JournalError`.
 
-Group commit. A commit costs an fsync (synchronous FULL, as the durability section of
-execution-safety.md requires; never relaxed here), and on a busy machine that is milliseconds. The
-writer therefore runs every operation queued at the same moment in one transaction: the rows still
-commit in queue order, each caller is acknowledged only after the commit that holds its row, and if any
-operation of a batch fails the batch is rolled back and each operation is run again in a transaction of
-its own, so one bad row never takes its neighbours with it.
+Where the parts live:
 
-Posted writes (``wait=False``). Rows that only explain (stage rows, live events, an order's answer and its
-fills, which recovery re-reads from the exchange by client id after a crash: execution-safety.md §6) need
-not hold a pipeline up: they are queued without waiting and committed with the next awaited operation —
-which is never acknowledged before them (FIFO) — or, if none comes, after :data:`POST_LINGER_S`. Safety
-rule 5 is untouched: intents and submissions are awaited, and a posted row queued before them commits in
-the same transaction or an earlier one. A posted write that fails poisons the journal: every later
-operation raises :class:`JournalError`, so nothing is sent after it.
+- ``journal_writer``: the writer task, group commit and posted writes (the durability argument in full);
+- ``journal_schema``: the tables, views, append-only triggers and migrations (``PRAGMA user_version``);
+- ``journal_rows``: the row types, :class:`JournalError` and the columns' text codecs (re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +48,7 @@ from hedgetui.engine.journal_rows import (
     txt,
 )
 from hedgetui.engine.journal_schema import SCHEMA_VERSION, migrate, user_version
+from hedgetui.engine.journal_writer import POST_LINGER_S, Insert, JournalWriter, Op
 
 __all__ = [
     "POST_LINGER_S",
@@ -73,36 +65,6 @@ __all__ = [
 T = TypeVar("T")
 
 
-#: How long a posted (``wait=False``) row may wait for an awaited operation to commit with before it is
-#: committed on its own: the crash window of rows that only explain (recovery re-reads the rest).
-POST_LINGER_S = 0.1
-
-
-@dataclass(frozen=True)
-class _Queued:
-    """One queued operation: what to run, who waits for it, and whether anyone awaits it (posted: not)."""
-
-    op: Callable[[aiosqlite.Connection], Awaitable[Any]]
-    future: asyncio.Future[Any]
-    wait: bool
-
-
-class _Insert:
-    """A plain insert of ``rows`` (no result): runnable alone, or merged with its neighbours in a batch."""
-
-    def __init__(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        self.sql = sql
-        self.rows = rows
-
-    async def __call__(self, db: aiosqlite.Connection) -> None:
-        await db.executemany(self.sql, self.rows)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
 class Journal:
     """The append-only journal. Use as ``async with Journal(path) as journal: ...``."""
 
@@ -110,12 +72,8 @@ class Journal:
         self.path = path
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._db: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        #: Set when an awaited operation is queued: the writer stops lingering over posted rows.
-        self._urgent = asyncio.Event()
-        #: The failure of a posted write: the journal refuses everything after it.
-        self._failed: BaseException | None = None
+        #: The one task that runs every operation on ``_db`` (group commit, posted writes).
+        self._writer = JournalWriter()
         #: Submissions queued per intent (this process): what an early verification compares against.
         self._submit_counts: dict[str, int] = {}
 
@@ -142,17 +100,11 @@ class Journal:
             await self._db.close()
             self._db = None
             raise
-        self._writer = asyncio.create_task(self._run_writer(), name="journal-writer")
+        self._writer.start(self._db)
 
     async def close(self) -> None:
         """Finish every queued operation, then close the connection."""
-        if self._writer is not None:
-            self._urgent.set()
-            await self._queue.join()
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        await self._writer.stop()
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -161,117 +113,16 @@ class Journal:
         """The schema version of the open journal file."""
         return await self._submit(user_version, write=False)
 
-    async def _run_writer(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            try:
-                if not batch[0].wait and not self._urgent.is_set():
-                    # Posted rows wait (briefly) for an awaited operation to share its commit.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._urgent.wait(), POST_LINGER_S)
-                self._urgent.clear()
-                while not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                await self._run_batch(batch)
-            except asyncio.CancelledError:
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(JournalError("the journal closed before this operation ran"))
-                raise
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-
-    async def _run_batch(self, batch: list[_Queued]) -> None:
-        """Run ``batch`` in one transaction; if any of it fails, each operation alone (see the docstring)."""
-        if len(batch) > 1 and self._failed is None:
-            try:
-                results = await self._transaction([item.op for item in batch])
-            except Exception:  # each operation is run again alone below, and reports its own error
-                pass
-            else:
-                for item, result in zip(batch, results, strict=True):
-                    self._settle(item, result, None)
-                return
-        for item in batch:
-            if self._failed is not None:
-                self._settle(item, None, JournalError(f"an earlier journal write failed: {self._failed}"))
-                continue
-            try:
-                (result,) = await self._transaction([item.op])
-            except Exception as exc:  # the caller must see every failure
-                self._settle(item, None, exc)
-            else:
-                self._settle(item, result, None)
-
-    async def _transaction(self, ops: list[Callable[[aiosqlite.Connection], Awaitable[Any]]]) -> list[Any]:
-        db = self._connection()
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            results: list[Any] = []
-            i = 0
-            while i < len(ops):
-                op = ops[i]
-                if isinstance(op, _Insert):
-                    # Consecutive plain inserts into one table go to the worker thread as one executemany.
-                    group = [op]
-                    while i + len(group) < len(ops):
-                        following = ops[i + len(group)]
-                        if not (isinstance(following, _Insert) and following.sql == op.sql):
-                            break
-                        group.append(following)
-                    await db.executemany(op.sql, [row for g in group for row in g.rows])
-                    results += [None] * len(group)
-                    i += len(group)
-                    continue
-                results.append(await op(db))
-                i += 1
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        return results
-
-    def _settle(self, item: _Queued, result: Any, error: BaseException | None) -> None:
-        if error is not None and not item.wait and self._failed is None:
-            self._failed = error
-        if item.future.done():
-            return
-        if error is None:
-            item.future.set_result(result)
-        else:
-            item.future.set_exception(error)
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise JournalError("the journal is not open")
-        return self._db
-
-    def _queue_op(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], wait: bool) -> asyncio.Future[T]:
-        if self._writer is None or self._writer.done():
-            raise JournalError("the journal is not open")
-        if self._failed is not None:
-            raise JournalError(f"an earlier journal write failed: {self._failed}")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Queued(op, future, wait))
-        return future
-
-    async def _submit(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], *, write: bool) -> T:
+    async def _submit(self, op: Op[T], *, write: bool) -> T:
         """Queue ``op`` and return its result once the transaction holding it has committed.
 
         ``write`` is kept for the callers' sake: reads and writes alike run in the writer's transactions.
         """
-        future = self._queue_op(op, wait=True)
-        self._urgent.set()
-        # Shield: if the caller is cancelled, the write still completes and commits in order.
-        return await asyncio.shield(future)
+        return await self._writer.submit(op)
 
-    def _post(self, op: Callable[[aiosqlite.Connection], Awaitable[T]]) -> asyncio.Future[T]:
+    def _post(self, op: Op[T]) -> asyncio.Future[T]:
         """Queue a write without waiting for it (see "Posted writes"); the future settles at its commit."""
-        future = self._queue_op(op, wait=False)
-        # Nobody need await it: its error is kept in ``_failed``, never left unretrieved.
-        future.add_done_callback(_retrieve)
-        return future
+        return self._writer.post(op)
 
     async def flush(self) -> None:
         """Wait until every row queued so far (posted ones included) is committed."""
@@ -282,7 +133,7 @@ class Journal:
         await self._submit(op, write=True)
 
     async def _insert(self, sql: str, params: Sequence[object], *, wait: bool = True) -> None:
-        op = _Insert(sql, [params])
+        op = Insert(sql, [params])
         if wait:
             await self._submit(op, write=True)
         else:
@@ -366,7 +217,7 @@ class Journal:
 
         # All or none: an operation that fails rolls its whole transaction back (see ``_run_batch``).
         await self._submit(
-            _Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
+            Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
         )
         for n in submits:
             self._submit_counts[n.intent_id] = self._submit_counts.get(n.intent_id, 0) + 1
@@ -491,7 +342,7 @@ class Journal:
     ) -> asyncio.Future[None]:
         """Post an event row; the future settles at its commit (to show it only once it is journaled)."""
         sql = "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        return self._post(_Insert(sql, [(intent_id, kind, level, message, json_text(data), self._clock_ms())]))
+        return self._post(Insert(sql, [(intent_id, kind, level, message, json_text(data), self._clock_ms())]))
 
     async def record_end(
         self,
@@ -521,11 +372,7 @@ class Journal:
     # ---- reads --------------------------------------------------------------------------------------
 
     async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        async def op(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
-            async with db.execute(sql, params) as cur:
-                return [tuple(r) for r in await cur.fetchall()]
-
-        return await self._submit(op, write=False)
+        return await self._writer.fetchall(sql, params)
 
     async def unfinished_intents(self) -> list[IntentRow]:
         rows = await self._fetchall("SELECT * FROM unfinished_intents ORDER BY created_ms")
