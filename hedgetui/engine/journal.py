@@ -33,9 +33,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from hedgetui.domain.ledger import ExternalFill
-from hedgetui.domain.orders import Side
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
-from hedgetui.domain.venue import MarketKind
+from hedgetui.domain.pnl import IncomeRecord
+from hedgetui.engine.journal_ledger import LedgerTables
 from hedgetui.engine.journal_rows import (
     EventRow,
     IntentRow,
@@ -74,6 +73,7 @@ class Journal:
         self._db: aiosqlite.Connection | None = None
         #: The one task that runs every operation on ``_db`` (group commit, posted writes).
         self._writer = JournalWriter()
+        self._ledger = LedgerTables(self._writer, self._clock_ms)
         #: Submissions queued per intent (this process): what an early verification compares against.
         self._submit_counts: dict[str, int] = {}
 
@@ -506,75 +506,6 @@ class Journal:
         )
         return [(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
 
-    # ---- the ledger ---------------------------------------------------------------------------------
-
-    async def record_income(self, records: Sequence[IncomeRecord]) -> int:
-        """Store income records once each (by income type and tranId); returns how many were new."""
-
-        async def op(db: aiosqlite.Connection) -> int:
-            added = 0
-            for r in records:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO income VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r.kind.value,
-                        r.tran_id,
-                        r.symbol,
-                        r.asset,
-                        txt(r.amount),
-                        r.time_ms,
-                        r.trade_id,
-                        self._clock_ms(),
-                    ),
-                )
-                added += cur.rowcount
-            return added
-
-        return await self._submit(op, write=True) if records else 0
-
-    async def income(self, *, since_ms: int | None = None, symbol: str | None = None) -> list[IncomeRecord]:
-        """Stored income records, oldest first (from ``since_ms``; of ``symbol`` when given)."""
-        rows = await self._fetchall(
-            "SELECT kind, tran_id, symbol, asset, amount, time_ms, trade_id FROM income"
-            " WHERE time_ms >= ? AND (? IS NULL OR symbol = ?) ORDER BY time_ms, kind, tran_id",
-            (since_ms if since_ms is not None else -1, symbol, symbol),
-        )
-        return [
-            IncomeRecord(
-                tran_id=r[1],
-                kind=IncomeKind(r[0]) if r[0] in IncomeKind.__members__ else IncomeKind.OTHER,
-                symbol=r[2],
-                asset=r[3],
-                amount=Decimal(r[4]),
-                time_ms=int(r[5]),
-                trade_id=r[6],
-            )
-            for r in rows
-        ]
-
-    async def latest_income_ms(self) -> int | None:
-        """The exchange time of the newest stored income record (None when none is stored)."""
-        rows = await self._fetchall("SELECT MAX(time_ms) FROM income")
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    async def ledger_fills(self) -> list[dict[str, Any]]:
-        """Every journaled fill in the order it was recorded, with its order's side.
-
-        ``time_ms`` is the exchange's trade time, else the time it was journaled. A fallback row (trade id
-        ``o<orderId>``) is left out while a real trade of the same order is journaled (as in
-        :meth:`hedge_spot_qty`).
-        """
-        rows = await self._fetchall(
-            "SELECT f.market, f.trade_id, s.side, f.quantity, f.price, f.fee, f.fee_asset,"
-            " COALESCE(f.trade_ms, f.created_ms), f.cid FROM fills f JOIN order_submits s ON s.cid = f.cid"
-            " ORDER BY f.rowid"
-        )
-        real_cids = {r[8] for r in rows if not str(r[1]).startswith("o")}
-        keys = ("market", "trade_id", "side", "quantity", "price", "fee", "fee_asset", "time_ms")
-        return [
-            dict(zip(keys, r[:8], strict=True)) for r in rows if not (str(r[1]).startswith("o") and r[8] in real_cids)
-        ]
-
     async def raw_count(self, table: str) -> int:
         """Row count of one journal table (for tests and ``hedgetui status``)."""
         if table not in {
@@ -591,68 +522,34 @@ class Journal:
         rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")
         return int(rows[0][0])
 
-    # ---- fills hedgetui did not make ------------------------------------------------------------------
+    # ---- the ledger (engine/journal_ledger.py) ------------------------------------------------------
+
+    async def record_income(self, records: Sequence[IncomeRecord]) -> int:
+        """Store income records once each (by income type and tranId); returns how many were new."""
+        return await self._ledger.record_income(records)
+
+    async def income(self, *, since_ms: int | None = None, symbol: str | None = None) -> list[IncomeRecord]:
+        """Stored income records, oldest first (from ``since_ms``; of ``symbol`` when given)."""
+        return await self._ledger.income(since_ms=since_ms, symbol=symbol)
+
+    async def latest_income_ms(self) -> int | None:
+        """The exchange time of the newest stored income record (None when none is stored)."""
+        return await self._ledger.latest_income_ms()
+
+    async def ledger_fills(self) -> list[dict[str, Any]]:
+        """Every journaled fill in the order it was recorded, with its order's side (fallback rows left out
+        while a real trade of the same order is journaled; ``time_ms`` is the exchange's trade time)."""
+        return await self._ledger.ledger_fills()
 
     async def record_external_fills(self, fills: Sequence[ExternalFill]) -> list[ExternalFill]:
         """Store the exchange's trades of orders hedgetui did not send, once each (by market and trade id);
         a trade already journaled as one of hedgetui's fills is never stored again. Returns the new ones."""
-
-        async def op(db: aiosqlite.Connection) -> list[ExternalFill]:
-            added: list[ExternalFill] = []
-            for f in fills:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO external_fills SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-                    " WHERE NOT EXISTS (SELECT 1 FROM fills WHERE market = ? AND trade_id = ?)",
-                    (
-                        f.market.value,
-                        f.trade_id,
-                        f.order_id,
-                        f.client_order_id,
-                        f.side.value,
-                        txt(f.qty),
-                        txt(f.price),
-                        txt(f.fee),
-                        f.fee_asset,
-                        f.time_ms,
-                        f.cause,
-                        self._clock_ms(),
-                        f.market.value,
-                        f.trade_id,
-                    ),
-                )
-                if cur.rowcount == 1:
-                    added.append(f)
-            return added
-
-        return await self._submit(op, write=True) if fills else []
+        return await self._ledger.record_external_fills(fills)
 
     async def external_fills(self) -> list[ExternalFill]:
         """The journaled fills of orders hedgetui did not send, in the exchange's time order."""
-        rows = await self._fetchall(
-            "SELECT market, trade_id, order_id, client_order_id, side, quantity, price, fee, fee_asset, trade_ms,"
-            " cause FROM external_fills ORDER BY trade_ms, rowid"
-        )
-        return [
-            ExternalFill(
-                market=MarketKind(r[0]),
-                trade_id=r[1],
-                order_id=r[2],
-                client_order_id=r[3],
-                side=Side(r[4]),
-                qty=Decimal(r[5]),
-                price=Decimal(r[6]),
-                fee=dec(r[7]),
-                fee_asset=r[8],
-                time_ms=int(r[9]),
-                cause=r[10],
-            )
-            for r in rows
-        ]
+        return await self._ledger.external_fills()
 
     async def last_fill_ms(self) -> int | None:
         """The exchange time of the newest journaled fill, hedgetui's or external (None: no fill yet)."""
-        rows = await self._fetchall(
-            "SELECT MAX(t) FROM (SELECT MAX(COALESCE(trade_ms, created_ms)) AS t FROM fills"
-            " UNION ALL SELECT MAX(trade_ms) FROM external_fills)"
-        )
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+        return await self._ledger.last_fill_ms()
