@@ -21,7 +21,8 @@ from hedgetui.domain.slippage import SlippageVerdict
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
-from hedgetui.engine.kit import Guard, PipelineKit, Run, failure_code, why
+from hedgetui.engine.kit import Guard, PipelineKit, Run
+from hedgetui.engine.leg_results import failure_code, why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement, Resolution
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure

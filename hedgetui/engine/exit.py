@@ -20,7 +20,8 @@ from hedgetui.domain.slippage import SlippageVerdict
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.events import Level
-from hedgetui.engine.kit import Guard, PipelineKit, Run, why
+from hedgetui.engine.kit import Guard, PipelineKit, Run
+from hedgetui.engine.leg_results import why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder
 from hedgetui.engine.preview import LegEstimates, estimate_legs
 from hedgetui.engine.settings import Denied

@@ -1,40 +1,35 @@
 """The order journal: an append-only SQLite file (aiosqlite, WAL, synchronous FULL).
 
 Every intent and every order submission is committed here *before* the request goes to the exchange, so
-after a crash the program knows exactly what it may have sent (safety rule 4). Rows are never updated or
+after a crash the program knows exactly what it may have sent (safety rule 5). Rows are never updated or
 deleted: triggers abort any attempt. Current state (open submissions, unfinished intents, the breaker's
 state) is derived from the rows with views and queries.
 
-aiosqlite runs one worker thread per connection, and one shared connection is one shared transaction, so
-the journal owns a single connection used by a single writer task: every operation is queued and executed
-in order (FIFO) inside a ``BEGIN IMMEDIATE … COMMIT`` and acknowledged only after that commit. Cancelling
-the awaiting caller does not cancel the write (aiosqlite would commit it anyway); the queue makes that
-explicit.
+:class:`Journal` is the one owner of the file's single connection and the one door to it: callers record
+and read through its methods only. aiosqlite runs one worker thread per connection, and one shared
+connection is one shared transaction, so every operation goes through a single writer task, in order
+(FIFO), inside a ``BEGIN IMMEDIATE … COMMIT``, and is acknowledged only after that commit; cancelling the
+awaiting caller does not cancel the write. Rows that only explain may be posted (``wait=False``) and
+commit with the next awaited operation; intents and submissions are always awaited (safety rule 5), and
+a posted write that fails poisons the journal: every later operation raises :class:`JournalError`.
 
-Group commit. A commit costs an fsync (synchronous FULL, as the durability section of
-execution-safety.md requires; never relaxed here), and on a busy machine that is milliseconds. The
-writer therefore runs every operation queued at the same moment in one transaction: the rows still
-commit in queue order, each caller is acknowledged only after the commit that holds its row, and if any
-operation of a batch fails the batch is rolled back and each operation is run again in a transaction of
-its own, so one bad row never takes its neighbours with it.
+Where the parts live:
 
-Posted writes (``wait=False``). Rows that only explain (stage rows, live events, an order's answer and its
-fills, which recovery re-reads from the exchange by client id after a crash: execution-safety.md §6) need
-not hold a pipeline up: they are queued without waiting and committed with the next awaited operation —
-which is never acknowledged before them (FIFO) — or, if none comes, after :data:`POST_LINGER_S`. Safety
-rule 5 is untouched: intents and submissions are awaited, and a posted row queued before them commits in
-the same transaction or an earlier one. A posted write that fails poisons the journal: every later
-operation raises :class:`JournalError`, so nothing is sent after it.
+- ``journal_writer``: the writer task, group commit and posted writes (the durability argument in full);
+- ``journal_schema``: the tables, views, append-only triggers and migrations (``PRAGMA user_version``);
+- ``journal_rows``: the row types, :class:`JournalError` and the columns' text codecs (re-exported here);
+- ``journal_reads``: the queries of recovery, reconciliation, the history and the intent detail;
+- ``journal_ledger``: the ledger's tables (income records, fills hedgetui did not make).
+
+The writes that safety rule 5 rests on (intents, submissions, updates, fills, ends) stay here, in order,
+next to the connection they commit on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,282 +37,35 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from hedgetui.domain.ledger import ExternalFill
-from hedgetui.domain.orders import Side
-from hedgetui.domain.pnl import IncomeKind, IncomeRecord
-from hedgetui.domain.venue import MarketKind
+from hedgetui.domain.pnl import IncomeRecord
+from hedgetui.engine.journal_ledger import LedgerTables
+from hedgetui.engine.journal_reads import JournalReads
+from hedgetui.engine.journal_rows import (
+    EventRow,
+    IntentRow,
+    JournalError,
+    NewFill,
+    NewSubmit,
+    SubmitRow,
+    json_text,
+    txt,
+)
+from hedgetui.engine.journal_schema import SCHEMA_VERSION, migrate, user_version
+from hedgetui.engine.journal_writer import POST_LINGER_S, Insert, JournalWriter, Op
+
+__all__ = [
+    "POST_LINGER_S",
+    "SCHEMA_VERSION",
+    "EventRow",
+    "IntentRow",
+    "Journal",
+    "JournalError",
+    "NewFill",
+    "NewSubmit",
+    "SubmitRow",
+]
 
 T = TypeVar("T")
-
-SCHEMA_VERSION = 3
-
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE intents (
-            intent_id   TEXT PRIMARY KEY,
-            kind        TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            quantity    TEXT,
-            size_usd    TEXT,
-            details     TEXT NOT NULL DEFAULT '{}'
-        )""",
-        """CREATE TABLE order_submits (
-            cid         TEXT PRIMARY KEY,
-            intent_id   TEXT NOT NULL REFERENCES intents(intent_id),
-            leg         TEXT NOT NULL,
-            attempt     INTEGER NOT NULL,
-            market      TEXT NOT NULL,
-            side        TEXT NOT NULL,
-            order_type  TEXT NOT NULL,
-            quantity    TEXT NOT NULL,
-            price       TEXT,
-            reduce_only INTEGER NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            UNIQUE (intent_id, leg, attempt)
-        )""",
-        """CREATE TABLE order_updates (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            cid         TEXT NOT NULL REFERENCES order_submits(cid),
-            order_id    TEXT,
-            status      TEXT NOT NULL,
-            filled      TEXT NOT NULL,
-            average     TEXT,
-            terminal    INTEGER NOT NULL,
-            code        INTEGER,
-            message     TEXT,
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE fills (
-            market      TEXT NOT NULL,
-            trade_id    TEXT NOT NULL,
-            cid         TEXT NOT NULL REFERENCES order_submits(cid),
-            order_id    TEXT NOT NULL,
-            quantity    TEXT NOT NULL,
-            price       TEXT NOT NULL,
-            fee         TEXT,
-            fee_asset   TEXT,
-            created_ms  INTEGER NOT NULL,
-            PRIMARY KEY (market, trade_id)
-        )""",
-        """CREATE TABLE events (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            intent_id   TEXT,
-            kind        TEXT NOT NULL,
-            level       TEXT NOT NULL,
-            message     TEXT NOT NULL,
-            data        TEXT NOT NULL DEFAULT '{}',
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE intent_ends (
-            intent_id   TEXT PRIMARY KEY REFERENCES intents(intent_id),
-            end_state   TEXT NOT NULL,
-            reason      TEXT NOT NULL,
-            spot_qty    TEXT,
-            perp_qty    TEXT,
-            created_ms  INTEGER NOT NULL
-        )""",
-        """CREATE TABLE state_changes (
-            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-            name        TEXT NOT NULL,
-            value       TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL
-        )""",
-        "CREATE INDEX order_updates_cid ON order_updates(cid)",
-        "CREATE INDEX events_intent ON events(intent_id)",
-        "CREATE INDEX state_changes_name ON state_changes(name, seq)",
-        # Open submissions: sent (or about to be) with no terminal answer recorded.
-        """CREATE VIEW open_submits AS
-            SELECT s.* FROM order_submits s
-            WHERE NOT EXISTS (SELECT 1 FROM order_updates u WHERE u.cid = s.cid AND u.terminal = 1)""",
-        """CREATE VIEW unfinished_intents AS
-            SELECT i.* FROM intents i
-            WHERE NOT EXISTS (SELECT 1 FROM intent_ends e WHERE e.intent_id = i.intent_id)""",
-        *(
-            stmt
-            for table in (
-                "intents",
-                "order_submits",
-                "order_updates",
-                "fills",
-                "events",
-                "intent_ends",
-                "state_changes",
-            )
-            for stmt in (
-                f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
-                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-                f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
-                    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-            )
-        ),
-    ),
-    # The funding and P&L ledger: the futures account's income records as the exchange booked them (one row
-    # per record: Binance's tranId is unique per income type, so a refetch never counts an amount twice),
-    # and the exchange's own time of each fill (which funding settlements a hedge held through).
-    2: (
-        """CREATE TABLE income (
-            kind        TEXT NOT NULL,
-            tran_id     TEXT NOT NULL,
-            symbol      TEXT NOT NULL,
-            asset       TEXT NOT NULL,
-            amount      TEXT NOT NULL,
-            time_ms     INTEGER NOT NULL,
-            trade_id    TEXT NOT NULL,
-            created_ms  INTEGER NOT NULL,
-            PRIMARY KEY (kind, tran_id)
-        )""",
-        "CREATE INDEX income_time ON income(time_ms)",
-        "ALTER TABLE fills ADD COLUMN trade_ms INTEGER",
-        """CREATE TRIGGER income_no_update BEFORE UPDATE ON income
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-        """CREATE TRIGGER income_no_delete BEFORE DELETE ON income
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-    ),
-    # Fills hedgetui did not make (a liquidation, an ADL, a manual trade), taken from the exchange's trades
-    # when the drift monitor or reconciliation explained an outside change of a leg: the journal says how
-    # the hedge got where the exchange holds it, and the ledger counts them. One row per exchange trade.
-    3: (
-        """CREATE TABLE external_fills (
-            market          TEXT NOT NULL,
-            trade_id        TEXT NOT NULL,
-            order_id        TEXT NOT NULL,
-            client_order_id TEXT,
-            side            TEXT NOT NULL,
-            quantity        TEXT NOT NULL,
-            price           TEXT NOT NULL,
-            fee             TEXT,
-            fee_asset       TEXT,
-            trade_ms        INTEGER NOT NULL,
-            cause           TEXT NOT NULL,
-            created_ms      INTEGER NOT NULL,
-            PRIMARY KEY (market, trade_id)
-        )""",
-        """CREATE TRIGGER external_fills_no_update BEFORE UPDATE ON external_fills
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-        """CREATE TRIGGER external_fills_no_delete BEFORE DELETE ON external_fills
-            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",
-    ),
-}
-
-
-#: How long a posted (``wait=False``) row may wait for an awaited operation to commit with before it is
-#: committed on its own: the crash window of rows that only explain (recovery re-reads the rest).
-POST_LINGER_S = 0.1
-
-
-class JournalError(RuntimeError):
-    """The journal could not record something. Nothing may be sent to the exchange after this."""
-
-
-@dataclass(frozen=True)
-class SubmitRow:
-    cid: str
-    intent_id: str
-    leg: str
-    attempt: int
-    market: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    price: Decimal | None
-    reduce_only: bool
-    created_ms: int
-
-
-@dataclass(frozen=True)
-class NewSubmit:
-    """An order submission to record (:meth:`Journal.record_submits`)."""
-
-    cid: str
-    intent_id: str
-    leg: str
-    attempt: int
-    market: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    reduce_only: bool
-    price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class NewFill:
-    """One trade of an order, to record once (:meth:`Journal.post_fills`)."""
-
-    market: str
-    trade_id: str
-    cid: str
-    order_id: str
-    quantity: Decimal
-    price: Decimal
-    fee: Decimal | None
-    fee_asset: str | None
-    trade_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class IntentRow:
-    intent_id: str
-    kind: str
-    created_ms: int
-    quantity: Decimal | None
-    size_usd: Decimal | None
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EventRow:
-    seq: int
-    intent_id: str | None
-    kind: str
-    level: str
-    message: str
-    data: dict[str, Any]
-    created_ms: int
-
-
-@dataclass(frozen=True)
-class _Queued:
-    """One queued operation: what to run, who waits for it, and whether anyone awaits it (posted: not)."""
-
-    op: Callable[[aiosqlite.Connection], Awaitable[Any]]
-    future: asyncio.Future[Any]
-    wait: bool
-
-
-class _Insert:
-    """A plain insert of ``rows`` (no result): runnable alone, or merged with its neighbours in a batch."""
-
-    def __init__(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        self.sql = sql
-        self.rows = rows
-
-    async def __call__(self, db: aiosqlite.Connection) -> None:
-        await db.executemany(self.sql, self.rows)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _dec(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _txt(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def _json(data: dict[str, Any] | None) -> str:
-    return json.dumps(data or {}, default=_json_default, sort_keys=True)
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, Decimal):
-        return format(obj, "f")
-    if hasattr(obj, "value"):  # enums
-        return obj.value
-    return str(obj)
 
 
 class Journal:
@@ -327,12 +75,10 @@ class Journal:
         self.path = path
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._db: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        #: Set when an awaited operation is queued: the writer stops lingering over posted rows.
-        self._urgent = asyncio.Event()
-        #: The failure of a posted write: the journal refuses everything after it.
-        self._failed: BaseException | None = None
+        #: The one task that runs every operation on ``_db`` (group commit, posted writes).
+        self._writer = JournalWriter()
+        self._reads = JournalReads(self._writer)
+        self._ledger = LedgerTables(self._writer, self._clock_ms)
         #: Submissions queued per intent (this process): what an early verification compares against.
         self._submit_counts: dict[str, int] = {}
 
@@ -353,166 +99,35 @@ class Journal:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")
             await self._db.execute("PRAGMA foreign_keys=ON")
-            await self._migrate(self._db)
+            await migrate(self._db, self.path)
         except BaseException:
             # A journal we cannot use must not leave its worker thread behind.
             await self._db.close()
             self._db = None
             raise
-        self._writer = asyncio.create_task(self._run_writer(), name="journal-writer")
+        self._writer.start(self._db)
 
     async def close(self) -> None:
         """Finish every queued operation, then close the connection."""
-        if self._writer is not None:
-            self._urgent.set()
-            await self._queue.join()
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        await self._writer.stop()
         if self._db is not None:
             await self._db.close()
             self._db = None
 
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        async with db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        current = int(row[0]) if row else 0
-        if current > SCHEMA_VERSION:
-            raise JournalError(
-                f"journal {self.path} has schema version {current}, newer than this hedgetui ({SCHEMA_VERSION})"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            # Each migration and its version bump commit together (executescript would commit early).
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[version]:
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version={version}")
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-
     async def schema_version(self) -> int:
-        async def op(db: aiosqlite.Connection) -> int:
-            async with db.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            return int(row[0]) if row else 0
+        """The schema version of the open journal file."""
+        return await self._submit(user_version, write=False)
 
-        return await self._submit(op, write=False)
-
-    async def _run_writer(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            try:
-                if not batch[0].wait and not self._urgent.is_set():
-                    # Posted rows wait (briefly) for an awaited operation to share its commit.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._urgent.wait(), POST_LINGER_S)
-                self._urgent.clear()
-                while not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                await self._run_batch(batch)
-            except asyncio.CancelledError:
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(JournalError("the journal closed before this operation ran"))
-                raise
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-
-    async def _run_batch(self, batch: list[_Queued]) -> None:
-        """Run ``batch`` in one transaction; if any of it fails, each operation alone (see the docstring)."""
-        if len(batch) > 1 and self._failed is None:
-            try:
-                results = await self._transaction([item.op for item in batch])
-            except Exception:  # each operation is run again alone below, and reports its own error
-                pass
-            else:
-                for item, result in zip(batch, results, strict=True):
-                    self._settle(item, result, None)
-                return
-        for item in batch:
-            if self._failed is not None:
-                self._settle(item, None, JournalError(f"an earlier journal write failed: {self._failed}"))
-                continue
-            try:
-                (result,) = await self._transaction([item.op])
-            except Exception as exc:  # the caller must see every failure
-                self._settle(item, None, exc)
-            else:
-                self._settle(item, result, None)
-
-    async def _transaction(self, ops: list[Callable[[aiosqlite.Connection], Awaitable[Any]]]) -> list[Any]:
-        db = self._connection()
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            results: list[Any] = []
-            i = 0
-            while i < len(ops):
-                op = ops[i]
-                if isinstance(op, _Insert):
-                    # Consecutive plain inserts into one table go to the worker thread as one executemany.
-                    group = [op]
-                    while i + len(group) < len(ops):
-                        following = ops[i + len(group)]
-                        if not (isinstance(following, _Insert) and following.sql == op.sql):
-                            break
-                        group.append(following)
-                    await db.executemany(op.sql, [row for g in group for row in g.rows])
-                    results += [None] * len(group)
-                    i += len(group)
-                    continue
-                results.append(await op(db))
-                i += 1
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        return results
-
-    def _settle(self, item: _Queued, result: Any, error: BaseException | None) -> None:
-        if error is not None and not item.wait and self._failed is None:
-            self._failed = error
-        if item.future.done():
-            return
-        if error is None:
-            item.future.set_result(result)
-        else:
-            item.future.set_exception(error)
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise JournalError("the journal is not open")
-        return self._db
-
-    def _queue_op(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], wait: bool) -> asyncio.Future[T]:
-        if self._writer is None or self._writer.done():
-            raise JournalError("the journal is not open")
-        if self._failed is not None:
-            raise JournalError(f"an earlier journal write failed: {self._failed}")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Queued(op, future, wait))
-        return future
-
-    async def _submit(self, op: Callable[[aiosqlite.Connection], Awaitable[T]], *, write: bool) -> T:
+    async def _submit(self, op: Op[T], *, write: bool) -> T:
         """Queue ``op`` and return its result once the transaction holding it has committed.
 
         ``write`` is kept for the callers' sake: reads and writes alike run in the writer's transactions.
         """
-        future = self._queue_op(op, wait=True)
-        self._urgent.set()
-        # Shield: if the caller is cancelled, the write still completes and commits in order.
-        return await asyncio.shield(future)
+        return await self._writer.submit(op)
 
-    def _post(self, op: Callable[[aiosqlite.Connection], Awaitable[T]]) -> asyncio.Future[T]:
+    def _post(self, op: Op[T]) -> asyncio.Future[T]:
         """Queue a write without waiting for it (see "Posted writes"); the future settles at its commit."""
-        future = self._queue_op(op, wait=False)
-        # Nobody need await it: its error is kept in ``_failed``, never left unretrieved.
-        future.add_done_callback(_retrieve)
-        return future
+        return self._writer.post(op)
 
     async def flush(self) -> None:
         """Wait until every row queued so far (posted ones included) is committed."""
@@ -523,7 +138,7 @@ class Journal:
         await self._submit(op, write=True)
 
     async def _insert(self, sql: str, params: Sequence[object], *, wait: bool = True) -> None:
-        op = _Insert(sql, [params])
+        op = Insert(sql, [params])
         if wait:
             await self._submit(op, write=True)
         else:
@@ -548,7 +163,7 @@ class Journal:
         """
         await self._insert(
             "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, kind, self._clock_ms(), _txt(quantity), _txt(size_usd), _json(details)),
+            (intent_id, kind, self._clock_ms(), txt(quantity), txt(size_usd), json_text(details)),
             wait=wait,
         )
 
@@ -597,8 +212,8 @@ class Journal:
                 n.market,
                 n.side,
                 n.order_type,
-                _txt(n.quantity),
-                _txt(n.price),
+                txt(n.quantity),
+                txt(n.price),
                 int(n.reduce_only),
                 now,
             )
@@ -607,7 +222,7 @@ class Journal:
 
         # All or none: an operation that fails rolls its whole transaction back (see ``_run_batch``).
         await self._submit(
-            _Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
+            Insert("INSERT INTO order_submits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows), write=True
         )
         for n in submits:
             self._submit_counts[n.intent_id] = self._submit_counts.get(n.intent_id, 0) + 1
@@ -640,8 +255,8 @@ class Journal:
                 cid,
                 order_id,
                 status,
-                _txt(filled),
-                _txt(average),
+                txt(filled),
+                txt(average),
                 int(terminal),
                 code,
                 message,
@@ -690,9 +305,9 @@ class Journal:
                         f.trade_id,
                         f.cid,
                         f.order_id,
-                        _txt(f.quantity),
-                        _txt(f.price),
-                        _txt(f.fee),
+                        txt(f.quantity),
+                        txt(f.price),
+                        txt(f.fee),
                         f.fee_asset,
                         self._clock_ms(),
                         f.trade_ms,
@@ -717,7 +332,7 @@ class Journal:
         ``wait=False`` posts it."""
         await self._insert(
             "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, kind, level, message, _json(data), self._clock_ms()),
+            (intent_id, kind, level, message, json_text(data), self._clock_ms()),
             wait=wait,
         )
 
@@ -732,7 +347,7 @@ class Journal:
     ) -> asyncio.Future[None]:
         """Post an event row; the future settles at its commit (to show it only once it is journaled)."""
         sql = "INSERT INTO events (intent_id, kind, level, message, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        return self._post(_Insert(sql, [(intent_id, kind, level, message, _json(data), self._clock_ms())]))
+        return self._post(Insert(sql, [(intent_id, kind, level, message, json_text(data), self._clock_ms())]))
 
     async def record_end(
         self,
@@ -748,7 +363,7 @@ class Journal:
         caller then awaits :meth:`flush` before it reports the end)."""
         await self._insert(
             "INSERT INTO intent_ends VALUES (?, ?, ?, ?, ?, ?)",
-            (intent_id, end_state, reason, _txt(spot_qty), _txt(perp_qty), self._clock_ms()),
+            (intent_id, end_state, reason, txt(spot_qty), txt(perp_qty), self._clock_ms()),
             wait=wait,
         )
 
@@ -756,297 +371,93 @@ class Journal:
         """Append a named state snapshot (breaker, trading state); the latest row is the current value."""
         await self._insert(
             "INSERT INTO state_changes (name, value, created_ms) VALUES (?, ?, ?)",
-            (name, _json(value), self._clock_ms()),
+            (name, json_text(value), self._clock_ms()),
         )
 
-    # ---- reads --------------------------------------------------------------------------------------
+    # ---- reads (engine/journal_reads.py) ------------------------------------------------------------
 
     async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        async def op(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
-            async with db.execute(sql, params) as cur:
-                return [tuple(r) for r in await cur.fetchall()]
-
-        return await self._submit(op, write=False)
+        return await self._writer.fetchall(sql, params)
 
     async def unfinished_intents(self) -> list[IntentRow]:
-        rows = await self._fetchall("SELECT * FROM unfinished_intents ORDER BY created_ms")
-        return [IntentRow(r[0], r[1], r[2], _dec(r[3]), _dec(r[4]), json.loads(r[5])) for r in rows]
+        return await self._reads.unfinished_intents()
 
     async def open_submits(self, intent_id: str | None = None) -> list[SubmitRow]:
         """Submissions with no terminal update: the orders whose fate must be looked up."""
-        sql = "SELECT * FROM open_submits"
-        params: tuple[object, ...] = ()
-        if intent_id is not None:
-            sql += " WHERE intent_id = ?"
-            params = (intent_id,)
-        rows = await self._fetchall(sql + " ORDER BY created_ms, cid", params)
-        return [self._submit_row(r) for r in rows]
+        return await self._reads.open_submits(intent_id)
 
     async def not_placed_submits(self, intent_id: str | None = None) -> list[SubmitRow]:
         """Submissions concluded never placed (a late-visible order may still exist); all intents if None."""
-        where = "s.intent_id = ? AND " if intent_id is not None else ""
-        rows = await self._fetchall(
-            f"SELECT s.* FROM order_submits s WHERE {where}(SELECT u.status FROM order_updates u"
-            " WHERE u.cid = s.cid ORDER BY u.seq DESC LIMIT 1) = 'not_placed' ORDER BY s.created_ms, s.cid",
-            (intent_id,) if intent_id is not None else (),
-        )
-        return [self._submit_row(r) for r in rows]
+        return await self._reads.not_placed_submits(intent_id)
 
     async def filled_without_fills(self) -> list[tuple[SubmitRow, str]]:
         """Finished orders that filled but have no fill rows (a crash between the two writes), with order ids."""
-        rows = await self._fetchall(
-            "SELECT s.*, u.order_id FROM order_submits s JOIN order_updates u ON u.cid = s.cid"
-            " WHERE u.seq = (SELECT MAX(seq) FROM order_updates WHERE cid = s.cid AND terminal = 1)"
-            " AND CAST(u.filled AS REAL) > 0 AND u.order_id IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM fills f WHERE f.cid = s.cid) ORDER BY s.created_ms, s.cid"
-        )
-        return [(self._submit_row(r[:11]), str(r[11])) for r in rows]
+        return await self._reads.filled_without_fills()
 
     async def intent_count(self) -> int:
         """How many intents the journal holds (0: a new journal)."""
         return await self.raw_count("intents")
 
     async def submits(self, intent_id: str) -> list[SubmitRow]:
-        rows = await self._fetchall(
-            "SELECT * FROM order_submits WHERE intent_id = ? ORDER BY created_ms, cid", (intent_id,)
-        )
-        return [self._submit_row(r) for r in rows]
-
-    @staticmethod
-    def _submit_row(r: tuple[Any, ...]) -> SubmitRow:
-        return SubmitRow(
-            cid=r[0],
-            intent_id=r[1],
-            leg=r[2],
-            attempt=int(r[3]),
-            market=r[4],
-            side=r[5],
-            order_type=r[6],
-            quantity=Decimal(r[7]),
-            price=_dec(r[8]),
-            reduce_only=bool(r[9]),
-            created_ms=int(r[10]),
-        )
+        return await self._reads.submits(intent_id)
 
     async def all_cids(self) -> set[str]:
-        return {r[0] for r in await self._fetchall("SELECT cid FROM order_submits")}
+        return await self._reads.all_cids()
 
     async def events(self, *, intent_id: str | None = None, limit: int | None = None) -> list[EventRow]:
         """Events oldest first; with ``limit``, the most recent ``limit`` of them."""
-        where = " WHERE intent_id = ?" if intent_id is not None else ""
-        params: tuple[object, ...] = (intent_id,) if intent_id is not None else ()
-        sql = f"SELECT * FROM events{where} ORDER BY seq DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        rows = await self._fetchall(sql, params)
-        return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in reversed(rows)]
+        return await self._reads.events(intent_id=intent_id, limit=limit)
 
     async def latest_state(self, name: str) -> dict[str, Any] | None:
-        rows = await self._fetchall("SELECT value FROM state_changes WHERE name = ? ORDER BY seq DESC LIMIT 1", (name,))
-        return json.loads(rows[0][0]) if rows else None
+        return await self._reads.latest_state(name)
 
     async def intent_end(self, intent_id: str) -> tuple[str, str] | None:
-        rows = await self._fetchall("SELECT end_state, reason FROM intent_ends WHERE intent_id = ?", (intent_id,))
-        return (rows[0][0], rows[0][1]) if rows else None
+        return await self._reads.intent_end(intent_id)
 
     async def history(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest intents with their end (if any), newest first."""
-        rows = await self._fetchall(
-            "SELECT i.intent_id, i.kind, i.created_ms, i.quantity, i.size_usd, e.end_state, e.reason,"
-            " e.spot_qty, e.perp_qty, e.created_ms FROM intents i LEFT JOIN intent_ends e"
-            " ON e.intent_id = i.intent_id ORDER BY i.created_ms DESC, i.rowid DESC LIMIT ?",
-            (limit,),
-        )
-        keys = (
-            "intent_id",
-            "kind",
-            "created_ms",
-            "quantity",
-            "size_usd",
-            "end_state",
-            "reason",
-            "spot_qty",
-            "perp_qty",
-            "ended_ms",
-        )
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return await self._reads.history(limit)
 
     async def hedge_spot_qty(self, base_asset: str) -> Decimal:
-        """The spot quantity the hedge holds, derived from journaled spot fills.
-
-        Buys add their quantity less any fee charged in the base asset (Binance takes a spot buy's fee in
-        the received asset), sells subtract. A fallback row (trade id ``o<orderId>``, written when an
-        order's trades could not be read) counts only while no real trade of that order is journaled.
-        """
-        rows = await self._fetchall(
-            "SELECT s.side, f.quantity, f.fee, f.fee_asset, f.trade_id, f.cid FROM fills f"
-            " JOIN order_submits s ON s.cid = f.cid WHERE f.market = 'spot'"
-        )
-        real_cids = {r[5] for r in rows if not str(r[4]).startswith("o")}
-        total = Decimal(0)
-        for side, qty, fee, fee_asset, trade_id, cid in rows:
-            if str(trade_id).startswith("o") and cid in real_cids:
-                continue
-            q = Decimal(qty)
-            if side == "buy":
-                total += q - (Decimal(fee) if fee is not None and fee_asset == base_asset else Decimal(0))
-            else:
-                total -= q
-        return total
+        """The spot quantity the hedge holds, derived from journaled spot fills (buys less any fee in the
+        base asset, minus sells; a fallback ``o<orderId>`` row only while no real trade of it is journaled)."""
+        return await self._reads.hedge_spot_qty(base_asset)
 
     async def fills_for(self, cid: str) -> list[tuple[str, Decimal, Decimal]]:
-        rows = await self._fetchall(
-            "SELECT trade_id, quantity, price FROM fills WHERE cid = ? ORDER BY created_ms", (cid,)
-        )
-        return [(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
-
-    # ---- the ledger ---------------------------------------------------------------------------------
-
-    async def record_income(self, records: Sequence[IncomeRecord]) -> int:
-        """Store income records once each (by income type and tranId); returns how many were new."""
-
-        async def op(db: aiosqlite.Connection) -> int:
-            added = 0
-            for r in records:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO income VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r.kind.value,
-                        r.tran_id,
-                        r.symbol,
-                        r.asset,
-                        _txt(r.amount),
-                        r.time_ms,
-                        r.trade_id,
-                        self._clock_ms(),
-                    ),
-                )
-                added += cur.rowcount
-            return added
-
-        return await self._submit(op, write=True) if records else 0
-
-    async def income(self, *, since_ms: int | None = None, symbol: str | None = None) -> list[IncomeRecord]:
-        """Stored income records, oldest first (from ``since_ms``; of ``symbol`` when given)."""
-        rows = await self._fetchall(
-            "SELECT kind, tran_id, symbol, asset, amount, time_ms, trade_id FROM income"
-            " WHERE time_ms >= ? AND (? IS NULL OR symbol = ?) ORDER BY time_ms, kind, tran_id",
-            (since_ms if since_ms is not None else -1, symbol, symbol),
-        )
-        return [
-            IncomeRecord(
-                tran_id=r[1],
-                kind=IncomeKind(r[0]) if r[0] in IncomeKind.__members__ else IncomeKind.OTHER,
-                symbol=r[2],
-                asset=r[3],
-                amount=Decimal(r[4]),
-                time_ms=int(r[5]),
-                trade_id=r[6],
-            )
-            for r in rows
-        ]
-
-    async def latest_income_ms(self) -> int | None:
-        """The exchange time of the newest stored income record (None when none is stored)."""
-        rows = await self._fetchall("SELECT MAX(time_ms) FROM income")
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    async def ledger_fills(self) -> list[dict[str, Any]]:
-        """Every journaled fill in the order it was recorded, with its order's side.
-
-        ``time_ms`` is the exchange's trade time, else the time it was journaled. A fallback row (trade id
-        ``o<orderId>``) is left out while a real trade of the same order is journaled (as in
-        :meth:`hedge_spot_qty`).
-        """
-        rows = await self._fetchall(
-            "SELECT f.market, f.trade_id, s.side, f.quantity, f.price, f.fee, f.fee_asset,"
-            " COALESCE(f.trade_ms, f.created_ms), f.cid FROM fills f JOIN order_submits s ON s.cid = f.cid"
-            " ORDER BY f.rowid"
-        )
-        real_cids = {r[8] for r in rows if not str(r[1]).startswith("o")}
-        keys = ("market", "trade_id", "side", "quantity", "price", "fee", "fee_asset", "time_ms")
-        return [
-            dict(zip(keys, r[:8], strict=True)) for r in rows if not (str(r[1]).startswith("o") and r[8] in real_cids)
-        ]
+        return await self._reads.fills_for(cid)
 
     async def raw_count(self, table: str) -> int:
         """Row count of one journal table (for tests and ``hedgetui status``)."""
-        if table not in {
-            "intents",
-            "order_submits",
-            "order_updates",
-            "fills",
-            "events",
-            "intent_ends",
-            "state_changes",
-            "income",
-        }:
-            raise ValueError(f"unknown journal table {table!r}")
-        rows = await self._fetchall(f"SELECT COUNT(*) FROM {table}")
-        return int(rows[0][0])
+        return await self._reads.raw_count(table)
 
-    # ---- fills hedgetui did not make ------------------------------------------------------------------
+    # ---- the ledger (engine/journal_ledger.py) ------------------------------------------------------
+
+    async def record_income(self, records: Sequence[IncomeRecord]) -> int:
+        """Store income records once each (by income type and tranId); returns how many were new."""
+        return await self._ledger.record_income(records)
+
+    async def income(self, *, since_ms: int | None = None, symbol: str | None = None) -> list[IncomeRecord]:
+        """Stored income records, oldest first (from ``since_ms``; of ``symbol`` when given)."""
+        return await self._ledger.income(since_ms=since_ms, symbol=symbol)
+
+    async def latest_income_ms(self) -> int | None:
+        """The exchange time of the newest stored income record (None when none is stored)."""
+        return await self._ledger.latest_income_ms()
+
+    async def ledger_fills(self) -> list[dict[str, Any]]:
+        """Every journaled fill in the order it was recorded, with its order's side (fallback rows left out
+        while a real trade of the same order is journaled; ``time_ms`` is the exchange's trade time)."""
+        return await self._ledger.ledger_fills()
 
     async def record_external_fills(self, fills: Sequence[ExternalFill]) -> list[ExternalFill]:
         """Store the exchange's trades of orders hedgetui did not send, once each (by market and trade id);
         a trade already journaled as one of hedgetui's fills is never stored again. Returns the new ones."""
-
-        async def op(db: aiosqlite.Connection) -> list[ExternalFill]:
-            added: list[ExternalFill] = []
-            for f in fills:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO external_fills SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-                    " WHERE NOT EXISTS (SELECT 1 FROM fills WHERE market = ? AND trade_id = ?)",
-                    (
-                        f.market.value,
-                        f.trade_id,
-                        f.order_id,
-                        f.client_order_id,
-                        f.side.value,
-                        _txt(f.qty),
-                        _txt(f.price),
-                        _txt(f.fee),
-                        f.fee_asset,
-                        f.time_ms,
-                        f.cause,
-                        self._clock_ms(),
-                        f.market.value,
-                        f.trade_id,
-                    ),
-                )
-                if cur.rowcount == 1:
-                    added.append(f)
-            return added
-
-        return await self._submit(op, write=True) if fills else []
+        return await self._ledger.record_external_fills(fills)
 
     async def external_fills(self) -> list[ExternalFill]:
         """The journaled fills of orders hedgetui did not send, in the exchange's time order."""
-        rows = await self._fetchall(
-            "SELECT market, trade_id, order_id, client_order_id, side, quantity, price, fee, fee_asset, trade_ms,"
-            " cause FROM external_fills ORDER BY trade_ms, rowid"
-        )
-        return [
-            ExternalFill(
-                market=MarketKind(r[0]),
-                trade_id=r[1],
-                order_id=r[2],
-                client_order_id=r[3],
-                side=Side(r[4]),
-                qty=Decimal(r[5]),
-                price=Decimal(r[6]),
-                fee=_dec(r[7]),
-                fee_asset=r[8],
-                time_ms=int(r[9]),
-                cause=r[10],
-            )
-            for r in rows
-        ]
+        return await self._ledger.external_fills()
 
     async def last_fill_ms(self) -> int | None:
         """The exchange time of the newest journaled fill, hedgetui's or external (None: no fill yet)."""
-        rows = await self._fetchall(
-            "SELECT MAX(t) FROM (SELECT MAX(COALESCE(trade_ms, created_ms)) AS t FROM fills"
-            " UNION ALL SELECT MAX(trade_ms) FROM external_fills)"
-        )
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+        return await self._ledger.last_fill_ms()

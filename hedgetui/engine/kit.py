@@ -3,8 +3,10 @@
 Each pipeline is an explicit walk through its stage list (``hedgetui.domain.stages``) and ends in exactly
 one of HEDGED, FLAT or HALTED. The kit holds what they share: the venue, journal and reporter, the risk
 check over a typed engine state, placing and confirming both legs together, completing partial fills,
-the late-visibility sweep, the drift step and the end of a run. Every figure a pipeline decides or reports
-the hedge with is read from the exchange (``hedgetui.engine.hedge``), never summed from its own belief.
+reporting slippage, the late-visibility sweep, the drift step and the end of a run. Every figure a
+pipeline decides or reports the hedge with is read from the exchange (``hedgetui.engine.hedge``), never
+summed from its own belief. What a result says of its legs (summaries, realised slippage, the failure in
+the exchange's words) is worked out in ``hedgetui.engine.leg_results``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, Level
 from hedgetui.engine.hedge import ExchangeLegs, HedgeState
 from hedgetui.engine.journal import Journal
+from hedgetui.engine.leg_results import bps_text, leg_summary, realized_slippage
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement
 from hedgetui.engine.orders import OrderExecutor
 from hedgetui.engine.ports import MarketFeed, VenuePort
@@ -37,8 +40,6 @@ from hedgetui.engine.state import EngineState
 from hedgetui.engine.tracker import StageTracker
 from hedgetui.engine.verify import EarlyReading, verification_legs
 from hedgetui.exchange.errors import VenueError
-
-BPS = Decimal(10_000)
 
 Guard = Callable[[ActionKind], None]
 """Raises :class:`Denied` when the engine's state forbids the action (busy, halted, breaker, reconcile)."""
@@ -146,20 +147,7 @@ class PipelineKit:
 
     @staticmethod
     def summary(fill: LegFill | None) -> LegSummary | None:
-        if fill is None:
-            return None
-        return LegSummary(
-            leg=fill.request.leg.value,
-            market=fill.request.kind.value,
-            side=fill.request.side.value,
-            target=fill.request.quantity,
-            filled=fill.filled,
-            average=fill.average,
-            fees=tuple((f.currency, f.cost) for f in fill.fees),
-            client_order_ids=tuple(fill.cids),
-            order_ids=tuple(o.order_id for o in fill.orders),
-            status=fill.status.value,
-        )
+        return leg_summary(fill)
 
     def summaries(self, fills: Sequence[LegFill]) -> tuple[LegSummary, ...]:
         return tuple(s for s in map(self.summary, fills) if s is not None)
@@ -246,45 +234,31 @@ class PipelineKit:
 
     # ---- slippage ----------------------------------------------------------------------------------
 
-    def realized(self, fill: LegFill | None, est: SlippageEstimate | None, leg: str) -> SlippageAnalysis | None:
-        if fill is None or est is None or fill.average is None or est.mid is None:
-            return None
-        raw = (fill.average - est.mid) / est.mid * BPS
-        realized = raw if fill.request.side is Side.BUY else -raw
-        expected = est.slippage_bps
-        return SlippageAnalysis(
-            leg=leg,
-            expected_bps=expected,
-            realized_bps=realized,
-            difference_bps=None if expected is None else realized - expected,
-            limit_bps=self.settings.slippage_max_bps,
-            within_limits=realized <= self.settings.slippage_max_bps,
-        )
-
     async def report_slippage(
         self, run: Run, legs: Sequence[tuple[LegFill | None, SlippageEstimate | None, str]]
     ) -> tuple[SlippageAnalysis, ...]:
         """Realised against expected slippage per leg; alert over the limit or far above the estimate."""
-        out = tuple(a for a in (self.realized(f, e, name) for f, e, name in legs) if a is not None)
+        limit = self.settings.slippage_max_bps
+        out = tuple(a for a in (realized_slippage(f, e, name, limit) for f, e, name in legs) if a is not None)
         for a in out:
             await run.event(
                 "SLIPPAGE",
-                f"{a.leg} expected {_bps(a.expected_bps)}, realised {_bps(a.realized_bps)}",
+                f"{a.leg} expected {bps_text(a.expected_bps)}, realised {bps_text(a.realized_bps)}",
                 data={"expected": a.expected_bps, "realised": a.realized_bps, "difference": a.difference_bps},
                 wait=False,
             )
             if not a.within_limits:
                 await run.report.alert(
                     "SLIPPAGE_OVER_LIMIT",
-                    f"{a.leg} realised {_bps(a.realized_bps)} over the {a.limit_bps} bps limit",
+                    f"{a.leg} realised {bps_text(a.realized_bps)} over the {a.limit_bps} bps limit",
                     run.intent_id,
                     level=Level.ERROR,
                 )
             elif a.difference_bps is not None and a.difference_bps > self.settings.slippage_alert_bps:
                 await run.report.alert(
                     "SLIPPAGE_ABOVE_ESTIMATE",
-                    f"{a.leg} realised {_bps(a.realized_bps)}, {_bps(a.difference_bps)} worse than the "
-                    f"{_bps(a.expected_bps)} estimated (alert above {self.settings.slippage_alert_bps} bps)",
+                    f"{a.leg} realised {bps_text(a.realized_bps)}, {bps_text(a.difference_bps)} worse than the "
+                    f"{bps_text(a.expected_bps)} estimated (alert above {self.settings.slippage_alert_bps} bps)",
                     run.intent_id,
                     level=Level.WARN,
                 )
@@ -439,30 +413,6 @@ class PipelineKit:
             level=Level.WARN,
             data={"code": exc.code},
         )
-
-
-def _bps(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:+.2f} bps"
-
-
-def why(*fills: LegFill | None) -> str:
-    """What went wrong with these legs, in the exchange's words."""
-    parts = []
-    for f in fills:
-        if f is None:
-            continue
-        if f.error is not None:
-            parts.append(f"{f.request.leg.value} {f.error.source} {f.error.code}: {f.error.exchange_message}")
-        else:
-            parts.append(f"{f.request.leg.value} {f.status.value}")
-    return "; ".join(parts) or "no order sent"
-
-
-def failure_code(*fills: LegFill | None) -> str:
-    for f in fills:
-        if f is not None and f.error is not None and f.error.code is not None:
-            return f"LEG_FAILED_{f.error.code}"
-    return "LEG_FAILED"
 
 
 def floor_spot(qty: Decimal, rules: MarketRules) -> Decimal:
