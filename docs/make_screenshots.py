@@ -27,8 +27,8 @@ from hedgetui.ui.settings import DashboardSettings  # noqa: E402
 from hedgetui.wiring import demo_sandbox, open_stack, sandbox_venue_settings  # noqa: E402
 
 SHOTS = {(160, 48): "dashboard.svg", (80, 24): "dashboard-80x24.svg"}
-FUNDING_INTERVAL_S = 8
-FUNDINGS = 3
+FUNDING_INTERVAL_S = 60  # as `hedgetui demo` settles
+FUNDINGS = 2
 
 
 async def main() -> None:

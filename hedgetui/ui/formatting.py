@@ -79,6 +79,14 @@ def fmt_duration_hms(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
+def funding_countdown(next_funding_ms: int, now_ms: int) -> str:
+    """``in HH:MM:SS`` to the next funding, or ``settling`` once that time has come and the exchange has not
+    yet announced the following one (a countdown stuck at 00:00:00 would look like a frozen screen)."""
+    if next_funding_ms <= now_ms:
+        return "settling"
+    return f"in {fmt_duration_hms((next_funding_ms - now_ms) / 1000)}"
+
+
 def safe_text(text: object) -> str:
     """Escape exchange-supplied text for any widget that interprets markup."""
     return escape(str(text))

@@ -15,7 +15,7 @@ from hedgetui.engine.engine import Engine
 from hedgetui.engine.hedge import ExchangeLegs, legs_from
 from hedgetui.engine.preview import LegEstimates, estimate_hedge, estimate_legs
 from hedgetui.ui.feed import DashboardFeed
-from hedgetui.ui.formatting import fmt_bps, fmt_duration_hms, fmt_pct
+from hedgetui.ui.formatting import fmt_bps, fmt_pct, funding_countdown
 from hedgetui.ui.settings import DashboardSettings
 from hedgetui.ui.widgets.book_pane import BookPane
 from hedgetui.ui.widgets.slippage import SlippagePane
@@ -140,10 +140,10 @@ class SlotPoller:
         if funding is None:
             return [f"basis {fmt_bps(basis)}", "funding —"]
         info = funding.value
-        countdown = "—"
+        countdown = "in —"
         if info.next_funding_ms:
-            countdown = fmt_duration_hms((info.next_funding_ms - self.settings.wall_clock_ms()) / 1000)
-        return [f"basis {fmt_bps(basis)}", f"funding {fmt_pct(info.rate)}", f"next in {countdown}"]
+            countdown = funding_countdown(info.next_funding_ms, self.settings.wall_clock_ms())
+        return [f"basis {fmt_bps(basis)}", f"funding {fmt_pct(info.rate)}", f"next {countdown}"]
 
     # ---- the legs ----------------------------------------------------------------------------------
 

@@ -47,3 +47,12 @@ def test_every_event_kind_the_product_journals_has_a_whole_tag() -> None:
     assert {"ACCOUNT_STALE", "TRADING_STATE", "BOOK_STALE"} <= kinds  # the scan finds what it should
     cut = sorted(k for k in kinds if len(k) > TAG_W and k not in SHORT_TAGS)
     assert not cut, cut
+
+
+def test_the_funding_countdown_says_settling_once_its_time_has_come() -> None:
+    from hedgetui.ui.formatting import funding_countdown
+
+    assert funding_countdown(1_000_000 + 42_000, 1_000_000) == "in 00:00:42"
+    assert funding_countdown(1_000_000 + 3_600_000 * 7 + 61_000, 1_000_000) == "in 07:01:01"
+    assert funding_countdown(1_000_000, 1_000_000) == "settling"
+    assert funding_countdown(1_000_000, 1_004_000) == "settling"

@@ -26,7 +26,7 @@ from hedgetui.domain.drift import HedgeDrift
 from hedgetui.domain.margin import PerpHealth, WatchLevel
 from hedgetui.domain.pnl import HedgePnl
 from hedgetui.engine.hedge import ExchangeLegs
-from hedgetui.ui.formatting import fmt_duration_hms, fmt_money, fmt_span
+from hedgetui.ui.formatting import fmt_money, fmt_span, funding_countdown
 from hedgetui.ui.widgets.text_line import TextLine
 
 #: The component class that colours a figure at each level (theme variables $ok, $warn, $danger).
@@ -41,8 +41,7 @@ def pnl_lines(pnl: HedgePnl | None, now_ms: int) -> list[str]:
     nxt = "—"
     if pnl.next_funding_ms is not None:
         places = 4 if _small(pnl.next_funding_estimate) else 2
-        countdown = fmt_duration_hms((pnl.next_funding_ms - now_ms) / 1000)
-        nxt = f"{fmt_money(pnl.next_funding_estimate, places)} in {countdown}"
+        nxt = f"{fmt_money(pnl.next_funding_estimate, places)} {funding_countdown(pnl.next_funding_ms, now_ms)}"
     end = pnl.closed_ms if pnl.closed_ms is not None else now_ms
     entry = "—" if pnl.entry_basis_bps is None else f"{pnl.entry_basis_bps:+.1f}"
     now = "—" if pnl.basis_now_bps is None else f"{pnl.basis_now_bps:+.1f}"
