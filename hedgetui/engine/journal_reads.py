@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from hedgetui.engine.journal_rows import EventRow, IntentRow, SubmitRow, dec
+from hedgetui.engine.journal_schema import TABLES
 from hedgetui.engine.journal_writer import JournalWriter
 
 
@@ -159,16 +160,7 @@ class JournalReads:
 
     async def raw_count(self, table: str) -> int:
         """Row count of one journal table (for tests and ``hedgetui status``)."""
-        if table not in {
-            "intents",
-            "order_submits",
-            "order_updates",
-            "fills",
-            "events",
-            "intent_ends",
-            "state_changes",
-            "income",
-        }:
+        if table not in TABLES:
             raise ValueError(f"unknown journal table {table!r}")
         rows = await self._writer.fetchall(f"SELECT COUNT(*) FROM {table}")
         return int(rows[0][0])

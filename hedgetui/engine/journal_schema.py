@@ -16,6 +16,10 @@ import aiosqlite
 from hedgetui.engine.journal_rows import JournalError
 
 SCHEMA_VERSION = 3
+#: The tables of schema 1; their triggers abort an UPDATE or DELETE (later tables get their own).
+APPEND_ONLY = ("intents", "order_submits", "order_updates", "fills", "events", "intent_ends", "state_changes")
+#: Every table of the current schema (what ``Journal.raw_count`` may count).
+TABLES = (*APPEND_ONLY, "income", "external_fills")
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -100,15 +104,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             WHERE NOT EXISTS (SELECT 1 FROM intent_ends e WHERE e.intent_id = i.intent_id)""",
         *(
             stmt
-            for table in (
-                "intents",
-                "order_submits",
-                "order_updates",
-                "fills",
-                "events",
-                "intent_ends",
-                "state_changes",
-            )
+            for table in APPEND_ONLY
             for stmt in (
                 f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
                     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END""",

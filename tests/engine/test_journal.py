@@ -232,3 +232,24 @@ async def test_a_failed_posted_write_refuses_everything_after_it(tmp_path: Path)
         with pytest.raises(JournalError):
             await j.record_event("X", "after")
     assert _rows(path, "SELECT cid FROM order_submits") == []
+
+
+async def test_every_table_is_listed_countable_and_append_only(tmp_path: Path) -> None:
+    """``TABLES`` is the schema's table list: a table added by a migration without being listed (so that
+    ``raw_count`` refuses it, or it misses its append-only triggers) fails here."""
+    from hedgetui.engine.journal_schema import TABLES
+
+    path = tmp_path / "j.sqlite3"
+    async with Journal(path) as j:
+        for table in TABLES:
+            assert await j.raw_count(table) >= 0
+        with pytest.raises(ValueError):
+            await j.raw_count("sqlite_master")
+    con = sqlite3.connect(path)
+    tables = {
+        r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    }
+    triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    con.close()
+    assert tables == set(TABLES)
+    assert {f"{t}_no_{op}" for t in TABLES for op in ("update", "delete")} <= triggers
