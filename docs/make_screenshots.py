@@ -44,7 +44,8 @@ async def main() -> None:
                     if sum(r.income_type == "FUNDING_FEE" for r in server.core.income.records()) >= FUNDINGS:
                         break
                     await asyncio.sleep(0.5)
-                await s.engine.refresh_pnl()
+                await asyncio.sleep(5)  # the exchange announces the following funding time
+                await s.engine.refresh_pnl(sync=True)
                 for size, name in SHOTS.items():
                     settings = DashboardSettings.for_markets(
                         VenueMode.SANDBOX,
