@@ -283,7 +283,10 @@ class ControlApi:
         if rate is not None and abs(rate) > MAX_FUNDING_RATE:
             raise ControlError(f"rate must be within ±{MAX_FUNDING_RATE}")
         booked = self.core.settle_funding(rate)
-        return _json({"time": self.core.now(), "income": [income_row(r) for r in booked]})
+        # The settlement's own time (the latest one recorded), not a second reading of the clock a
+        # millisecond later: the records and the funding-rate history carry that time.
+        settled = self.core.funding.settlements[-1].time
+        return _json({"time": settled, "income": [income_row(r) for r in booked]})
 
     async def reset(self, request: web.Request) -> web.Response:
         """``POST /sandbox/reset``: the start state (balances, positions, orders, books) and no faults."""
