@@ -190,11 +190,16 @@ class HedgeApp(App[Outcome | None]):
         self.status_bar.tick_clock(self.settings.wall_clock_ms())
         self.refresh_engine_panes()
 
+    @property
+    def can_draw(self) -> bool:
+        """False once the app closes: shutdown prunes the widgets (and their component styles) while the
+        engine's events may still arrive, so nothing may be drawn from then on."""
+        return not self.closing and self.is_running and bool(self.screen_stack)
+
     def refresh_engine_panes(self) -> None:
         """Breaker, hedge (settled or in flight), alerts, quit banner and the footer's greying."""
-        if self.closing or not self.is_running or not self.screen_stack:
-            return  # the app is closing: nothing to draw
-        self.view.refresh()
+        if self.can_draw:
+            self.view.refresh()
 
     def close(self, outcome: Outcome | None) -> None:
         """Exit once: nothing is drawn after this (callbacks of engine tasks may still arrive)."""
@@ -278,7 +283,7 @@ class HedgeApp(App[Outcome | None]):
             return
 
         def done(t: asyncio.Task[Any]) -> None:
-            if t.cancelled() or t.exception() is not None or self.closing or not self.is_running:
+            if t.cancelled() or t.exception() is not None or not self.can_draw:
                 return
             self.log_line("info", "RECONCILE", "", t.result().summary())
             self.refresh_engine_panes()

@@ -88,12 +88,14 @@ class EngineView:
         """One engine event, in order."""
         app = self.app
         self.inflight.apply(event)
-        if isinstance(event, StageEvent) and event.pipeline is not None:
-            app.pipeline.stage(event.pipeline, event.intent_id, event.stage, event.state, event.elapsed_ms)
         if event.kind == "END":
             self.last_end = f"{event.pipeline.value if event.pipeline else 'pipeline'} {event.intent_id or ''}: "
             self.last_end += event.message
             self.last_end_state = str(event.data.get("state")) if event.data.get("state") else None
+        if not app.can_draw:
+            return  # shutting down: the widgets are being pruned (the record above still counts)
+        if isinstance(event, StageEvent) and event.pipeline is not None:
+            app.pipeline.stage(event.pipeline, event.intent_id, event.stage, event.state, event.elapsed_ms)
         if log_worthy(event):
             message = self._fill_text(event) if isinstance(event, FillEvent) else event.message
             if isinstance(event, AlertEvent) and event.code:

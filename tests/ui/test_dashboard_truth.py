@@ -8,6 +8,8 @@ from pathlib import Path
 
 from hedgetui.domain.execution import EndState
 from hedgetui.domain.risk import ActionKind, TradingState
+from hedgetui.domain.stages import PipelineKind, Stage
+from hedgetui.engine.events import AlertEvent, EngineEvent, Level, StageEvent
 from hedgetui.engine.legs import ExecTimeouts
 from hedgetui.engine.settings import EngineSettings
 from hedgetui.exchange.market_data import MarketDataSettings
@@ -39,5 +41,13 @@ async def test_a_new_journal_on_a_hedged_account_sends_nothing_and_shows_the_hed
                 assert "perp -0.03300" in shown and "spot +0.03297" in shown
                 assert app.engine.trading_state is TradingState.ACTIVE
                 assert app.engine.last_reconcile is not None and app.engine.last_reconcile.adopted_positions
+            # Events still arrive while the app shuts down (its widgets pruned, their component styles
+            # gone): the view records them and draws nothing (CI once failed here with a KeyError).
+            for event in (
+                StageEvent(ts_ms=1, kind="STAGE", message="", pipeline=PipelineKind.ENTER, stage=Stage.RISK),
+                AlertEvent(ts_ms=2, kind="ALERT", message="late", level=Level.WARN, code="LATE"),
+                EngineEvent(ts_ms=3, kind="FILL", message="late fill"),
+            ):
+                app.view.handle(event)
         assert len(server.core.orders()) == sent  # the exchange received no order
         assert server.core.position("BTCUSDT").amount == D("-0.033")
