@@ -247,6 +247,13 @@ class HedgeModeError(ValueError):
     """The futures account holds LONG/SHORT positions: hedge (dual-side) mode, which hedgetui cannot run."""
 
 
+def position_rows(symbol: str, market_id: str, raw: Any) -> list[Mapping[str, Any]]:
+    """Binance's own ``positionRisk`` rows of ``market_id``, shaped as ccxt's positions (``symbol`` unified,
+    the row as ``info``) so that :func:`parse_position` reads both the same way."""
+    rows = raw if isinstance(raw, list) else []
+    return [{"symbol": symbol, "info": row} for row in rows if isinstance(row, Mapping) and row.get("symbol") == market_id]
+
+
 def parse_position(symbol: str, raw: Iterable[Mapping[str, Any]]) -> PerpPosition:
     """ccxt's positions → the one-way position of ``symbol``; flat (amount 0) when ccxt dropped it."""
     mine = [p for p in raw if p.get("symbol") == symbol]
@@ -277,9 +284,18 @@ def parse_position(symbol: str, raw: Iterable[Mapping[str, Any]]) -> PerpPositio
         unrealized_pnl=first_dec(info.get("unRealizedProfit"), p.get("unrealizedPnl")) or Decimal(0),
         leverage=leverage or None,
         liquidation_price=positive(first_dec(info.get("liquidationPrice"), p.get("liquidationPrice"))),
-        margin_mode=p.get("marginMode"),
-        timestamp=to_int(p.get("timestamp")),
+        margin_mode=p.get("marginMode") or _margin_mode(info),
+        timestamp=to_int(p.get("timestamp") or info.get("updateTime")),
     )
+
+
+def _margin_mode(info: Mapping[str, Any]) -> str | None:
+    """Binance's margin type of a raw position row (v2 names it; v3 shows an isolated wallet instead)."""
+    named = info.get("marginType")
+    if named:
+        return str(named).lower()
+    wallet = dec(info.get("isolatedWallet"))
+    return None if wallet is None else ("isolated" if wallet > 0 else "cross")
 
 
 # ---- orders and trades ----------------------------------------------------------------------------------

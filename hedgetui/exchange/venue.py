@@ -277,12 +277,18 @@ class BinanceVenue:
         )
 
     async def fetch_perp_position(self) -> PerpPosition:
-        """The one-way perp position, amount signed and 0 when flat (ccxt drops flat positions)."""
-        symbol = self.settings.perp_symbol
+        """The one-way perp position, amount signed and 0 when flat.
+
+        Read with ccxt's own signed call of ``GET /fapi/v3/positionRisk`` rather than ``fetch_positions``,
+        whose first call in a process waits for ``/fapi/v1/leverageBracket`` first (ccxt derives margin
+        fields from the brackets that hedgetui reads from the answer itself): a round trip a cold
+        headless command would otherwise spend before its reconciliation could read the legs.
+        """
+        symbol, market_id = self.settings.perp_symbol, self.rules(MarketKind.PERP).market_id
         return await self._call(
             READ,
-            lambda: self.exchange.fetch_positions([symbol]),
-            lambda raw: parsing.parse_position(symbol, raw),
+            lambda: self.exchange.fapiPrivateV3GetPositionRisk({"symbol": market_id}),
+            lambda raw: parsing.parse_position(symbol, parsing.position_rows(symbol, market_id, raw)),
         )
 
     # ---- orders ------------------------------------------------------------------------------------

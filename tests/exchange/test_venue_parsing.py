@@ -23,6 +23,7 @@ from hedgetui.exchange.parsing import (
     parse_rules,
     parse_trade,
     plain,
+    position_rows,
     to_bool,
 )
 
@@ -163,6 +164,33 @@ def test_positions_flat_signed_and_hedge_mode() -> None:
     assert parse_position(PERP_SYMBOL, [unsigned]).amount == D("-0.25")
     with pytest.raises(HedgeModeError, match="one-way"):
         parse_position(PERP_SYMBOL, [position(positionSide="LONG", positionAmt="0.1")])
+
+
+def test_raw_position_risk_rows_read_as_ccxt_positions() -> None:
+    """``GET /fapi/v3/positionRisk`` as Binance answers it (no leverage, no margin type): the row of our
+    market is read, other markets' rows and non-rows are ignored, a flat row is flat."""
+    row = {
+        "symbol": "BTCUSDT",
+        "positionSide": "BOTH",
+        "positionAmt": "-0.033",
+        "entryPrice": "60243.79393939",
+        "markPrice": "60201.90000000",
+        "unRealizedProfit": "1.38250000",
+        "liquidationPrice": "3077980.86845980",
+        "notional": "-1986.66270000",
+        "isolatedWallet": "0",
+        "updateTime": 1796684438557,
+    }
+    raw = [{**row, "symbol": "ETHUSDT", "positionAmt": "5"}, "junk", row]
+    p = parse_position(PERP_SYMBOL, position_rows(PERP_SYMBOL, "BTCUSDT", raw))
+    assert (p.amount, p.mark_price, p.liquidation_price) == (D("-0.033"), D("60201.9"), D("3077980.8684598"))
+    assert (p.unrealized_pnl, p.margin_mode, p.timestamp, p.leverage) == (D("1.3825"), "cross", 1796684438557, None)
+    assert parse_position(PERP_SYMBOL, position_rows(PERP_SYMBOL, "BTCUSDT", [{**row, "positionAmt": "0"}])).is_flat
+    assert parse_position(PERP_SYMBOL, position_rows(PERP_SYMBOL, "BTCUSDT", {"code": -1})).is_flat
+    isolated = position_rows(PERP_SYMBOL, "BTCUSDT", [{**row, "isolatedWallet": "12.5"}])
+    assert parse_position(PERP_SYMBOL, isolated).margin_mode == "isolated"
+    with pytest.raises(HedgeModeError):
+        parse_position(PERP_SYMBOL, position_rows(PERP_SYMBOL, "BTCUSDT", [{**row, "positionSide": "SHORT"}]))
 
 
 def test_rules_fall_back_to_ccxt_precision_and_limits() -> None:
