@@ -70,7 +70,9 @@ async def open_stack(
     leaves the market data service, the user data streams and the drift monitor unstarted: the pipelines
     read fresh data themselves, and no screen decides on streamed books. A cold process would pay the
     streams' listen keys, connections and subscriptions before they could vouch for anything, while the
-    order answers (RESULT/FULL) already carry the fills and one REST read verifies the legs.
+    order answers (RESULT/FULL) already carry the fills and one REST read verifies the legs. Its engine's
+    start reconciliation reads the books and the futures wallet beside the legs, and an entry or exit that
+    follows at once decides on that reading instead of reading it all again (``Engine.handoff``).
     """
     if not stream:
         venue_settings = replace(venue_settings, user_stream=False)
@@ -86,6 +88,7 @@ async def open_stack(
                 reset_timeout_s=reset_timeout_s,
                 stale_data=(lambda: stale_books(service)) if stream else None,
                 market=service if stream else None,
+                handoff=not stream,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             if venue.user_stream is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from hedgetui.domain.account import FuturesBalance, PerpPosition
 
@@ -97,6 +97,8 @@ class PerpHealth:
     liquidation_price: Decimal | None
     position: Decimal
     read_ms: int
+    #: The perp's price tick, that prices are shown to (None: as the exchange wrote them).
+    tick: Decimal | None = None
 
     @property
     def level(self) -> WatchLevel:
@@ -114,12 +116,18 @@ class PerpHealth:
     def describe_liq(self) -> str:
         t = self.thresholds
         dist = "—" if self.liq_distance_pct is None else f"{self.liq_distance_pct:.1f} %"
-        liq = "—" if self.liquidation_price is None else f"{self.liquidation_price:,f}"
-        mark = "—" if self.mark is None else f"{self.mark:,f}"
+        liq, mark = (self._price(p) for p in (self.liquidation_price, self.mark))
         return (
             f"liquidation {dist} away (mark {mark}, liquidation price {liq};"
             f" warn {t.liq_distance_warn_pct:g} %, critical {t.liq_distance_critical_pct:g} %)"
         )
+
+
+    def _price(self, price: Decimal | None) -> str:
+        if price is None:
+            return "—"
+        shown = price.quantize(self.tick.normalize(), rounding=ROUND_HALF_UP) if self.tick else price
+        return f"{shown:,f}"
 
 
 def assess_perp(
@@ -128,6 +136,7 @@ def assess_perp(
     mark: Decimal | None,
     thresholds: PerpThresholds,
     read_ms: int,
+    tick: Decimal | None = None,
 ) -> PerpHealth:
     """The perp leg's health from the exchange's futures wallet and position (``mark``: the mark price)."""
     mark = mark if mark and mark > 0 else position.mark_price
@@ -149,6 +158,7 @@ def assess_perp(
         liquidation_price=liq,
         position=position.amount,
         read_ms=read_ms,
+        tick=tick,
     )
 
 

@@ -82,8 +82,12 @@ class Engine:
         stale_data: Callable[[], str | None] | None = None,
         intent_ids: Callable[[], str] = new_intent_id,
         market: MarketFeed | None = None,
+        handoff: bool = False,
     ) -> None:
         self.venue = venue
+        #: Reconciliation reads a whole decision snapshot for the next entry or exit to decide on while it
+        #: is fresh (a headless command: no stream answers that pipeline's reads without a round trip).
+        self.handoff = handoff
         self.journal = journal
         self.settings = settings
         self.clock = clock or RealClock()
@@ -102,6 +106,8 @@ class Engine:
         self._running: PipelineKind | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._reconcile_task: asyncio.Task[ReconcileReport] | None = None
+        #: The P&L refresh the last pipeline started (its fills changed the hedge).
+        self._pnl_refresh: asyncio.Task[Any] | None = None
         self._runs = 0  # pipelines started: the drift monitor ignores a reading a pipeline may have overtaken
         # Streamed books and funding (the dashboard's market data): decisions use them while fresh.
         self.market = market
@@ -124,7 +130,7 @@ class Engine:
         self.stale_data = stale_data
         self._intent_ids = intent_ids
         #: The perp-leg watch: margin ratio and liquidation distance against ``settings.perp_watch``.
-        self.perp_watch = PerpWatch(self.report, settings.perp_watch)
+        self.perp_watch = PerpWatch(self.report, settings.perp_watch, self.kit.perp_rules.tick)
         #: The drift monitor: external changes to the legs, and the proposals that answer them.
         self.drift_monitor = DriftMonitor(self)
         #: What is allowed now, and what an entry would do.
@@ -175,14 +181,25 @@ class Engine:
             raise Busy("a pipeline is running")
         self.reconciled = False
         self._running = PipelineKind.RECONCILE
+        self.kit.handoff = None
         try:
             report = await Reconciler(
-                self.venue, self.journal, self.bus, self.clock, self.settings.timeouts, self.hedge, self._fee_rates
+                self.venue,
+                self.journal,
+                self.bus,
+                self.clock,
+                self.settings.timeouts,
+                self.hedge,
+                self._fee_rates,
+                # Without streams the next pipeline would read all of it again one round trip later.
+                snapshot_depth=self.settings.book_depth if self.handoff else None,
             ).run()
         finally:
             self._running = None
         self.last_reconcile = report
         self.proposal = report.proposal
+        if report.complete and report.proposal is None:
+            self.kit.handoff = report.snapshot
         if not report.complete:
             await self._set_state(TradingState.HALTED, report.summary())
             return report
@@ -236,6 +253,7 @@ class Engine:
         task the engine owns. Raises Busy while a pipeline runs; other refusals end the run REFUSED."""
         if self._running is not None:
             raise Busy(f"{self._running.value} is running")
+        self.kit.handoff = None  # the wallets change: the reconciliation's reading no longer holds
         return self.transfers.start(amount, direction)
 
     async def transfer(self, amount: Decimal, direction: TransferDirection) -> TransferResult:
@@ -321,14 +339,15 @@ class Engine:
         """Journal and show an event from outside the pipelines (e.g. BOOK_STALE from market data)."""
         self._spawn(self.report.event(kind, message, level=level, data=data))
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
         try:
             task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:
             coro.close()
-            return
+            return None
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     # ---- the ledger --------------------------------------------------------------------------------
 
@@ -342,7 +361,10 @@ class Engine:
         return await self.ledger.refresh(marks, sync=sync)
 
     async def history(self, limit: int = 20) -> list[HedgePnl]:
-        """The latest hedges, newest first (closed ones realized; the open one as last refreshed)."""
+        """The latest hedges, newest first (closed ones realized; the open one as last refreshed). A refresh
+        the last pipeline started is waited for: its income belongs to the hedge that pipeline changed."""
+        if self._pnl_refresh is not None and not self._pnl_refresh.done():
+            await asyncio.shield(self._pnl_refresh)
         hedges = await self.ledger.history(limit)
         current = self.ledger.current
         if hedges and hedges[0].is_open and current is not None and current.opened_ms == hedges[0].opened_ms:
@@ -416,5 +438,7 @@ class Engine:
             raise Busy(f"{self._running.value} is running")
         self._running = kind
         self._runs += 1
+        if kind not in (PipelineKind.ENTER, PipelineKind.EXIT):
+            self.kit.handoff = None  # only an entry or exit decides on the reconciliation's reading
         self._task = asyncio.get_running_loop().create_task(self.runner.run(kind, run), name=f"pipeline-{kind.value}")
         return self._task

@@ -26,7 +26,7 @@ from hedgetui.engine.leg_results import failure_code, why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder, LegStatus, Placement, Resolution
 from hedgetui.engine.preview import DRIFT_PENDING, HedgeEstimate, estimate_hedge
 from hedgetui.engine.settings import Denied, LegMode, OnLegFailure
-from hedgetui.engine.snapshot import MarketSnapshot, deepen, read_snapshot
+from hedgetui.engine.snapshot import MarketSnapshot, deepen
 from hedgetui.engine.verify import EarlyReading
 
 
@@ -40,7 +40,7 @@ async def enter(kit: PipelineKit, intent_id: str, size_usd: Decimal, guard: Guar
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.ENTER)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market, shallow_first=True)
+            snap = await kit.decision_snapshot(notes)
             risk = kit.risk(snap, ActionKind.ENTER, size_usd, Decimal(0))
             notes.append(risk.summary())
             if not risk.allowed:

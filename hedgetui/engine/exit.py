@@ -25,7 +25,7 @@ from hedgetui.engine.leg_results import why
 from hedgetui.engine.legs import HaltRequired, LegFill, LegOrder
 from hedgetui.engine.preview import LegEstimates, estimate_legs
 from hedgetui.engine.settings import Denied
-from hedgetui.engine.snapshot import MarketSnapshot, deepen, read_snapshot
+from hedgetui.engine.snapshot import MarketSnapshot, deepen
 from hedgetui.engine.verify import EarlyReading, verification_legs
 
 
@@ -39,7 +39,7 @@ async def exit_hedge(kit: PipelineKit, intent_id: str, guard: Guard) -> Executio
         async with tr.stage(Stage.GUARDS):
             guard(ActionKind.EXIT)
         async with tr.stage(Stage.RISK) as notes:
-            snap = await read_snapshot(kit.venue, kit.clock, s.book_depth, kit.market, shallow_first=True)
+            snap = await kit.decision_snapshot(notes)
             legs = kit.legs(snap)
             if legs.perp_qty > 0:
                 raise Denied("PERP_LONG", f"the perp position is long {legs.perp_qty}: not a hedge to exit")

@@ -35,7 +35,7 @@ from hedgetui.engine.orders import OrderExecutor
 from hedgetui.engine.ports import MarketFeed, VenuePort
 from hedgetui.engine.reporter import Reporter
 from hedgetui.engine.settings import Denied, EngineSettings
-from hedgetui.engine.snapshot import MarketSnapshot
+from hedgetui.engine.snapshot import HANDOFF_S, MarketSnapshot, read_snapshot
 from hedgetui.engine.state import EngineState
 from hedgetui.engine.tracker import StageTracker
 from hedgetui.engine.verify import EarlyReading, verification_legs
@@ -98,6 +98,9 @@ class PipelineKit:
         self.reporter = Reporter(journal, bus, clock)
         self.spot_rules: MarketRules = venue.rules(MarketKind.SPOT)
         self.perp_rules: MarketRules = venue.rules(MarketKind.PERP)
+        #: The last reconciliation's whole reading, for the next entry or exit to decide on while it is
+        #: fresh (the engine sets it, and clears it when anything else starts); taken once.
+        self.handoff: MarketSnapshot | None = None
 
     # ---- building blocks ---------------------------------------------------------------------------
 
@@ -114,6 +117,19 @@ class PipelineKit:
 
     def rules(self, kind: MarketKind) -> MarketRules:
         return self.spot_rules if kind is MarketKind.SPOT else self.perp_rules
+
+    async def decision_snapshot(self, notes: list[str]) -> MarketSnapshot:
+        """Phase 2's data: the reconciliation's reading when it was made under :data:`HANDOFF_S` ago (a cold
+        headless command reconciles right before its pipeline), else one fresh read (streamed where the
+        streams vouch, the rest in one round trip, books shallow first)."""
+        handed, self.handoff = self.handoff, None
+        if handed is not None:
+            age = self.clock.monotonic() - handed.taken_at
+            if age <= HANDOFF_S:
+                notes.append(f"on the reconciliation's reading of {age * 1000:.0f} ms ago")
+                return handed
+        depth = self.settings.book_depth
+        return await read_snapshot(self.venue, self.clock, depth, self.market, shallow_first=True)
 
     def legs(self, snap: MarketSnapshot) -> ExchangeLegs:
         """Both legs from a snapshot's reads, recorded as the hedge's latest reading."""

@@ -19,7 +19,9 @@ settlement is new: one request for all new points, however many.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
@@ -129,9 +131,11 @@ class Ledger:
         return self._interval[0]
 
     async def read_marks(self) -> Marks:
-        """Mid, mark, funding rate and times as the venue gives them now."""
-        funding = await self.venue.fetch_funding()
-        book = await self.venue.fetch_order_book(MarketKind.SPOT, 5)
+        """Mid, mark, funding rate and times as the venue gives them now (one round trip: the funding, the
+        spot book and, when not at hand, the funding interval are read together)."""
+        funding, book, _ = await asyncio.gather(
+            self.venue.fetch_funding(), self.venue.fetch_order_book(MarketKind.SPOT, 5), self.funding_interval_ms()
+        )
         mid = book.mid or funding.index_price
         return await self.marks_from(mid, funding.mark_price, funding.rate, funding.next_funding_ms)
 
@@ -181,14 +185,28 @@ class Ledger:
         ``sync``: fetch income first (None: when :meth:`sync_due`). ``marks``: the values to mark the open
         hedge at (read from the venue when not given and a hedge is open).
         """
-        if sync or (sync is None and self.sync_due(self.clock.wall_ms())):
-            await self.sync()
+        due = sync or (sync is None and self.sync_due(self.clock.wall_ms()))
+        # The hedges come from the journal's fills alone (income only prices them): the income and the
+        # marks an open hedge needs are then read together, in one round trip.
         hedges = await self._hedges()
-        if not hedges or hedges[-1].closed:
+        is_open = bool(hedges) and not hedges[-1].closed
+        reads: list[Awaitable[Any]] = []
+        if due:
+            reads.append(self.sync())
+        if is_open and marks is None:
+            reads.append(self.read_marks())
+        # Every read runs to its end before any failure is raised: none outlives the refresh.
+        results = await asyncio.gather(*reads, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        if not is_open:
             self.current = None
             return None
         if marks is None:
-            marks = await self.read_marks()
+            read = results[-1]
+            assert isinstance(read, Marks)
+            marks = read
         self._next_funding_ms = marks.next_funding_ms
         (pnl,) = await self._pnl(hedges[-1:], marks)
         self.current = await self.with_settlements(pnl)

@@ -43,9 +43,11 @@ _ALERT_LEVEL = {WatchLevel.WARN: Level.WARN, WatchLevel.CRITICAL: Level.CRITICAL
 class PerpWatch:
     """Judges the perp leg's figures and raises or clears its alerts on a change of level."""
 
-    def __init__(self, report: Reporter, thresholds: PerpThresholds) -> None:
+    def __init__(self, report: Reporter, thresholds: PerpThresholds, tick: Decimal | None = None) -> None:
         self.report = report
         self.thresholds = thresholds
+        #: The perp's price tick: the alerts show prices to it.
+        self.tick = tick
         #: The latest judged reading (None until the first).
         self.health: PerpHealth | None = None
         self._raised: dict[str, WatchLevel] = {}
@@ -54,7 +56,7 @@ class PerpWatch:
         self, balance: FuturesBalance, position: PerpPosition, mark: Decimal | None, read_ms: int
     ) -> PerpHealth:
         """Judge one reading: alert on a worse or a different level, say so when a figure clears."""
-        health = assess_perp(balance, position, mark, self.thresholds, read_ms)
+        health = assess_perp(balance, position, mark, self.thresholds, read_ms, self.tick)
         self.health = health
         await self._judge(MARGIN_ALERT, health.margin_level, health.describe_margin(), "margin ratio")
         await self._judge(LIQUIDATION_ALERT, health.liq_level, health.describe_liq(), "liquidation distance")

@@ -7,14 +7,17 @@ exchange holds them — and only propose. It never sends an order (safety rule 6
    be told keeps reconciliation incomplete (trading stays HALTED). Orders concluded "not placed" are
    looked for once more (late visibility) and recorded ``absent`` if still missing. Finished orders that
    filled but have no fill rows (a crash between the two writes) get their fills backfilled.
-2. POSITIONS — both legs are read from the exchange (the perp position; the spot balance less the
-   reserve). The journal's account of the spot leg is compared with it; a difference is journaled and
-   shown as a discrepancy. An empty journal facing existing positions adopts them as the current hedge
-   and says so. Unfinished intents are closed with the exchange's figures. If the legs do not match, the
-   account's perp trades since the journal's last fill are read: orders hedgetui did not send (a
-   liquidation, an ADL, a manual trade while no engine ran) name the cause, and their trades are journaled
-   as external fills (as the drift monitor does). A :class:`~hedgetui.engine.proposal.Proposal` says what
-   to send, why and at what cost; the operator decides.
+2. POSITIONS — both legs are read from the exchange (the perp position; the spot balance less the reserve).
+   The journal's account of the spot leg is compared with it; a difference is journaled and shown as a
+   discrepancy. Without streams (a headless command) the same round trip reads both books and the futures
+   wallet too, best effort: the whole reading is what the pipeline that follows decides on while it is fresh
+   (``ReconcileReport.snapshot``), rather than reading it all again. An empty journal facing existing
+   positions adopts them as the current hedge and says so. Unfinished intents are closed with the exchange's
+   figures. If the legs do not match, the account's perp trades since the journal's last fill are read:
+   orders hedgetui did not send (a liquidation, an ADL, a manual trade while no engine ran) name the cause,
+   and their trades are journaled as external fills (as the drift monitor does). A
+   :class:`~hedgetui.engine.proposal.Proposal` says what to send, why and at what cost; the operator
+   decides.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.clock import Clock
 from hedgetui.engine.events import EventBus, Level
-from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount
+from hedgetui.engine.hedge import ExchangeLegs, HedgeState, JournalAccount, legs_from
 from hedgetui.engine.journal import Journal
 from hedgetui.engine.legs import ExecTimeouts, HaltRequired, Resolution, request_of
 from hedgetui.engine.orders import OrderExecutor
@@ -36,6 +39,7 @@ from hedgetui.engine.perpwatch import explain_perp_change, journal_change
 from hedgetui.engine.ports import VenuePort
 from hedgetui.engine.proposal import Proposal, build_proposal
 from hedgetui.engine.reporter import Reporter
+from hedgetui.engine.snapshot import MarketSnapshot, read_legs_snapshot
 from hedgetui.engine.tracker import StageTracker
 from hedgetui.exchange.errors import VenueError
 
@@ -56,6 +60,9 @@ class ReconcileReport:
     adopted_positions: bool = False
     proposal: Proposal | None = None
     messages: list[str] = field(default_factory=list)
+    #: The whole reading of the POSITIONS stage (books and futures wallet too), when one was asked for and
+    #: every read of it answered: the next pipeline may decide on it (:data:`~hedgetui.engine.snapshot.HANDOFF_S`).
+    snapshot: MarketSnapshot | None = None
 
     @property
     def halted(self) -> bool:
@@ -98,8 +105,13 @@ class Reconciler:
         timeouts: ExecTimeouts,
         hedge: HedgeState,
         fee_rates: tuple[Decimal, Decimal],
+        *,
+        snapshot_depth: int | None = None,
     ) -> None:
         self.venue = venue
+        #: Read a pipeline's whole snapshot beside the legs (books this deep): set when no stream would
+        #: answer the next pipeline's reads without a round trip (a headless command).
+        self.snapshot_depth = snapshot_depth
         self.journal = journal
         self.bus = bus
         self.clock = clock
@@ -168,8 +180,18 @@ class Reconciler:
             await self.ex.collect_fills(request_of(submit), order, submit.cid)
             report.backfilled.append(submit.cid)
 
+    async def _read_legs(self, report: ReconcileReport) -> ExchangeLegs:
+        """Both legs, read from the exchange (never from a stream: an outside change may not have arrived)."""
+        if self.snapshot_depth is None:
+            return await self.hedge.read()
+        (balances, position, funding), report.snapshot = await read_legs_snapshot(
+            self.venue, self.clock, self.snapshot_depth
+        )
+        h = self.hedge
+        return h.observe(legs_from(h.spot_rules.base, h.reserve, balances, position, funding, self.clock.wall_ms()))
+
     async def _compare_legs(self, report: ReconcileReport) -> None:
-        legs = await self.hedge.read()
+        legs = await self._read_legs(report)
         drift = self.hedge.drift(legs)
         report.legs, report.drift = legs, drift
         if await self.journal.intent_count() == 0 and (legs.perp_qty != 0 or legs.spot_qty != 0):

@@ -45,7 +45,7 @@ class PipelineRunner:
                 await engine.breakers.save()
             await self.after(kind, result, halted_before)
             # The fills just changed the hedge: its P&L (or the closed hedge's record) follows.
-            engine._spawn(engine._refresh_pnl_quietly())
+            engine._pnl_refresh = engine._spawn(engine._refresh_pnl_quietly())
             return result
         except Exception as exc:
             # A bug or an unreadable exchange mid-pipeline: stop trading loudly, never silently.

@@ -140,6 +140,43 @@ async def read_snapshot(
     return MarketSnapshot(spot_book, perp_book, balances, futures, position, funding, sent_at, shallow)
 
 
+#: How long the reading a reconciliation made stays the next pipeline's decision data (seconds), when no
+#: stream answers without a round trip: a cold headless command reconciles right before its pipeline, and
+#: reading the same account again one round trip later would only repeat it (the decision's data age
+#: counts from when the reconciliation sent its reads, so the risk check judges the reading's true age).
+HANDOFF_S = 1.0
+
+
+async def read_legs_snapshot(
+    venue: VenuePort, clock: Clock, depth: int
+) -> tuple[tuple[dict[str, Balance], PerpPosition, FundingInfo], MarketSnapshot | None]:
+    """What a reconciliation reads: the spot balances, the perp position and the funding (the legs; a failure
+    of any raises), and beside them, in the same round trip, both books (:data:`SHALLOW_DEPTH` levels) and
+    the futures wallet, best effort: with them the reading is a whole :class:`MarketSnapshot` that a
+    pipeline started within :data:`HANDOFF_S` decides on; without them (one failed) it is None."""
+    sent_at = clock.monotonic()
+    first = min(depth, SHALLOW_DEPTH)
+    legs, extras = await asyncio.gather(
+        asyncio.gather(venue.fetch_spot_balances(), venue.fetch_perp_position(), venue.fetch_funding()),
+        asyncio.gather(
+            venue.fetch_order_book(MarketKind.SPOT, first),
+            venue.fetch_order_book(MarketKind.PERP, first),
+            venue.fetch_futures_balance(),
+            return_exceptions=True,
+        ),
+    )
+    balances, position, funding = legs
+    spot_book, perp_book, futures = extras
+    if not (isinstance(spot_book, OrderBook) and isinstance(perp_book, OrderBook)):
+        return (balances, position, funding), None
+    if not isinstance(futures, FuturesBalance):
+        return (balances, position, funding), None
+    shallow = first if first < depth else None
+    return (balances, position, funding), MarketSnapshot(
+        spot_book, perp_book, balances, futures, position, funding, sent_at, shallow
+    )
+
+
 async def deepen(snap: MarketSnapshot, venue: VenuePort, depth: int) -> MarketSnapshot | None:
     """The same snapshot with both books read again ``depth`` levels deep, when they were read shallow and
     a shallow book may have cut the depth short (its side held every level asked for); else None.

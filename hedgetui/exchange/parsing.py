@@ -251,7 +251,9 @@ def position_rows(symbol: str, market_id: str, raw: Any) -> list[Mapping[str, An
     """Binance's own ``positionRisk`` rows of ``market_id``, shaped as ccxt's positions (``symbol`` unified,
     the row as ``info``) so that :func:`parse_position` reads both the same way."""
     rows = raw if isinstance(raw, list) else []
-    return [{"symbol": symbol, "info": row} for row in rows if isinstance(row, Mapping) and row.get("symbol") == market_id]
+    return [
+        {"symbol": symbol, "info": row} for row in rows if isinstance(row, Mapping) and row.get("symbol") == market_id
+    ]
 
 
 def parse_position(symbol: str, raw: Iterable[Mapping[str, Any]]) -> PerpPosition:

@@ -65,6 +65,14 @@ def test_liquidation_distance_levels_and_flat() -> None:
     assert health.liq_distance_pct is None and health.margin_ratio_pct is None and health.level is WatchLevel.OK
 
 
+def test_the_liquidation_alert_shows_prices_to_the_perps_tick() -> None:
+    short = PerpPosition(symbol="BTC/USDT:USDT", amount=D("-0.033"), liquidation_price=D("68749.78492304"))
+    health = assess_perp(balance("300", "8"), short, D("60256.90000000"), PerpThresholds(), 0, D("0.10"))
+    assert "mark 60,256.9, liquidation price 68,749.8;" in health.describe_liq(), health.describe_liq()
+    raw = assess_perp(balance("300", "8"), short, D("60256.9"), PerpThresholds(), 0)
+    assert "liquidation price 68,749.78492304;" in raw.describe_liq()
+
+
 async def test_margin_alert_escalates_then_clears_with_the_venues_wallet(engine: Engine, venue: SimVenue) -> None:
     await engine.enter(D("2000"))
     queue = engine.bus.subscribe()

@@ -26,8 +26,9 @@ from hedgetui.sandbox.options import SandboxOptions
 from hedgetui.sandbox.server import SandboxServer
 from hedgetui.wiring import sandbox_venue_settings
 
-#: The ccxt calls that read what the stream pushes: an order poll, trades, balances, the position.
-SPIED = ("fetch_order", "fetch_my_trades", "fetch_order_trades", "fetch_balance", "fetch_positions")
+#: The ccxt calls that read what the stream pushes: an order poll, trades, balances, the position (its signed
+#: positionRisk call).
+SPIED = ("fetch_order", "fetch_my_trades", "fetch_order_trades", "fetch_balance", "fapiPrivateV3GetPositionRisk")
 
 
 class Desk:
@@ -109,7 +110,7 @@ async def test_fill_confirmed_by_its_events_with_no_poll(desk: Desk) -> None:
     # Confirmed by the stream: no order poll, no trade read; the spot balance came from the stream too.
     # (The perp wallet and position are re-read in the background after each pushed change: the event
     # carries no available margin.)
-    assert set(desk.calls) <= {"fetch_positions", "fetch_balance:swap"}, desk.calls
+    assert set(desk.calls) <= {"fapiPrivateV3GetPositionRisk", "fetch_balance:swap"}, desk.calls
     # The perp's commission came with its events (a RESULT answer has none): journaled per trade.
     assert result.perp is not None and result.perp.fees and result.perp.fees[0][1] > 0
     fills = await desk.engine.journal.fills_for(perp.client_order_id)
@@ -126,7 +127,7 @@ async def test_lost_events_are_confirmed_by_polling(desk: Desk) -> None:
     assert len(desk.orders("PO")) == 1  # polled, never resent
     assert desk.calls["fetch_order"] >= 1
     # The gap made the perp account stale, so the verification read the position over REST.
-    assert desk.calls["fetch_positions"] >= 1
+    assert desk.calls["fapiPrivateV3GetPositionRisk"] >= 1
 
 
 async def test_expired_listen_key_is_never_decided_on_and_is_re_read(desk: Desk) -> None:
@@ -143,7 +144,7 @@ async def test_expired_listen_key_is_never_decided_on_and_is_re_read(desk: Desk)
         assert (await stream.view()).perp_amount == D("-0.004")
     else:
         await desk.engine.preview(D("2000"))
-        assert desk.calls["fetch_positions"] >= 1
+        assert desk.calls["fapiPrivateV3GetPositionRisk"] >= 1
     # Re-read over REST once reconnected, then fresh again with the exchange's figure.
     await until(lambda: stream.is_fresh(MarketKind.PERP), 10.0)
     assert (await stream.view()).perp_amount == desk.position() == D("-0.004")
@@ -155,7 +156,7 @@ async def test_stream_off_polls_as_before(polling_desk: Desk) -> None:
     assert result.success, result.reason
     assert result.quantity is not None and polling_desk.position() == -result.quantity
     # Without a stream: the decision and the verification read balances and the position over REST.
-    assert polling_desk.calls["fetch_positions"] >= 2 and polling_desk.calls["fetch_balance"] >= 2
+    assert polling_desk.calls["fapiPrivateV3GetPositionRisk"] >= 2 and polling_desk.calls["fetch_balance"] >= 2
     assert polling_desk.calls["fetch_my_trades"] >= 1  # the perp's commission is read
     back = await polling_desk.engine.exit()
     assert back.success and polling_desk.position() == 0, back.reason
