@@ -1,7 +1,9 @@
 """End to end on the sandbox through ccxt: margin moved back to spot with the confirmed transfer (the wallets
 as the sandbox holds them), then ``POST /sandbox/market`` drives the mark past the liquidation price. The
 exchange liquidates the short with an ``autoclose-`` order; hedgetui raises the critical alert naming
-LIQUIDATION and the unhedged spot quantity, proposes the correction, and sends nothing."""
+LIQUIDATION and the unhedged spot quantity, proposes the correction, and sends nothing. The liquidation
+emptied the futures wallet: the option that completes the perp says it is not funded, and accepting it
+anyway sends nothing; once margin is topped up, the same option rebuilds the hedge on the exchange."""
 
 from __future__ import annotations
 
@@ -72,3 +74,26 @@ async def test_a_sandbox_liquidation_alerts_with_the_unhedged_spot_and_a_proposa
             new = core.orders()[ours:]
             assert [o.client_order_id.startswith("autoclose-") for o in new] == [True], new
             assert engine.perp_watch.level_of("LIQUIDATION_DISTANCE") in (WatchLevel.OK, WatchLevel.CRITICAL)
+
+            # The proposal: unwind the spot (funded) or complete the perp, which the empty wallet cannot pay.
+            unwind, complete = proposal.options
+            assert unwind.correction.reduces and unwind.unfunded is None, unwind.describe()
+            assert not complete.correction.reduces and complete.correction.quantity == D("0.033")
+            assert core.futures_account().available_balance < 1
+            assert complete.unfunded is not None and "INSUFFICIENT_MARGIN" in complete.unfunded, complete.describe()
+            assert "NOT FUNDED" in complete.describe()
+            # Accepted anyway: refused before sending, in one line; the exchange receives nothing.
+            refused = await engine.accept_proposal(1)
+            assert refused.aborted and refused.reason_code == "INSUFFICIENT_MARGIN", refused.reason
+            assert "cannot be paid for" in refused.reason
+            assert core.orders()[ours:] == new and core.position("BTCUSDT").amount == 0
+            assert engine.trading_state is TradingState.HALTED and engine.proposal is not None
+            # Margin topped up (allowed while HALTED: it only adds margin), the same option completes the hedge.
+            # (at 1x: Binance's positionRisk does not say the leverage, so the whole notional is asked for).
+            topped = await engine.transfer(D(3000), TransferDirection.TO_FUTURES)
+            assert topped.status is TransferStatus.CONFIRMED, topped.reason
+            done = await engine.accept_proposal(1)
+            assert done.end_state is EndState.HEDGED and not done.aborted, done.reason
+            assert core.position("BTCUSDT").amount == D("-0.033")
+            assert venue_spot(core) == spot
+            assert engine.trading_state is TradingState.ACTIVE

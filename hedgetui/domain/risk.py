@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from hedgetui.domain.venue import MarketKind
+
 
 class RiskLevel(enum.StrEnum):
     SAFE = "SAFE"
@@ -116,6 +118,36 @@ class RiskAssessment(BaseModel):
         return f"{self.level.value}: {worst.code} {worst.message}"
 
 
+def funds_shortfall(
+    kind: MarketKind,
+    notional: Decimal,
+    *,
+    spot_quote_free: Decimal | None,
+    futures_available: Decimal | None,
+    margin_leverage: Decimal = Decimal(1),
+) -> RiskReason | None:
+    """Whether the wallet an order that adds exposure draws on can pay for it: a spot buy needs its notional
+    free in the spot wallet's quote; a perp order that grows the position needs its initial margin
+    (notional ÷ the exchange's leverage, 1x when unknown) available in the futures wallet. A BLOCK reason
+    when it cannot, or when that wallet is unknown (never assumed to be enough); None when it can."""
+    block = RiskAction.BLOCK
+    if kind is MarketKind.SPOT:
+        if spot_quote_free is None:
+            return RiskReason(code="BALANCE_UNKNOWN", severity=block, message="spot balance unknown")
+        if spot_quote_free < notional:
+            message = f"spot has {spot_quote_free:.2f} free, {notional:.2f} needed"
+            return RiskReason(code="INSUFFICIENT_SPOT", severity=block, message=message)
+        return None
+    if futures_available is None:
+        return RiskReason(code="MARGIN_UNKNOWN", severity=block, message="futures margin unknown")
+    leverage = max(margin_leverage, Decimal(1))
+    needed = notional / leverage
+    if futures_available < needed:
+        message = f"futures has {futures_available:.2f} available, about {needed:.2f} needed at {leverage:f}x"
+        return RiskReason(code="INSUFFICIENT_MARGIN", severity=block, message=message)
+    return None
+
+
 def evaluate_risk(inputs: RiskInputs, limits: RiskLimits) -> RiskAssessment:
     """Check an action against the limits. Any BLOCK reason blocks; WARN reasons only warn."""
     reasons: list[RiskReason] = []
@@ -159,24 +191,16 @@ def evaluate_risk(inputs: RiskInputs, limits: RiskLimits) -> RiskAssessment:
                 block,
                 f"position would be {after:.2f} USD, above the limit of {limits.max_position_usd} USD",
             )
-        if inputs.spot_quote_free is None:
-            add("BALANCE_UNKNOWN", block, "spot balance unknown")
-        elif inputs.spot_quote_free < inputs.order_notional_usd:
-            add(
-                "INSUFFICIENT_SPOT",
-                block,
-                f"spot has {inputs.spot_quote_free:.2f} free, {inputs.order_notional_usd:.2f} needed",
+        for kind in MarketKind:
+            short = funds_shortfall(
+                kind,
+                inputs.order_notional_usd,
+                spot_quote_free=inputs.spot_quote_free,
+                futures_available=inputs.futures_available,
+                margin_leverage=inputs.margin_leverage,
             )
-        if inputs.futures_available is None:
-            add("MARGIN_UNKNOWN", block, "futures margin unknown")
-        else:
-            needed = inputs.order_notional_usd / max(inputs.margin_leverage, Decimal(1))
-            if inputs.futures_available < needed:
-                add(
-                    "INSUFFICIENT_MARGIN",
-                    block,
-                    f"futures has {inputs.futures_available:.2f} available, about {needed:.2f} needed",
-                )
+            if short is not None:
+                reasons.append(short)
         if inputs.leverage is not None and inputs.leverage > limits.max_leverage:
             add("LEVERAGE", block, f"leverage {inputs.leverage}x above the limit of {limits.max_leverage}x")
         if a is ActionKind.ENTER:

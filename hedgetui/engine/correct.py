@@ -3,17 +3,21 @@
 Stages (``PIPELINE_STAGES[CORRECT]``): guards, drift (both legs read from the exchange; late orders of
 earlier runs swept first), order, fill, done. By default it trims the larger leg; an operator who accepted
 a proposal's other option (e.g. completing a half-done entry instead of unwinding it) names that option's
-market and side, and the pipeline uses it only if the fresh drift still offers it.
+market and side, and the pipeline uses it only if the fresh drift still offers it. An order that adds
+exposure (a spot buy, a perp sell that grows the short) is first checked against the wallet it draws on,
+read from the exchange: one the exchange would reject for funds (after a liquidation the futures wallet is
+often empty) is refused in one line and nothing is sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from hedgetui.domain.drift import DriftCorrection, HedgeDrift
 from hedgetui.domain.execution import EndState, ExecutionResult
 from hedgetui.domain.orders import Side
-from hedgetui.domain.risk import ActionKind
+from hedgetui.domain.risk import ActionKind, RiskReason, funds_shortfall
 from hedgetui.domain.stages import PipelineKind, Stage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.kit import Guard, PipelineKit, Run
@@ -43,6 +47,18 @@ def pick(drift: HedgeDrift, choice: Choice | None) -> DriftCorrection | None:
     return None
 
 
+async def shortfall(kit: PipelineKit, c: DriftCorrection, mark: Decimal) -> RiskReason | None:
+    """Whether the wallet a correction that adds exposure draws on can pay for it now, read from the
+    exchange: the spot wallet for a spot buy, the futures wallet for a perp order that grows the short."""
+    spot_free = futures_available = None
+    if c.kind is MarketKind.SPOT:
+        held = (await kit.venue.fetch_spot_balances()).get(kit.spot_rules.quote)
+        spot_free = held.free if held is not None else Decimal(0)
+    else:
+        futures_available = (await kit.venue.fetch_futures_balance()).available
+    return funds_shortfall(c.kind, c.quantity * mark, spot_quote_free=spot_free, futures_available=futures_available)
+
+
 async def correct(kit: PipelineKit, intent_id: str, guard: Guard, choice: Choice | None = None) -> ExecutionResult:
     """Correct drift once; end HEDGED or FLAT within tolerance, or HALTED with the exchange's residual."""
     run = Run(kit, PipelineKind.CORRECT, intent_id)
@@ -67,6 +83,10 @@ async def correct(kit: PipelineKit, intent_id: str, guard: Guard, choice: Choice
                 raise HaltRequired("DRIFT_UNCORRECTABLE", f"drift not correctable: {drift.describe()}")
             if not c.reduces:
                 guard(ActionKind.CORRECT_INCREASING)
+                short = await shortfall(kit, c, legs.mark)
+                if short is not None:
+                    # The exchange would reject it (-2019, -2010); said here, in one line, nothing sent.
+                    raise Denied(short.code, f"{c.describe()} cannot be paid for: {short.message}")
             await kit.journal.record_intent(
                 intent_id,
                 PipelineKind.CORRECT.value,

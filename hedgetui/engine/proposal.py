@@ -13,9 +13,11 @@ import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hedgetui.domain.account import FuturesBalance
 from hedgetui.domain.book import OrderBook
 from hedgetui.domain.drift import DriftCorrection, HedgeDrift
 from hedgetui.domain.orders import Side
+from hedgetui.domain.risk import funds_shortfall
 from hedgetui.domain.slippage import TakerSide, estimate_slippage
 from hedgetui.domain.venue import MarketKind
 from hedgetui.engine.hedge import ExchangeLegs
@@ -33,6 +35,9 @@ class ProposalOption:
     cost_usd: Decimal | None
     slippage_bps: Decimal | None
     fee_usd: Decimal | None = None
+    #: Why the wallet it draws on cannot pay for it now (an option that adds exposure: a spot buy, a perp
+    #: order that grows the short), from the wallets read with the proposal; the pipeline checks again.
+    unfunded: str | None = None
 
     def describe(self) -> str:
         c = self.correction
@@ -46,6 +51,7 @@ class ProposalOption:
             f"{self.label}: {c.kind.value} {c.side.value} {c.quantity}"
             + (" reduce-only" if c.reduce_only else "")
             + f" ({cost})"
+            + (f" — NOT FUNDED: {self.unfunded}" if self.unfunded else "")
         )
 
 
@@ -83,8 +89,36 @@ def label(c: DriftCorrection, legs: ExchangeLegs, step: Decimal) -> str:
     return "complete perp" if c.quantity > perp else "add perp short"
 
 
+@dataclass(frozen=True)
+class Wallets:
+    """What the options that add exposure would draw on, as read with the proposal (None: unreadable)."""
+
+    spot_quote_free: Decimal | None
+    futures_available: Decimal | None
+
+    def shortfall(self, c: DriftCorrection, mark: Decimal) -> str | None:
+        """Why ``c`` cannot be paid for now (None when it can, or when it reduces exposure)."""
+        if c.reduces:
+            return None
+        short = funds_shortfall(
+            c.kind,
+            c.quantity * mark,
+            spot_quote_free=self.spot_quote_free,
+            futures_available=self.futures_available,
+        )
+        if short is None:
+            return None
+        where = "spot" if c.kind is MarketKind.SPOT else "futures"
+        return f"{short.code} {short.message} (move USDT to {where} first: hedgetui transfer, or m)"
+
+
 def option(
-    c: DriftCorrection, legs: ExchangeLegs, book: OrderBook | None, step: Decimal, fee_rate: Decimal
+    c: DriftCorrection,
+    legs: ExchangeLegs,
+    book: OrderBook | None,
+    step: Decimal,
+    fee_rate: Decimal,
+    wallets: Wallets | None = None,
 ) -> ProposalOption:
     side = TakerSide.BUY if c.side is Side.BUY else TakerSide.SELL
     est = estimate_slippage(book, side, c.quantity, max_bps=Decimal(10_000), liquidity_multiple=Decimal(1))
@@ -92,29 +126,44 @@ def option(
     if est.vwap is not None and est.mid is not None:
         cost = abs(est.vwap - est.mid) * c.quantity
         fee = est.vwap * c.quantity * fee_rate
-    return ProposalOption(c, label(c, legs, step), cost, est.slippage_bps, fee)
+    unfunded = wallets.shortfall(c, legs.mark) if wallets is not None else None
+    return ProposalOption(c, label(c, legs, step), cost, est.slippage_bps, fee, unfunded)
 
 
 async def build_proposal(
     venue: VenuePort, legs: ExchangeLegs, drift: HedgeDrift, reason: str, fee_rates: tuple[Decimal, Decimal]
 ) -> Proposal:
-    """A proposal for ``drift``, each option with its price impact from the current books (when readable) and
-    its fee at ``fee_rates`` (spot, perp taker rates)."""
-    books: tuple[OrderBook | None, OrderBook | None] = (None, None)
-    try:
-        spot, perp = await asyncio.gather(
-            venue.fetch_order_book(MarketKind.SPOT, 100), venue.fetch_order_book(MarketKind.PERP, 100)
-        )
-        books = (spot, perp)
-    except VenueError:
-        pass  # the options stand without a cost; the operator sees "cost unknown"
+    """A proposal for ``drift``, each option with its price impact from the current books and its fee at
+    ``fee_rates`` (spot, perp taker rates), and an option that adds exposure with whether its wallet can pay
+    for it (after a liquidation the futures wallet is often empty). Books and wallets are read together,
+    each best effort: what could not be read leaves "cost unknown" or an unknown wallet."""
+    spot_book, perp_book, balances, futures = await asyncio.gather(
+        venue.fetch_order_book(MarketKind.SPOT, 100),
+        venue.fetch_order_book(MarketKind.PERP, 100),
+        venue.fetch_spot_balances(),
+        venue.fetch_futures_balance(),
+        return_exceptions=True,
+    )
+    for read in (spot_book, perp_book, balances, futures):
+        if isinstance(read, BaseException) and not isinstance(read, VenueError):
+            raise read  # a bug or a cancellation, not an unreadable exchange
+    books = {
+        MarketKind.SPOT: spot_book if isinstance(spot_book, OrderBook) else None,
+        MarketKind.PERP: perp_book if isinstance(perp_book, OrderBook) else None,
+    }
+    quote_free: Decimal | None = None
+    if isinstance(balances, dict):
+        held = balances.get(venue.rules(MarketKind.SPOT).quote)
+        quote_free = held.free if held is not None else Decimal(0)
+    wallets = Wallets(quote_free, futures.available if isinstance(futures, FuturesBalance) else None)
     options = tuple(
         option(
             c,
             legs,
-            books[0] if c.kind is MarketKind.SPOT else books[1],
+            books[c.kind],
             venue.rules(c.kind).step,
             fee_rates[0] if c.kind is MarketKind.SPOT else fee_rates[1],
+            wallets,
         )
         for c in (drift.correction, drift.alternative)
         if c is not None

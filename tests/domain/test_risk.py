@@ -14,7 +14,9 @@ from hedgetui.domain.risk import (
     RiskLimits,
     TradingState,
     evaluate_risk,
+    funds_shortfall,
 )
+from hedgetui.domain.venue import MarketKind
 
 LIMITS = RiskLimits()
 HEALTHY = RiskInputs(
@@ -88,3 +90,26 @@ def test_exits_stay_possible_when_reducing_or_breaker_open_but_not_when_halted()
         update={"action": ActionKind.CORRECT_INCREASING, "trading_state": TradingState.REDUCING}
     )
     assert "TRADING_REDUCING" in codes(increasing)
+
+
+@pytest.mark.parametrize(
+    ("kind", "spot", "futures", "leverage", "code"),
+    [
+        (MarketKind.SPOT, D("2000"), None, D(1), None),  # exactly enough; the other wallet is not asked
+        (MarketKind.SPOT, D("1999.99"), D("1e9"), D(1), "INSUFFICIENT_SPOT"),
+        (MarketKind.SPOT, None, D("1e9"), D(1), "BALANCE_UNKNOWN"),
+        (MarketKind.PERP, None, D("100"), D(20), None),  # 2000 / 20x = 100
+        (MarketKind.PERP, D("1e9"), D("99.99"), D(20), "INSUFFICIENT_MARGIN"),
+        (MarketKind.PERP, D("1e9"), D("1999"), D(0), "INSUFFICIENT_MARGIN"),  # unknown leverage counts as 1x
+        (MarketKind.PERP, D("1e9"), None, D(20), "MARGIN_UNKNOWN"),
+    ],
+)
+def test_funds_shortfall_asks_the_wallet_the_order_draws_on(
+    kind: MarketKind, spot: D | None, futures: D | None, leverage: D, code: str | None
+) -> None:
+    short = funds_shortfall(kind, D("2000"), spot_quote_free=spot, futures_available=futures, margin_leverage=leverage)
+    assert (short.code if short else None) == code
+    if short is not None:
+        assert short.severity is RiskAction.BLOCK
+    if code == "INSUFFICIENT_MARGIN":
+        assert short is not None and "needed at" in short.message
