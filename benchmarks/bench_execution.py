@@ -29,7 +29,12 @@ Rows, each p50 and p99, in ms and in RTT:
 * ``both legs filled``: from the pipeline's start to both legs filled as the exchange's answers say — the
   stage timings up to ORDERS (``perp_first``: through FILLS, where the spot leg is sent);
 * ``enter`` / ``exit``: the whole pipeline, decision to verified HEDGED / FLAT (warm: the wall time of
-  ``engine.enter()``/``exit()``; headless: the sum of its stage timings);
+  ``engine.enter()``/``exit()``; headless: the sum of its stage timings — a headless pipeline decides on
+  the reading its start's reconciliation made just before it, so its reads are not inside it);
+* ``first read→end`` (headless): from the process's first read after the markets leaving it (its arrival
+  at the exchange less the latency; that is the reconciliation's batch the pipeline decides on) to the
+  pipeline's end: reads, orders and verification, as the issue counts a headless command;
+* ``whole process`` (headless): the wall time of the cold ``enter`` process, interpreter start to exit;
 * ``submission gap``: between the two legs' orders leaving (warm: client side, the engine's send hook, the
   moment each request is handed to the venue adapter after both submissions are journaled in one
   transaction; headless: their arrival at the exchange, from the sandbox's request record);
@@ -82,9 +87,21 @@ class Figures:
     """One way of running one leg mode: a list of ms per measured quantity."""
 
     label: str
-    values: dict[str, list[float]] = field(
-        default_factory=lambda: {k: [] for k in ("to_filled", "enter", "exit", "submit_gap", "fill_gap")}
-    )
+    values: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KEYS})
+
+
+#: The measured quantities (the last three but the gaps only headless: a warm engine reads inside its pipeline).
+KEYS = ("to_filled", "enter", "exit", "enter_reads", "exit_reads", "process", "submit_gap", "fill_gap")
+#: Requests a cold process sends before it reads anything: the markets.
+MARKETS = {"/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo"}
+
+
+def from_first_read_ms(record: list[dict[str, Any]], result: dict[str, Any], latency_ms: int) -> float:
+    """A cold process's decision reads to its verified end: from the moment its first read after the markets
+    left it (its arrival at the exchange less the one-way latency) to the result's own end time. In a
+    headless command those reads are the start's reconciliation, which the pipeline decides on."""
+    first = min(r["arrived_ms"] for r in record if r["path"] not in MARKETS) - latency_ms
+    return float(result["timestamp_ms"]) - first
 
 
 def pct(values: Sequence[float], q: float) -> float | None:
@@ -279,17 +296,22 @@ async def run_headless(mode: LegMode, latency_ms: int, runs: int) -> Figures:
             }
             for _ in range(runs):
                 await server.clear_requests()
+                started = time.perf_counter()
                 entered = await cli(server, env, "enter", "--size-usd", SIZE_USD)
+                v["process"].append((time.perf_counter() - started) * 1000)
                 stages = {s["stage"]: s["elapsed_ms"] or 0.0 for s in entered["stages"]}
                 v["enter"].append(sum(stages.values()))
                 v["to_filled"].append(to_filled_ms(stages, mode))
                 record = await server.requests()
+                v["enter_reads"].append(from_first_read_ms(record, entered, latency_ms))
                 posts = [r["arrived_ms"] for r in record if r["method"] == "POST" and "order" in r["path"]]
                 v["submit_gap"].append(abs(posts[0] - posts[1]))
                 perp_id, spot_id = entered["perp"]["order_ids"][0], entered["spot"]["order_ids"][0]
                 v["fill_gap"].append(fill_gap_ms(await server.trades(), perp_id, spot_id))
+                await server.clear_requests()
                 left = await cli(server, env, "exit")
                 v["exit"].append(sum(s["elapsed_ms"] or 0.0 for s in left["stages"]))
+                v["exit_reads"].append(from_first_read_ms(await server.requests(), left, latency_ms))
     return figures
 
 
@@ -321,6 +343,9 @@ ROWS = (
     ("both legs filled", "to_filled"),
     ("whole enter pipeline", "enter"),
     ("whole exit pipeline", "exit"),
+    ("enter, first read→end", "enter_reads"),
+    ("exit, first read→end", "exit_reads"),
+    ("enter, whole process", "process"),
     ("submission leg gap", "submit_gap"),
     ("fill leg gap (exchange)", "fill_gap"),
 )
@@ -368,6 +393,13 @@ def verdicts(results: dict[LegMode, list[Figures]], rtt: float) -> list[str]:
     check("warm, stream on", "submit_gap", 0.99, 5, "ms")
     check("headless", "enter", 0.5, 3, "RTT")
     check("headless", "exit", 0.5, 3, "RTT")
+    headless = cols.get("headless", {})
+    for key in ("enter_reads", "exit_reads"):
+        value = pct(headless.get(key, []), 0.5)
+        if value is not None:
+            out.append(
+                f"headless: {key} p50 {value / rtt:.2f} RTT (no target: reads, orders, verification, 3 round trips)"
+            )
     return out
 
 
