@@ -122,7 +122,6 @@ class PerpHealth:
             f" warn {t.liq_distance_warn_pct:g} %, critical {t.liq_distance_critical_pct:g} %)"
         )
 
-
     def _price(self, price: Decimal | None) -> str:
         if price is None:
             return "—"
