@@ -82,12 +82,13 @@ async def test_a_sandbox_liquidation_alerts_with_the_unhedged_spot_and_a_proposa
             assert core.futures_account().available_balance < 1
             assert complete.unfunded is not None and "INSUFFICIENT_MARGIN" in complete.unfunded, complete.describe()
             assert "NOT FUNDED" in complete.describe()
-            # Accepted anyway: refused before sending, in one line; the exchange receives nothing.
+            # Accepted anyway: not sent; still HALTED with the residual, and the reason says why.
             refused = await engine.accept_proposal(1)
-            assert refused.aborted and refused.reason_code == "INSUFFICIENT_MARGIN", refused.reason
-            assert "cannot be paid for" in refused.reason
+            assert refused.end_state is EndState.HALTED and refused.reason_code == "INSUFFICIENT_MARGIN"
+            assert "cannot be paid for" in refused.reason and f"spot {spot} BTC" in refused.reason, refused.reason
             assert core.orders()[ours:] == new and core.position("BTCUSDT").amount == 0
             assert engine.trading_state is TradingState.HALTED and engine.proposal is not None
+            assert "cannot be paid for" in (engine.halt_reason or "")
             # Margin topped up (allowed while HALTED: it only adds margin), the same option completes the hedge.
             # (at 1x: Binance's positionRisk does not say the leverage, so the whole notional is asked for).
             topped = await engine.transfer(D(3000), TransferDirection.TO_FUTURES)

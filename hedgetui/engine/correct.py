@@ -6,7 +6,7 @@ a proposal's other option (e.g. completing a half-done entry instead of unwindin
 market and side, and the pipeline uses it only if the fresh drift still offers it. An order that adds
 exposure (a spot buy, a perp sell that grows the short) is first checked against the wallet it draws on,
 read from the exchange: one the exchange would reject for funds (after a liquidation the futures wallet is
-often empty) is refused in one line and nothing is sent.
+often empty) is not sent, and the run ends HALTED with the residual (the legs are still apart).
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ async def correct(kit: PipelineKit, intent_id: str, guard: Guard, choice: Choice
                 guard(ActionKind.CORRECT_INCREASING)
                 short = await shortfall(kit, c, legs.mark)
                 if short is not None:
-                    # The exchange would reject it (-2019, -2010); said here, in one line, nothing sent.
-                    raise Denied(short.code, f"{c.describe()} cannot be paid for: {short.message}")
+                    # The exchange would reject it (-2019, -2010). Nothing is sent, and the legs stay apart:
+                    # HALTED, with the residual and a proposal read again from the wallets as they are.
+                    raise HaltRequired(short.code, f"{c.describe()} cannot be paid for: {short.message}")
             await kit.journal.record_intent(
                 intent_id,
                 PipelineKind.CORRECT.value,
