@@ -72,7 +72,8 @@ async def open_stack(
     streams' listen keys, connections and subscriptions before they could vouch for anything, while the
     order answers (RESULT/FULL) already carry the fills and one REST read verifies the legs. Its engine's
     start reconciliation reads the books and the futures wallet beside the legs, and an entry or exit that
-    follows at once decides on that reading instead of reading it all again (``Engine.handoff``).
+    follows at once decides on that reading instead of reading it all again
+    (``Engine.reuse_reconcile_reading``).
     """
     if not stream:
         venue_settings = replace(venue_settings, user_stream=False)
@@ -88,7 +89,7 @@ async def open_stack(
                 reset_timeout_s=reset_timeout_s,
                 stale_data=(lambda: stale_books(service)) if stream else None,
                 market=service if stream else None,
-                handoff=not stream,
+                reuse_reconcile_reading=not stream,
             )
             service.on_event = lambda kind, message, data: engine.note(kind, message, data)
             if venue.user_stream is not None:

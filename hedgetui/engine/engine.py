@@ -82,12 +82,12 @@ class Engine:
         stale_data: Callable[[], str | None] | None = None,
         intent_ids: Callable[[], str] = new_intent_id,
         market: MarketFeed | None = None,
-        handoff: bool = False,
+        reuse_reconcile_reading: bool = False,
     ) -> None:
         self.venue = venue
         #: Reconciliation reads a whole decision snapshot for the next entry or exit to decide on while it
         #: is fresh (a headless command: no stream answers that pipeline's reads without a round trip).
-        self.handoff = handoff
+        self.reuse_reconcile_reading = reuse_reconcile_reading
         self.journal = journal
         self.settings = settings
         self.clock = clock or RealClock()
@@ -192,7 +192,7 @@ class Engine:
                 self.hedge,
                 self._fee_rates,
                 # Without streams the next pipeline would read all of it again one round trip later.
-                snapshot_depth=self.settings.book_depth if self.handoff else None,
+                snapshot_depth=self.settings.book_depth if self.reuse_reconcile_reading else None,
             ).run()
         finally:
             self._running = None
